@@ -1,0 +1,606 @@
+//! The ROME 4.0 catalogue: occupations (fiches métiers), items (savoir-faire, savoir-être,
+//! savoirs, certifications, work contexts), occupation → item links with their core flag,
+//! the occupation hierarchy and France Travail's curated mobilities.
+//!
+//! Source: France Travail, Répertoire opérationnel des métiers et des emplois (ROME) 4.0,
+//! open-data export "Toutes les données du ROME" (Licence Ouverte / Etalab 2.0).
+//!
+//! Every row is validated on load; a malformed row is a [`DataError::BadRow`] naming the
+//! file and the line. Nothing is dropped silently. Codes are interned to dense ids
+//! ([`OccupationId`], [`ItemId`]) so the request path works on integers.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::DataError;
+
+/// File names of the ROME export this loader reads (same names in every published version,
+/// with the version number in them).
+pub const ROME_FILES: [&str; 6] = [
+    FILE_OCCUPATIONS,
+    FILE_HIERARCHY,
+    FILE_ITEMS,
+    FILE_SAVOIRS,
+    FILE_LINKS,
+    FILE_MOBILITIES,
+];
+/// `unix_referentiel_code_rome`: 1,584 occupations in v460.
+pub const FILE_OCCUPATIONS: &str = "unix_referentiel_code_rome_v460_utf8.csv";
+/// `unix_cr_gd_dp`: occupation → grand domaine and domaine professionnel.
+pub const FILE_HIERARCHY: &str = "unix_cr_gd_dp_v460_utf8.csv";
+/// `unix_item`: 33,850 items with their rubrique.
+pub const FILE_ITEMS: &str = "unix_item_v460_utf8.csv";
+/// `unix_referentiel_savoir`: knowledge items with their category (certifications).
+pub const FILE_SAVOIRS: &str = "unix_referentiel_savoir_v460_utf8.csv";
+/// `unix_coherence_item`: 104,219 occupation → item links with `coeur_metier`.
+pub const FILE_LINKS: &str = "unix_coherence_item_v460_utf8.csv";
+/// `unix_rubrique_mobilite`: 14,912 curated mobilities.
+pub const FILE_MOBILITIES: &str = "unix_rubrique_mobilite_v460_utf8.csv";
+
+/// The `categorie_savoir` value that marks certifications and habilitations.
+const CERTIFICATION_CATEGORY: &str = "Certifications et habilitations";
+
+/// Dense index of an occupation in [`Catalogue::occupations`] (0..1584 for v460).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OccupationId(pub u32);
+
+/// Dense index of an item in [`Catalogue::items`] (0..33850 for v460).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub u32);
+
+/// What kind of item a `code_ogr` is, from `code_rubrique` (1, 2, 3, empty) and, for
+/// savoirs, the category `Certifications et habilitations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// Savoir-faire (rubrique 1): a practical skill.
+    SavoirFaire,
+    /// Savoir-être professionnel (rubrique 2): a soft skill.
+    SavoirEtre,
+    /// Savoir (rubrique 3): knowledge, other than certifications.
+    Savoir,
+    /// A savoir whose category is "Certifications et habilitations" (diploma, titre
+    /// professionnel, CQP, habilitation, CACES…).
+    Certification,
+    /// Work context (empty rubrique): conditions, places, schedules.
+    WorkContext,
+}
+
+impl ItemKind {
+    /// All kinds, in a fixed order used by the features.
+    pub const ALL: [ItemKind; 5] = [
+        ItemKind::SavoirFaire,
+        ItemKind::SavoirEtre,
+        ItemKind::Savoir,
+        ItemKind::Certification,
+        ItemKind::WorkContext,
+    ];
+
+    /// Position of the kind in [`ItemKind::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            ItemKind::SavoirFaire => 0,
+            ItemKind::SavoirEtre => 1,
+            ItemKind::Savoir => 2,
+            ItemKind::Certification => 3,
+            ItemKind::WorkContext => 4,
+        }
+    }
+}
+
+/// How central an item is to an occupation (`coeur_metier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relevance {
+    /// `Principale`: a core item of the occupation.
+    Core,
+    /// `Émergente`: an emerging item.
+    Emerging,
+    /// Empty: an ordinary item.
+    Other,
+}
+
+/// One item of the ROME (a `code_ogr`).
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// `code_ogr`, France Travail's item identifier.
+    pub code: u32,
+    /// Label in French.
+    pub label: String,
+    /// Kind of item.
+    pub kind: ItemKind,
+}
+
+/// One occupation → item link.
+#[derive(Debug, Clone, Copy)]
+pub struct OccupationItem {
+    /// The item.
+    pub item: ItemId,
+    /// Its relevance for the occupation.
+    pub relevance: Relevance,
+}
+
+/// One occupation (fiche métier) of the ROME.
+#[derive(Debug, Clone)]
+pub struct Occupation {
+    /// ROME code, e.g. `I1315`.
+    pub code: String,
+    /// Label, e.g. "Monteur raccordeur / Monteuse raccordeuse fibre optique".
+    pub label: String,
+    /// `transition_num`: `Some(true)` for "O", `Some(false)` for "N", `None` when empty.
+    pub transition_num: Option<bool>,
+    /// `code_rome_parent`: the ROME v3 code the fiche came from (e.g. `I1307`).
+    pub rome_v3_parent: String,
+    /// Grand domaine letter (e.g. `I`), from `unix_cr_gd_dp`.
+    pub grand_domaine: String,
+    /// Domaine professionnel (e.g. `I13`), from `unix_cr_gd_dp`.
+    pub domaine: String,
+    /// Linked items, sorted by [`ItemId`], no duplicates.
+    pub items: Vec<OccupationItem>,
+}
+
+/// A curated mobility `code_rome` → `code_rome_cible` of `unix_rubrique_mobilite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mobility {
+    /// Source occupation.
+    pub source: OccupationId,
+    /// Target occupation.
+    pub target: OccupationId,
+    /// `numero_ordre`: 1 = closest.
+    pub order: u16,
+}
+
+/// The loaded ROME catalogue, validated and interned. Immutable once built.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    /// Occupations in file order.
+    pub occupations: Vec<Occupation>,
+    /// Items in file order.
+    pub items: Vec<Item>,
+    /// Curated mobilities in file order.
+    pub mobilities: Vec<Mobility>,
+    /// SHA-256 (hex) over the six source files, in [`ROME_FILES`] order: identifies the data
+    /// a model was trained on.
+    pub checksum: String,
+    occupation_by_code: HashMap<String, OccupationId>,
+    item_by_code: HashMap<u32, ItemId>,
+}
+
+/// The raw bytes of the six ROME files, from a folder or embedded in the binary.
+pub struct RomeFiles<'a> {
+    /// `(file name, content)` pairs; must contain every name of [`ROME_FILES`].
+    pub files: Vec<(&'static str, std::borrow::Cow<'a, [u8]>)>,
+}
+
+impl RomeFiles<'static> {
+    /// Reads the six files from `dir` (same layout as France Travail's export).
+    ///
+    /// # Errors
+    /// [`DataError::Io`] naming the first file that cannot be read.
+    pub fn read_dir(dir: &Path) -> Result<Self, DataError> {
+        let mut files = Vec::with_capacity(ROME_FILES.len());
+        for name in ROME_FILES {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|source| DataError::Io { file: path, source })?;
+            files.push((name, std::borrow::Cow::Owned(bytes)));
+        }
+        Ok(RomeFiles { files })
+    }
+}
+
+impl RomeFiles<'_> {
+    fn get(&self, name: &'static str) -> Result<&[u8], DataError> {
+        self.files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.as_ref())
+            .ok_or_else(|| DataError::Invalid {
+                file: name.to_string(),
+                reason: "file missing from the export".to_string(),
+            })
+    }
+}
+
+impl Catalogue {
+    /// Loads and validates a ROME export from a folder laid out like France Travail's.
+    ///
+    /// # Errors
+    /// [`DataError`] naming the file and line of the first malformed row.
+    pub fn load_dir(dir: &Path) -> Result<Self, DataError> {
+        Self::from_files(&RomeFiles::read_dir(dir)?)
+    }
+
+    /// Builds the catalogue from the raw bytes of the six files.
+    ///
+    /// # Errors
+    /// [`DataError`] naming the file and line of the first malformed row, or a whole-file
+    /// problem (no occupation, a link to an unknown code…).
+    pub fn from_files(files: &RomeFiles<'_>) -> Result<Self, DataError> {
+        let mut hasher = Sha256::new();
+        for name in ROME_FILES {
+            hasher.update(files.get(name)?);
+        }
+        let checksum = hex(&hasher.finalize());
+
+        let (mut occupations, occupation_by_code) = load_occupations(files.get(FILE_OCCUPATIONS)?)?;
+        load_hierarchy(files.get(FILE_HIERARCHY)?, &mut occupations, &occupation_by_code)?;
+        let certifications = load_certification_codes(files.get(FILE_SAVOIRS)?)?;
+        let (items, item_by_code) = load_items(files.get(FILE_ITEMS)?, &certifications)?;
+        load_links(files.get(FILE_LINKS)?, &mut occupations, &occupation_by_code, &item_by_code)?;
+        let mobilities = load_mobilities(files.get(FILE_MOBILITIES)?, &occupation_by_code)?;
+
+        Ok(Catalogue { occupations, items, mobilities, checksum, occupation_by_code, item_by_code })
+    }
+
+    /// The id of a ROME code (exact, upper-case), if known.
+    pub fn occupation_id(&self, code: &str) -> Option<OccupationId> {
+        self.occupation_by_code.get(code).copied()
+    }
+
+    /// The id of an item `code_ogr`, if known.
+    pub fn item_id(&self, code: u32) -> Option<ItemId> {
+        self.item_by_code.get(&code).copied()
+    }
+
+    /// The occupation behind an id. Ids come from this catalogue, so this cannot fail for
+    /// them.
+    pub fn occupation(&self, id: OccupationId) -> &Occupation {
+        &self.occupations[id.0 as usize]
+    }
+
+    /// The item behind an id.
+    pub fn item(&self, id: ItemId) -> &Item {
+        &self.items[id.0 as usize]
+    }
+
+    /// Iterator over all occupation ids.
+    pub fn occupation_ids(&self) -> impl Iterator<Item = OccupationId> + '_ {
+        (0..self.occupations.len() as u32).map(OccupationId)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A CSV reader over one file that reports errors with file name and line.
+struct CsvFile<'a> {
+    name: &'static str,
+    reader: csv::Reader<&'a [u8]>,
+    columns: Vec<usize>,
+}
+
+impl<'a> CsvFile<'a> {
+    /// Opens `bytes` and locates the `wanted` columns in the header.
+    fn open(name: &'static str, bytes: &'a [u8], wanted: &[&'static str]) -> Result<Self, DataError> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+        let header = reader.headers().map_err(|e| DataError::BadRow {
+            file: name.to_string(),
+            line: 1,
+            reason: format!("unreadable header: {e}"),
+        })?;
+        let header: Vec<String> = header.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+        let mut columns = Vec::with_capacity(wanted.len());
+        for column in wanted {
+            let pos = header
+                .iter()
+                .position(|h| h == column)
+                .ok_or(DataError::MissingColumn { file: name.to_string(), column })?;
+            columns.push(pos);
+        }
+        Ok(CsvFile { name, reader, columns })
+    }
+
+    /// Visits every record with its line number and the wanted fields, in order.
+    fn for_each(
+        mut self,
+        mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>,
+    ) -> Result<(), DataError> {
+        let mut record = csv::StringRecord::new();
+        loop {
+            let line = self.reader.position().line() + 1;
+            match self.reader.read_record(&mut record) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(line);
+                    return Err(DataError::BadRow { file: self.name.to_string(), line, reason: e.to_string() });
+                }
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(line);
+            let mut fields: Vec<&str> = Vec::with_capacity(self.columns.len());
+            for &c in &self.columns {
+                match record.get(c) {
+                    Some(f) => fields.push(f),
+                    None => {
+                        return Err(DataError::BadRow {
+                            file: self.name.to_string(),
+                            line,
+                            reason: format!("expected at least {} fields, found {}", c + 1, record.len()),
+                        })
+                    }
+                }
+            }
+            visit(line, &fields).map_err(|reason| DataError::BadRow { file: self.name.to_string(), line, reason })?;
+        }
+    }
+}
+
+/// A ROME code is one letter A–N followed by four digits.
+pub fn is_rome_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 5 && (b'A'..=b'N').contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit)
+}
+
+fn rome_code(field: &str, what: &str) -> Result<String, String> {
+    if is_rome_code(field) {
+        Ok(field.to_string())
+    } else {
+        Err(format!("{what} `{field}` is not a ROME code (letter A-N and four digits)"))
+    }
+}
+
+fn ogr_code(field: &str, what: &str) -> Result<u32, String> {
+    field.parse::<u32>().map_err(|_| format!("{what} `{field}` is not a numeric code_ogr"))
+}
+
+fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, OccupationId>), DataError> {
+    let file = CsvFile::open(
+        FILE_OCCUPATIONS,
+        bytes,
+        &["code_rome", "libelle_rome", "transition_num", "code_rome_parent"],
+    )?;
+    let mut occupations = Vec::new();
+    let mut by_code = HashMap::new();
+    file.for_each(|_, f| {
+        let code = rome_code(f[0], "code_rome")?;
+        let label = f[1].trim();
+        if label.is_empty() {
+            return Err(format!("empty libelle_rome for {code}"));
+        }
+        let transition_num = match f[2] {
+            "O" => Some(true),
+            "N" => Some(false),
+            "" => None,
+            other => return Err(format!("transition_num `{other}` is not O, N or empty")),
+        };
+        let parent = rome_code(f[3], "code_rome_parent")?;
+        let id = OccupationId(occupations.len() as u32);
+        if by_code.insert(code.clone(), id).is_some() {
+            return Err(format!("duplicate code_rome {code}"));
+        }
+        occupations.push(Occupation {
+            code,
+            label: label.to_string(),
+            transition_num,
+            rome_v3_parent: parent,
+            grand_domaine: String::new(),
+            domaine: String::new(),
+            items: Vec::new(),
+        });
+        Ok(())
+    })?;
+    if occupations.is_empty() {
+        return Err(DataError::Invalid { file: FILE_OCCUPATIONS.to_string(), reason: "no occupation".to_string() });
+    }
+    Ok((occupations, by_code))
+}
+
+fn load_hierarchy(
+    bytes: &[u8],
+    occupations: &mut [Occupation],
+    by_code: &HashMap<String, OccupationId>,
+) -> Result<(), DataError> {
+    let file = CsvFile::open(FILE_HIERARCHY, bytes, &["code_rome", "code_grand_domaine", "code_domaine_professionel"])?;
+    file.for_each(|_, f| {
+        let id = by_code.get(f[0]).ok_or_else(|| format!("code_rome `{}` is not in {FILE_OCCUPATIONS}", f[0]))?;
+        let (gd, dp) = (f[1], f[2]);
+        if gd.len() != 1 || !dp.starts_with(gd) || dp.len() != 3 {
+            return Err(format!("inconsistent hierarchy: grand domaine `{gd}`, domaine `{dp}`"));
+        }
+        let occ = &mut occupations[id.0 as usize];
+        occ.grand_domaine = gd.to_string();
+        occ.domaine = dp.to_string();
+        Ok(())
+    })?;
+    if let Some(missing) = occupations.iter().find(|o| o.domaine.is_empty()) {
+        return Err(DataError::Invalid {
+            file: FILE_HIERARCHY.to_string(),
+            reason: format!("occupation {} has no hierarchy row", missing.code),
+        });
+    }
+    Ok(())
+}
+
+fn load_certification_codes(bytes: &[u8]) -> Result<std::collections::HashSet<u32>, DataError> {
+    let file = CsvFile::open(FILE_SAVOIRS, bytes, &["code_ogr_savoir", "categorie_savoir"])?;
+    let mut set = std::collections::HashSet::new();
+    file.for_each(|_, f| {
+        let code = ogr_code(f[0], "code_ogr_savoir")?;
+        if f[1] == CERTIFICATION_CATEGORY {
+            set.insert(code);
+        }
+        Ok(())
+    })?;
+    Ok(set)
+}
+
+fn load_items(
+    bytes: &[u8],
+    certifications: &std::collections::HashSet<u32>,
+) -> Result<(Vec<Item>, HashMap<u32, ItemId>), DataError> {
+    let file = CsvFile::open(FILE_ITEMS, bytes, &["code_ogr", "libelle", "code_rubrique"])?;
+    let mut items = Vec::new();
+    let mut by_code = HashMap::new();
+    file.for_each(|_, f| {
+        let code = ogr_code(f[0], "code_ogr")?;
+        let kind = match f[2] {
+            "1" => ItemKind::SavoirFaire,
+            "2" => ItemKind::SavoirEtre,
+            "3" if certifications.contains(&code) => ItemKind::Certification,
+            "3" => ItemKind::Savoir,
+            "" => ItemKind::WorkContext,
+            other => return Err(format!("code_rubrique `{other}` is not 1, 2, 3 or empty")),
+        };
+        let label = f[1].trim();
+        if label.is_empty() {
+            return Err(format!("empty libelle for item {code}"));
+        }
+        let id = ItemId(items.len() as u32);
+        if by_code.insert(code, id).is_some() {
+            return Err(format!("duplicate code_ogr {code}"));
+        }
+        items.push(Item { code, label: label.to_string(), kind });
+        Ok(())
+    })?;
+    Ok((items, by_code))
+}
+
+fn load_links(
+    bytes: &[u8],
+    occupations: &mut [Occupation],
+    occ_by_code: &HashMap<String, OccupationId>,
+    item_by_code: &HashMap<u32, ItemId>,
+) -> Result<(), DataError> {
+    let file = CsvFile::open(FILE_LINKS, bytes, &["code_rome", "code_ogr", "coeur_metier"])?;
+    file.for_each(|_, f| {
+        let occ = occ_by_code.get(f[0]).ok_or_else(|| format!("code_rome `{}` is not in {FILE_OCCUPATIONS}", f[0]))?;
+        let code = ogr_code(f[1], "code_ogr")?;
+        let item = *item_by_code.get(&code).ok_or_else(|| format!("code_ogr {code} is not in {FILE_ITEMS}"))?;
+        let relevance = match f[2] {
+            "Principale" => Relevance::Core,
+            "Émergente" | "Emergente" => Relevance::Emerging,
+            "" => Relevance::Other,
+            other => return Err(format!("coeur_metier `{other}` is not Principale, Émergente or empty")),
+        };
+        let items = &mut occupations[occ.0 as usize].items;
+        if items.iter().any(|l| l.item == item) {
+            return Err(format!("duplicate link {} → {code}", f[0]));
+        }
+        items.push(OccupationItem { item, relevance });
+        Ok(())
+    })?;
+    for occ in occupations.iter_mut() {
+        occ.items.sort_by_key(|l| l.item);
+    }
+    if let Some(empty) = occupations.iter().find(|o| o.items.is_empty()) {
+        return Err(DataError::Invalid {
+            file: FILE_LINKS.to_string(),
+            reason: format!("occupation {} has no item", empty.code),
+        });
+    }
+    Ok(())
+}
+
+fn load_mobilities(bytes: &[u8], by_code: &HashMap<String, OccupationId>) -> Result<Vec<Mobility>, DataError> {
+    let file = CsvFile::open(FILE_MOBILITIES, bytes, &["code_rome", "code_rome_cible", "numero_ordre"])?;
+    let mut mobilities = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    file.for_each(|_, f| {
+        let source = *by_code.get(f[0]).ok_or_else(|| format!("code_rome `{}` is not in {FILE_OCCUPATIONS}", f[0]))?;
+        let target =
+            *by_code.get(f[1]).ok_or_else(|| format!("code_rome_cible `{}` is not in {FILE_OCCUPATIONS}", f[1]))?;
+        if source == target {
+            return Err(format!("mobility from {} to itself", f[0]));
+        }
+        let order = f[2]
+            .parse::<u16>()
+            .ok()
+            .filter(|o| *o >= 1)
+            .ok_or_else(|| format!("numero_ordre `{}` is not a positive integer", f[2]))?;
+        if !seen.insert((source, target)) {
+            return Err(format!("duplicate mobility {} → {}", f[0], f[1]));
+        }
+        mobilities.push(Mobility { source, target, order });
+        Ok(())
+    })?;
+    Ok(mobilities)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::tiny_files;
+
+    #[test]
+    fn tiny_fixture_loads_with_kinds_core_flags_and_hierarchy() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture loads");
+        assert_eq!(cat.occupations.len(), 3);
+        let a = cat.occupation(cat.occupation_id("A1001").expect("A1001"));
+        assert_eq!(a.domaine, "A10");
+        assert_eq!(a.transition_num, Some(true));
+        assert_eq!(a.items.len(), 3);
+        let cert = cat.item(cat.item_id(13).expect("item 13"));
+        assert_eq!(cert.kind, ItemKind::Certification);
+        assert_eq!(cat.item(cat.item_id(12).expect("item 12")).kind, ItemKind::Savoir);
+        assert_eq!(cat.item(cat.item_id(14).expect("item 14")).kind, ItemKind::WorkContext);
+        let core = a.items.iter().filter(|l| l.relevance == Relevance::Core).count();
+        assert_eq!(core, 1);
+        assert_eq!(cat.mobilities.len(), 2);
+    }
+
+    #[test]
+    fn bad_row_names_file_and_line() {
+        let mut files = tiny_files();
+        let links = "\"code_rome\",\"code_ogr\",\"coeur_metier\"\n\"A1001\",\"10\",\"Principale\"\n\"A1001\",\"abc\",\"\"\n";
+        replace(&mut files, FILE_LINKS, links);
+        let err = Catalogue::from_files(&files).expect_err("bad code_ogr refused");
+        assert_eq!(
+            err.to_string(),
+            "unix_coherence_item_v460_utf8.csv: line 3: code_ogr `abc` is not a numeric code_ogr"
+        );
+    }
+
+    #[test]
+    fn unknown_reference_and_bad_flag_are_refused_with_line() {
+        let mut files = tiny_files();
+        let mob = "code_rome,code_rome_cible,numero_ordre\nA1001,A1002,1\nA1001,Z9999,2\n";
+        replace(&mut files, FILE_MOBILITIES, mob);
+        let err = Catalogue::from_files(&files).expect_err("unknown target refused");
+        assert!(err.to_string().starts_with("unix_rubrique_mobilite_v460_utf8.csv: line 3:"), "{err}");
+
+        let mut files = tiny_files();
+        let links = "code_rome,code_ogr,coeur_metier\nA1001,10,Peut-être\n";
+        replace(&mut files, FILE_LINKS, links);
+        let err = Catalogue::from_files(&files).expect_err("bad coeur_metier refused");
+        assert_eq!(
+            err.to_string(),
+            "unix_coherence_item_v460_utf8.csv: line 2: coeur_metier `Peut-être` is not Principale, Émergente or empty"
+        );
+    }
+
+    #[test]
+    fn ragged_row_and_missing_column_are_refused() {
+        let mut files = tiny_files();
+        replace(&mut files, FILE_MOBILITIES, "code_rome,code_rome_cible,numero_ordre\nA1001,A1002\n");
+        let err = Catalogue::from_files(&files).expect_err("short row refused");
+        assert!(err.to_string().contains("line 2"), "{err}");
+
+        let mut files = tiny_files();
+        replace(&mut files, FILE_MOBILITIES, "code_rome,cible,numero_ordre\n");
+        let err = Catalogue::from_files(&files).expect_err("missing column refused");
+        assert_eq!(
+            err.to_string(),
+            "unix_rubrique_mobilite_v460_utf8.csv: line 1: missing column `code_rome_cible`"
+        );
+    }
+
+    fn replace(files: &mut RomeFiles<'static>, name: &'static str, content: &'static str) {
+        for (n, bytes) in files.files.iter_mut() {
+            if *n == name {
+                *bytes = std::borrow::Cow::Borrowed(content.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn rome_code_shape() {
+        assert!(is_rome_code("I1315"));
+        assert!(!is_rome_code("i1315"));
+        assert!(!is_rome_code("Z1315"));
+        assert!(!is_rome_code("I131"));
+        assert!(!is_rome_code("I13155"));
+    }
+}

@@ -1,0 +1,73 @@
+//! The default data and model compiled into the binary, so `passerelle serve` works with no
+//! file, database or download.
+//!
+//! - ROME 4.0 v460 (France Travail, Licence Ouverte / Etalab 2.0): the six files of
+//!   `data/rome-v460/`.
+//! - Target sets: `data/target_sets.toml`.
+//! - Model: `data/model/transition-model.json`, a committed artifact produced by
+//!   `passerelle train` on the same data (a test checks that it matches the embedded data).
+//!   A committed artifact rather than training at start-up: start-up stays in the
+//!   hundreds of milliseconds, every server answers with the same, audited model whose
+//!   checksum and held-out metrics are in its model card.
+
+use std::borrow::Cow;
+
+use crate::catalogue::{
+    Catalogue, RomeFiles, FILE_HIERARCHY, FILE_ITEMS, FILE_LINKS, FILE_MOBILITIES, FILE_OCCUPATIONS, FILE_SAVOIRS,
+};
+use crate::engine::Engine;
+use crate::error::DataError;
+use crate::target_set::TargetSets;
+use crate::transition::ModelArtifact;
+
+macro_rules! rome {
+    ($name:expr, $file:literal) => {
+        ($name, Cow::Borrowed(&include_bytes!(concat!("../../data/rome-v460/", $file))[..]))
+    };
+}
+
+/// Name of the embedded data, as reported in answers and model cards.
+pub const DATA_NAME: &str = "ROME 4.0 v460 (France Travail)";
+
+/// Attribution required by the Licence Ouverte for the ROME data.
+pub const ROME_ATTRIBUTION: &str =
+    "Source : France Travail, Répertoire opérationnel des métiers et des emplois (ROME) 4.0, version 460";
+
+/// The embedded target-set rules (TOML).
+pub const TARGET_SETS_TOML: &str = include_str!("../../data/target_sets.toml");
+
+/// The embedded model artifact (JSON).
+pub const MODEL_JSON: &str = include_str!("../../data/model/transition-model.json");
+
+/// The six embedded ROME files.
+pub fn rome_files() -> RomeFiles<'static> {
+    RomeFiles {
+        files: vec![
+            rome!(FILE_OCCUPATIONS, "unix_referentiel_code_rome_v460_utf8.csv"),
+            rome!(FILE_HIERARCHY, "unix_cr_gd_dp_v460_utf8.csv"),
+            rome!(FILE_ITEMS, "unix_item_v460_utf8.csv"),
+            rome!(FILE_SAVOIRS, "unix_referentiel_savoir_v460_utf8.csv"),
+            rome!(FILE_LINKS, "unix_coherence_item_v460_utf8.csv"),
+            rome!(FILE_MOBILITIES, "unix_rubrique_mobilite_v460_utf8.csv"),
+        ],
+    }
+}
+
+/// The embedded catalogue.
+///
+/// # Errors
+/// Only if the embedded files were corrupted at build time (a test loads them).
+pub fn catalogue() -> Result<Catalogue, DataError> {
+    Catalogue::from_files(&rome_files())
+}
+
+/// The engine on embedded data, target sets and model.
+///
+/// # Errors
+/// As [`catalogue`], or if the embedded artifact is refused.
+pub fn engine() -> Result<Engine, DataError> {
+    let catalogue = catalogue()?;
+    let sets = TargetSets::from_toml("data/target_sets.toml", TARGET_SETS_TOML, &catalogue)?;
+    let artifact = ModelArtifact::from_json(MODEL_JSON)?;
+    Engine::new(catalogue, sets, artifact)
+}

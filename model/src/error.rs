@@ -1,0 +1,139 @@
+//! Errors of the model crate: one enum for loading data and artifacts, one for requests.
+//!
+//! The service maps [`QueryError`] to gRPC statuses in one exhaustive `match`, so every
+//! variant here is a decision the adapter must take.
+
+use std::path::PathBuf;
+
+/// An error while loading a ROME export, a target-set file or a model artifact.
+///
+/// Every variant names the file, and where it applies the 1-based line of the CSV
+/// record (header = line 1), so a user can fix a malformed export.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// Path or name of the file.
+        file: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A required column is absent from the CSV header.
+    #[error("{file}: line 1: missing column `{column}`")]
+    MissingColumn {
+        /// File name.
+        file: String,
+        /// The column that was expected.
+        column: &'static str,
+    },
+    /// A CSV record is malformed or fails validation.
+    #[error("{file}: line {line}: {reason}")]
+    BadRow {
+        /// File name.
+        file: String,
+        /// 1-based line number of the record (the header is line 1).
+        line: u64,
+        /// What is wrong, with the offending value.
+        reason: String,
+    },
+    /// A whole-file check failed (e.g. no occupation at all).
+    #[error("{file}: {reason}")]
+    Invalid {
+        /// File name.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model artifact cannot be used.
+    #[error("model artifact refused: {reason}")]
+    Artifact {
+        /// Why the artifact was refused (corrupt JSON, checksum, incompatible version…).
+        reason: String,
+    },
+}
+
+/// Why a recommendation query was refused. Each variant names the request field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The ROME code is not in the loaded catalogue.
+    #[error("{field}: unknown ROME code `{code}`")]
+    UnknownOccupation {
+        /// Request field (e.g. `profile.occupation_code`).
+        field: String,
+        /// The code as received.
+        code: String,
+    },
+    /// The item code (`code_ogr`) is not in the loaded catalogue.
+    #[error("{field}: unknown item code `{code}`")]
+    UnknownItem {
+        /// Request field (e.g. `profile.item_codes[2]`).
+        field: String,
+        /// The code as received.
+        code: String,
+    },
+    /// The profile resolves to no item at all.
+    #[error("profile: the profile is empty (give an occupation code or at least one item code that is not removed)")]
+    EmptyProfile,
+    /// `top_k` outside `1..=max`.
+    #[error("top_k: {got} is out of range 1..={max}")]
+    TopKOutOfRange {
+        /// The value received.
+        got: u32,
+        /// The largest accepted value.
+        max: u32,
+    },
+    /// A list in the request is longer than the engine accepts.
+    #[error("{field}: {got} entries, at most {max} are accepted")]
+    TooManyItems {
+        /// Request field.
+        field: String,
+        /// Entries received.
+        got: usize,
+        /// Largest accepted count.
+        max: usize,
+    },
+    /// The named target set is not defined.
+    #[error("target_set: unknown target set `{name}`")]
+    UnknownTargetSet {
+        /// The name as received.
+        name: String,
+    },
+}
+
+impl QueryError {
+    /// The request field this error is about (for a `BadRequest` field violation).
+    pub fn field(&self) -> &str {
+        match self {
+            QueryError::UnknownOccupation { field, .. }
+            | QueryError::UnknownItem { field, .. }
+            | QueryError::TooManyItems { field, .. } => field,
+            QueryError::EmptyProfile => "profile",
+            QueryError::TopKOutOfRange { .. } => "top_k",
+            QueryError::UnknownTargetSet { .. } => "target_set",
+        }
+    }
+}
+
+/// Why training or evaluation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A hyperparameter is outside its documented range.
+    #[error("invalid hyperparameter `{name}`: {reason}")]
+    InvalidParam {
+        /// Parameter name.
+        name: &'static str,
+        /// Accepted range and value received.
+        reason: String,
+    },
+    /// The data has too few mobilities to train or evaluate.
+    #[error("not enough training data: {reason}")]
+    NotEnoughData {
+        /// What was missing.
+        reason: String,
+    },
+    /// linfa failed to fit the model.
+    #[error("linfa logistic regression failed: {0}")]
+    Fit(#[from] linfa_logistic::error::Error),
+}

@@ -1,0 +1,409 @@
+//! Pair features for an ordered pair (profile, target occupation): the one definition used by
+//! training, evaluation and serving.
+//!
+//! A profile is a set of ROME items. Items are weighted by a smoothed inverse document
+//! frequency over occupations, `idf(i) = ln((1 + N) / (1 + df(i))) + 1`, where `N` is the
+//! number of occupations and `df(i)` how many list item `i` (the scikit-learn convention), so
+//! an item shared by few occupations ("Raccorder une fibre optique") weighs more than one
+//! shared by hundreds ("Travail en équipe").
+//!
+//! The features are asymmetric: moving A → B compares how much of B's items A covers, which
+//! is not how much of A's items B covers. See [`FEATURE_NAMES`] for the list.
+
+use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
+
+/// Number of pair features.
+pub const N_FEATURES: usize = 17;
+
+/// Names of the pair features, in vector order. Each is a plain number:
+///
+/// | # | name | definition (P = profile items, T = target items) | range |
+/// |---|---|---|---|
+/// | 0 | `cosine_idf` | cosine of idf-weighted binary vectors | 0..1 |
+/// | 1 | `target_coverage_idf` | idf mass of P∩T / idf mass of T | 0..1 |
+/// | 2 | `target_core_coverage_idf` | same on T's core items (`Principale`) | 0..1 |
+/// | 3 | `source_coverage_idf` | idf mass of P∩T / idf mass of P | 0..1 |
+/// | 4 | `target_savoir_faire_coverage` | share of T's savoir-faire held | 0..1 |
+/// | 5 | `target_savoir_coverage` | share of T's savoirs (non-certification) held | 0..1 |
+/// | 6 | `target_certification_coverage` | share of T's certifications held (1 if T lists none) | 0..1 |
+/// | 7 | `target_context_coverage` | share of T's work contexts shared | 0..1 |
+/// | 8 | `log_neighbour_rank` | ln of T's rank among all occupations by cosine to P | 0..ln N |
+/// | 9 | `log_reverse_rank` | ln of P's rank among T's own cosine neighbours | 0..ln N |
+/// | 10 | `same_rome_v3_parent` | anchor occupation and T come from the same ROME v3 fiche | 0/1 |
+/// | 11 | `same_domaine` | same domaine professionnel (e.g. I13) | 0/1 |
+/// | 12 | `same_grand_domaine` | same grand domaine (e.g. I) | 0/1 |
+/// | 13 | `log_size_ratio` | ln(\|T\| / \|P\|) | real |
+/// | 14 | `neighbour_mobility` | cosine-weighted share of P's 20 nearest occupations (anchor excluded) whose curated mobilities list T | 0..1 |
+/// | 15 | `reverse_mobility` | T's own curated mobilities list the anchor | 0/1 |
+/// | 16 | `log_target_popularity` | ln(1 + how many occupations list T as a mobility), anchor's row excluded | 0..ln N |
+///
+/// Features 14–16 use the mobility table through [`MobilityEvidence`], built from the
+/// sources whose rows may be seen (the training folds in evaluation, the whole table when
+/// serving). The anchor's own rows are never used by them: at training time the anchor is
+/// the source whose label is predicted, and at serving time its curated list is reported as
+/// separate evidence, not mixed into the model.
+///
+/// The anchor occupation is the profile's declared occupation or, when it has none, the
+/// occupation nearest to it by cosine.
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "cosine_idf",
+    "target_coverage_idf",
+    "target_core_coverage_idf",
+    "source_coverage_idf",
+    "target_savoir_faire_coverage",
+    "target_savoir_coverage",
+    "target_certification_coverage",
+    "target_context_coverage",
+    "log_neighbour_rank",
+    "log_reverse_rank",
+    "same_rome_v3_parent",
+    "same_domaine",
+    "same_grand_domaine",
+    "log_size_ratio",
+    "neighbour_mobility",
+    "reverse_mobility",
+    "log_target_popularity",
+];
+
+/// How many nearest occupations vote in `neighbour_mobility`.
+pub const MOBILITY_NEIGHBOURS: usize = 20;
+
+/// The curated mobilities the features may use: the rows of the visible sources only.
+#[derive(Debug, Clone)]
+pub struct MobilityEvidence {
+    /// For each occupation, the targets its (visible) row lists.
+    out: Vec<Vec<OccupationId>>,
+    /// For each occupation, the visible sources that list it.
+    incoming: Vec<Vec<OccupationId>>,
+}
+
+impl MobilityEvidence {
+    /// Evidence from the rows of `visible` sources only (others are treated as unknown).
+    pub fn new(catalogue: &Catalogue, visible: &[OccupationId]) -> Self {
+        let n = catalogue.occupations.len();
+        let mut is_visible = vec![false; n];
+        for v in visible {
+            is_visible[v.0 as usize] = true;
+        }
+        let mut out = vec![Vec::new(); n];
+        let mut incoming = vec![Vec::new(); n];
+        for m in &catalogue.mobilities {
+            if is_visible[m.source.0 as usize] {
+                out[m.source.0 as usize].push(m.target);
+                incoming[m.target.0 as usize].push(m.source);
+            }
+        }
+        MobilityEvidence { out, incoming }
+    }
+
+    /// Evidence from the whole table (serving).
+    pub fn all(catalogue: &Catalogue) -> Self {
+        let all: Vec<OccupationId> = catalogue.occupation_ids().collect();
+        Self::new(catalogue, &all)
+    }
+}
+
+/// A feature vector, in [`FEATURE_NAMES`] order.
+pub type Features = [f64; N_FEATURES];
+
+/// Per-occupation sums that features divide by.
+#[derive(Debug, Clone)]
+struct OccupationStats {
+    sum_idf: f64,
+    norm: f64,
+    core_sum_idf: f64,
+    kind_counts: [u32; 5],
+    n_items: u32,
+}
+
+/// Item weights, per-occupation sums and each occupation's sorted cosine neighbourhood,
+/// computed once from a [`Catalogue`] (about 0.3 s for ROME v460 in release).
+#[derive(Debug, Clone)]
+pub struct FeatureIndex {
+    idf: Vec<f64>,
+    stats: Vec<OccupationStats>,
+    /// For each occupation, its cosines to every other occupation, sorted descending.
+    neighbour_cosines: Vec<Vec<f32>>,
+}
+
+/// A profile ready for scoring: a set of items (as a bitset over [`ItemId`]) and its sums.
+#[derive(Debug, Clone)]
+pub struct ProfileVector {
+    items: Vec<ItemId>,
+    bits: Vec<u64>,
+    sum_idf: f64,
+    norm: f64,
+}
+
+impl ProfileVector {
+    /// Builds the vector of a set of items (duplicates are ignored).
+    pub fn new(index: &FeatureIndex, items: &[ItemId]) -> Self {
+        let mut items = items.to_vec();
+        items.sort_unstable();
+        items.dedup();
+        let mut bits = vec![0u64; index.idf.len().div_ceil(64)];
+        let (mut sum_idf, mut sq) = (0.0, 0.0);
+        for &i in &items {
+            bits[i.0 as usize / 64] |= 1 << (i.0 % 64);
+            let w = index.idf[i.0 as usize];
+            sum_idf += w;
+            sq += w * w;
+        }
+        ProfileVector { items, bits, sum_idf, norm: sq.sqrt() }
+    }
+
+    /// The profile's items, sorted, without duplicates.
+    pub fn items(&self) -> &[ItemId] {
+        &self.items
+    }
+
+    /// Whether the profile holds `item`.
+    pub fn contains(&self, item: ItemId) -> bool {
+        self.bits.get(item.0 as usize / 64).is_some_and(|w| w & (1 << (item.0 % 64)) != 0)
+    }
+}
+
+/// Overlap sums of one (profile, target) pair, from one pass over the target's items.
+#[derive(Debug, Clone, Copy, Default)]
+struct Overlap {
+    dot: f64,
+    idf: f64,
+    core_idf: f64,
+    kind_counts: [u32; 5],
+}
+
+/// Everything the features of one profile need about every occupation: the overlaps and
+/// cosines with all of them and the profile's anchor. Computed once per profile; then
+/// [`ProfileScan::features`] is O(1) per target.
+#[derive(Debug, Clone)]
+pub struct ProfileScan {
+    overlaps: Vec<Overlap>,
+    cosines: Vec<f64>,
+    /// Cosines sorted descending, anchor excluded (for neighbour ranks).
+    sorted_cosines: Vec<f64>,
+    anchor: OccupationId,
+    profile_sum_idf: f64,
+    profile_len: usize,
+    neighbour_mobility: Vec<f64>,
+    reverse_mobility: Vec<bool>,
+    popularity: Vec<f64>,
+}
+
+impl FeatureIndex {
+    /// Computes idf weights, sums and neighbourhoods for `catalogue`.
+    pub fn new(catalogue: &Catalogue) -> Self {
+        let n_occ = catalogue.occupations.len();
+        let mut df = vec![0u32; catalogue.items.len()];
+        for occ in &catalogue.occupations {
+            for link in &occ.items {
+                df[link.item.0 as usize] += 1;
+            }
+        }
+        let idf: Vec<f64> =
+            df.iter().map(|&d| ((1.0 + n_occ as f64) / (1.0 + f64::from(d))).ln() + 1.0).collect();
+        let stats = catalogue
+            .occupations
+            .iter()
+            .map(|occ| {
+                let mut s = OccupationStats {
+                    sum_idf: 0.0,
+                    norm: 0.0,
+                    core_sum_idf: 0.0,
+                    kind_counts: [0; 5],
+                    n_items: occ.items.len() as u32,
+                };
+                for link in &occ.items {
+                    let w = idf[link.item.0 as usize];
+                    s.sum_idf += w;
+                    s.norm += w * w;
+                    if link.relevance == Relevance::Core {
+                        s.core_sum_idf += w;
+                    }
+                    s.kind_counts[catalogue.item(link.item).kind.index()] += 1;
+                }
+                s.norm = s.norm.sqrt();
+                s
+            })
+            .collect();
+        let mut index = FeatureIndex { idf, stats, neighbour_cosines: Vec::new() };
+        let neighbour_cosines = catalogue
+            .occupation_ids()
+            .map(|o| {
+                let items: Vec<ItemId> = catalogue.occupation(o).items.iter().map(|l| l.item).collect();
+                let p = ProfileVector::new(&index, &items);
+                let mut cos: Vec<f32> = catalogue
+                    .occupation_ids()
+                    .filter(|&t| t != o)
+                    .map(|t| index.cosine(&index.overlap(catalogue, &p, t), &p, t) as f32)
+                    .collect();
+                cos.sort_unstable_by(|a, b| b.total_cmp(a));
+                cos
+            })
+            .collect();
+        index.neighbour_cosines = neighbour_cosines;
+        index
+    }
+
+    /// The idf weight of an item (≥ 1).
+    pub fn idf(&self, item: ItemId) -> f64 {
+        self.idf[item.0 as usize]
+    }
+
+    fn overlap(&self, catalogue: &Catalogue, p: &ProfileVector, t: OccupationId) -> Overlap {
+        let mut o = Overlap::default();
+        for link in &catalogue.occupation(t).items {
+            if p.contains(link.item) {
+                let w = self.idf[link.item.0 as usize];
+                o.dot += w * w;
+                o.idf += w;
+                if link.relevance == Relevance::Core {
+                    o.core_idf += w;
+                }
+                o.kind_counts[catalogue.item(link.item).kind.index()] += 1;
+            }
+        }
+        o
+    }
+
+    fn cosine(&self, o: &Overlap, p: &ProfileVector, t: OccupationId) -> f64 {
+        let denom = p.norm * self.stats[t.0 as usize].norm;
+        if denom > 0.0 {
+            (o.dot / denom).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Scans a profile against every occupation. `declared` is the profile's own occupation
+    /// if known; otherwise the anchor is the nearest occupation by cosine.
+    pub fn scan(
+        &self,
+        catalogue: &Catalogue,
+        evidence: &MobilityEvidence,
+        p: &ProfileVector,
+        declared: Option<OccupationId>,
+    ) -> ProfileScan {
+        let mut overlaps = Vec::with_capacity(catalogue.occupations.len());
+        let mut cosines = Vec::with_capacity(catalogue.occupations.len());
+        for t in catalogue.occupation_ids() {
+            let o = self.overlap(catalogue, p, t);
+            cosines.push(self.cosine(&o, p, t));
+            overlaps.push(o);
+        }
+        let anchor = declared.unwrap_or_else(|| {
+            let best = cosines
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                .map_or(0, |(i, _)| i);
+            OccupationId(best as u32)
+        });
+        let mut sorted_cosines: Vec<f64> =
+            cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c).collect();
+        sorted_cosines.sort_unstable_by(|a, b| b.total_cmp(a));
+
+        let n = cosines.len();
+        let a = anchor.0 as usize;
+        // Nearest occupations other than the anchor vote for their curated targets.
+        let mut order: Vec<usize> = (0..n).filter(|&i| i != a).collect();
+        let k = MOBILITY_NEIGHBOURS.min(order.len());
+        if k > 0 && k < order.len() {
+            order.select_nth_unstable_by(k - 1, |&x, &y| cosines[y].total_cmp(&cosines[x]).then(x.cmp(&y)));
+        }
+        let mut neighbour_mobility = vec![0.0; n];
+        let mut weight = 0.0;
+        for &s in &order[..k] {
+            let w = cosines[s];
+            weight += w;
+            for t in &evidence.out[s] {
+                neighbour_mobility[t.0 as usize] += w;
+            }
+        }
+        if weight > 0.0 {
+            for v in &mut neighbour_mobility {
+                *v /= weight;
+            }
+        }
+        let mut reverse_mobility = vec![false; n];
+        for s in &evidence.incoming[a] {
+            reverse_mobility[s.0 as usize] = true;
+        }
+        let mut popularity: Vec<f64> = evidence.incoming.iter().map(|v| v.len() as f64).collect();
+        for t in &evidence.out[a] {
+            popularity[t.0 as usize] -= 1.0;
+        }
+        ProfileScan {
+            overlaps,
+            cosines,
+            sorted_cosines,
+            anchor,
+            profile_sum_idf: p.sum_idf,
+            profile_len: p.items.len(),
+            neighbour_mobility,
+            reverse_mobility,
+            popularity,
+        }
+    }
+}
+
+/// Share `held / total`, or `empty` when the target lists nothing of that kind.
+fn share(held: u32, total: u32, empty: f64) -> f64 {
+    if total == 0 {
+        empty
+    } else {
+        f64::from(held) / f64::from(total)
+    }
+}
+
+impl ProfileScan {
+    /// The profile's anchor occupation (declared, or nearest by cosine).
+    pub fn anchor(&self) -> OccupationId {
+        self.anchor
+    }
+
+    /// Cosine of the profile with occupation `t` (the IDF-cosine baseline score), in 0..1.
+    pub fn cosine(&self, t: OccupationId) -> f64 {
+        self.cosines[t.0 as usize]
+    }
+
+    /// The feature vector of the pair (profile, `t`), in [`FEATURE_NAMES`] order.
+    pub fn features(&self, index: &FeatureIndex, catalogue: &Catalogue, t: OccupationId) -> Features {
+        let ti = t.0 as usize;
+        let o = &self.overlaps[ti];
+        let s = &index.stats[ti];
+        let cos = self.cosines[ti];
+        let target_cov = if s.sum_idf > 0.0 { o.idf / s.sum_idf } else { 0.0 };
+        let core_cov = if s.core_sum_idf > 0.0 { o.core_idf / s.core_sum_idf } else { target_cov };
+        let source_cov = if self.profile_sum_idf > 0.0 { o.idf / self.profile_sum_idf } else { 0.0 };
+        let k = |kind: ItemKind, empty: f64| share(o.kind_counts[kind.index()], s.kind_counts[kind.index()], empty);
+        // Rank 1 = the most similar occupation other than the anchor.
+        let rank = 1 + self.sorted_cosines.partition_point(|&c| c > cos);
+        let neighbours = &index.neighbour_cosines[ti];
+        // 1 + how many occupations are closer to T than the profile is. A profile made of
+        // exactly an occupation's items ties with that occupation's own entry: not counted.
+        let reverse = 1 + neighbours.partition_point(|&c| f64::from(c) > cos as f32 as f64);
+        let a = catalogue.occupation(self.anchor);
+        let b = catalogue.occupation(t);
+        let flag = |x: bool| if x { 1.0 } else { 0.0 };
+        let size_ratio = (f64::from(s.n_items.max(1)) / self.profile_len.max(1) as f64).ln();
+        [
+            cos,
+            target_cov,
+            core_cov,
+            source_cov,
+            k(ItemKind::SavoirFaire, 0.0),
+            k(ItemKind::Savoir, 0.0),
+            k(ItemKind::Certification, 1.0),
+            k(ItemKind::WorkContext, 0.0),
+            (rank as f64).ln(),
+            (reverse as f64).ln(),
+            flag(a.rome_v3_parent == b.rome_v3_parent),
+            flag(a.domaine == b.domaine),
+            flag(a.grand_domaine == b.grand_domaine),
+            size_ratio,
+            self.neighbour_mobility[ti],
+            flag(self.reverse_mobility[ti]),
+            (1.0 + self.popularity[ti].max(0.0)).ln(),
+        ]
+    }
+}

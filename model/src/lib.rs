@@ -1,0 +1,39 @@
+//! # passerelle-model
+//!
+//! The domain of Passerelle: which occupations a person could move to, how well their skills
+//! fit, and what they lack. No network, no async: usable from the gRPC service, the CLI,
+//! batch jobs and tests alike.
+//!
+//! - [`catalogue`]: the ROME 4.0 export (France Travail), validated and interned.
+//! - [`features`]: pair features (profile, target), one definition for training and serving.
+//! - [`transition`]: the linfa logistic model, its training and its artifact.
+//! - [`eval`]: the source-grouped held-out protocol and ranking metrics.
+//! - [`target_set`]: named sets of target occupations defined by rules over the data.
+//! - [`engine`]: the façade: resolve a profile, rank, explain the gap.
+//! - [`embedded`]: the default data and model compiled into the binary.
+//!
+//! ```
+//! use passerelle_model::engine::{ProfileQuery, RecommendQuery};
+//! let engine = passerelle_model::embedded::engine()?;
+//! let answer = engine.recommend(&RecommendQuery {
+//!     profile: ProfileQuery { occupation_code: Some("I1315".into()), ..Default::default() },
+//!     top_k: Some(5),
+//!     target_set: "DIGITAL_INFRASTRUCTURE".into(),
+//!     include_current_occupation: false,
+//! })?;
+//! assert_eq!(answer.results.len(), 5);
+//! assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod catalogue;
+pub mod embedded;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod features;
+pub mod target_set;
+pub mod transition;
+
+#[cfg(test)]
+mod fixtures;

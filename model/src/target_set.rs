@@ -1,0 +1,216 @@
+//! Named target sets ("which occupations may be recommended"), defined by rules over the ROME
+//! data rather than by a hand-written list, in a TOML file that operators can replace.
+//!
+//! An occupation belongs to a set when any rule matches and it is not excluded:
+//! - `rome_v3_parents`: its `code_rome_parent` (the ROME v3 fiche it comes from) is listed;
+//! - `label_rules`: its `transition_num` flag is `O` (when `transition_num_only`), its
+//!   domaine professionnel starts with one of `domaines` (all when empty), and its label
+//!   contains one of `keywords` (case- and accent-insensitive, whole-word prefix);
+//! - `include`: its ROME code is listed.
+//!
+//! `exclude` removes codes. Every code named in the file must exist in the catalogue.
+//! The set `ALL` (every occupation) always exists and cannot be redefined.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::catalogue::{is_rome_code, Catalogue, OccupationId};
+use crate::error::DataError;
+
+/// Name of the set that holds every occupation.
+pub const ALL: &str = "ALL";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    sets: BTreeMap<String, SetRules>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetRules {
+    description: String,
+    #[serde(default)]
+    rome_v3_parents: Vec<String>,
+    #[serde(default)]
+    label_rules: Vec<LabelRule>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelRule {
+    #[serde(default)]
+    transition_num_only: bool,
+    #[serde(default)]
+    domaines: Vec<String>,
+    keywords: Vec<String>,
+}
+
+/// One resolved target set.
+#[derive(Debug, Clone)]
+pub struct TargetSet {
+    /// Upper-case name, e.g. `DIGITAL_INFRASTRUCTURE`.
+    pub name: String,
+    /// What the set is for, from the file.
+    pub description: String,
+    /// Member occupations, sorted.
+    pub members: Vec<OccupationId>,
+}
+
+/// All target sets, resolved against a catalogue.
+#[derive(Debug, Clone)]
+pub struct TargetSets {
+    sets: BTreeMap<String, TargetSet>,
+}
+
+/// Lower-case, accent-free form used for keyword matching.
+pub fn fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// Whether `label` contains `keyword` as the start of a word (both folded).
+fn has_word_prefix(label: &str, keyword: &str) -> bool {
+    label.match_indices(keyword).any(|(i, _)| i == 0 || !label.as_bytes()[i - 1].is_ascii_alphanumeric())
+}
+
+impl TargetSets {
+    /// Parses the TOML rules and resolves them against `catalogue`.
+    ///
+    /// # Errors
+    /// [`DataError::Invalid`] naming `file` for malformed TOML, an unknown key, a set named
+    /// `ALL`, a code that is not in the catalogue, or a set with no member.
+    pub fn from_toml(file: &str, text: &str, catalogue: &Catalogue) -> Result<Self, DataError> {
+        let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
+        let parsed: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut sets = BTreeMap::new();
+        let all = TargetSet {
+            name: ALL.to_string(),
+            description: "every occupation of the ROME".to_string(),
+            members: catalogue.occupation_ids().collect(),
+        };
+        sets.insert(ALL.to_string(), all);
+        let labels: Vec<String> = catalogue.occupations.iter().map(|o| fold(&o.label)).collect();
+        for (raw_name, rules) in parsed.sets {
+            let name = raw_name.to_uppercase();
+            if name == ALL {
+                return Err(invalid("the set ALL is built in and cannot be redefined".to_string()));
+            }
+            let code = |c: &String, key: &str| -> Result<OccupationId, DataError> {
+                if !is_rome_code(c) {
+                    return Err(invalid(format!("sets.{raw_name}.{key}: `{c}` is not a ROME code")));
+                }
+                catalogue
+                    .occupation_id(c)
+                    .ok_or_else(|| invalid(format!("sets.{raw_name}.{key}: `{c}` is not in the catalogue")))
+            };
+            for c in &rules.rome_v3_parents {
+                if !catalogue.occupations.iter().any(|o| &o.rome_v3_parent == c) {
+                    return Err(invalid(format!(
+                        "sets.{raw_name}.rome_v3_parents: no occupation has code_rome_parent `{c}`"
+                    )));
+                }
+            }
+            let include = rules.include.iter().map(|c| code(c, "include")).collect::<Result<Vec<_>, _>>()?;
+            let exclude = rules.exclude.iter().map(|c| code(c, "exclude")).collect::<Result<Vec<_>, _>>()?;
+            let keyword_rules: Vec<(bool, Vec<String>, Vec<String>)> = rules
+                .label_rules
+                .iter()
+                .map(|r| (r.transition_num_only, r.domaines.clone(), r.keywords.iter().map(|k| fold(k)).collect()))
+                .collect();
+            let mut members: Vec<OccupationId> = catalogue
+                .occupation_ids()
+                .filter(|&id| {
+                    let occ = catalogue.occupation(id);
+                    let label = &labels[id.0 as usize];
+                    rules.rome_v3_parents.contains(&occ.rome_v3_parent)
+                        || include.contains(&id)
+                        || keyword_rules.iter().any(|(num_only, domaines, keywords)| {
+                            (!num_only || occ.transition_num == Some(true))
+                                && (domaines.is_empty() || domaines.iter().any(|d| occ.domaine.starts_with(d.as_str())))
+                                && keywords.iter().any(|k| has_word_prefix(label, k))
+                        })
+                })
+                .filter(|id| !exclude.contains(id))
+                .collect();
+            members.sort_unstable();
+            if members.is_empty() {
+                return Err(invalid(format!("sets.{raw_name}: no occupation matches its rules")));
+            }
+            sets.insert(name.clone(), TargetSet { name, description: rules.description, members });
+        }
+        Ok(TargetSets { sets })
+    }
+
+    /// The set called `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&TargetSet> {
+        self.sets.get(&name.to_uppercase())
+    }
+
+    /// All sets, `ALL` included, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &TargetSet> {
+        self.sets.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::tiny_files;
+
+    #[test]
+    fn rules_select_by_parent_keyword_and_exclusion() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let toml = r#"
+            [sets.test]
+            description = "t"
+            rome_v3_parents = ["A1001"]
+            exclude = ["A1002"]
+            [[sets.test.label_rules]]
+            keywords = ["metier b"]
+        "#;
+        let sets = TargetSets::from_toml("t.toml", toml, &cat).expect("valid");
+        let codes: Vec<&str> =
+            sets.get("TEST").expect("set").members.iter().map(|&id| cat.occupation(id).code.as_str()).collect();
+        assert_eq!(codes, ["A1001", "B2001"]);
+        assert_eq!(sets.get("all").expect("ALL").members.len(), 3);
+    }
+
+    #[test]
+    fn transition_num_only_and_domaine_filters() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let toml = r#"
+            [sets.num]
+            description = "t"
+            [[sets.num.label_rules]]
+            transition_num_only = true
+            domaines = ["A10"]
+            keywords = ["Métier"]
+        "#;
+        let sets = TargetSets::from_toml("t.toml", toml, &cat).expect("valid");
+        let members = &sets.get("NUM").expect("set").members;
+        assert_eq!(members.len(), 1);
+        assert_eq!(cat.occupation(members[0]).code, "A1001");
+    }
+
+    #[test]
+    fn unknown_code_and_unknown_key_are_refused() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let err = TargetSets::from_toml("t.toml", "[sets.x]\ndescription='d'\ninclude=['C9999']\n", &cat)
+            .expect_err("unknown code");
+        assert_eq!(err.to_string(), "t.toml: sets.x.include: `C9999` is not in the catalogue");
+        let err = TargetSets::from_toml("t.toml", "[sets.x]\ndescription='d'\nfoo=1\n", &cat).expect_err("unknown key");
+        assert!(err.to_string().contains("unknown field `foo`"), "{err}");
+    }
+
+    #[test]
+    fn word_prefix_matching_is_accent_insensitive() {
+        assert!(has_word_prefix(&fold("Technicien réseaux mobiles"), &fold("reseau")));
+        assert!(!has_word_prefix(&fold("Intégrateur"), &fold("grat")));
+    }
+}

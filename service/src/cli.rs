@@ -1,0 +1,349 @@
+//! The `passerelle` command line: `serve`, `train`, `eval`, `recommend`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use passerelle_model::catalogue::Catalogue;
+use passerelle_model::embedded;
+use passerelle_model::engine::{ProfileQuery, RecommendQuery, DEFAULT_TOP_K};
+use passerelle_model::error::{DataError, QueryError, TrainError};
+use passerelle_model::eval::{evaluate, EvalParams, EvalReport, Metrics};
+use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
+use passerelle_model::transition::{
+    train, training_pairs, DataVersion, ModelArtifact, TrainParams, ARTIFACT_FORMAT_VERSION,
+};
+
+use crate::server::{serve, shutdown_signal, EngineSource, ServeError};
+use crate::telemetry::{self, LogFormat};
+
+/// Passerelle: career pathways into digital-infrastructure jobs, from ROME 4.0 skills.
+#[derive(Debug, Parser)]
+#[command(name = "passerelle", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the gRPC server (health, reflection, passerelle.v1.PathwayService).
+    Serve(ServeArgs),
+    /// Train the transition model on a ROME export and write the artifact and model card.
+    Train(TrainArgs),
+    /// Run the held-out protocol and print recall@10, MRR and nDCG@10 for the model and the
+    /// IDF-cosine baseline.
+    Eval(EvalArgs),
+    /// Answer one recommendation locally and print it as JSON.
+    Recommend(RecommendArgs),
+}
+
+/// Where data, target sets and model come from (embedded defaults when omitted).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Folder laid out like France Travail's ROME export (default: embedded ROME v460).
+    #[arg(long, env = "PASSERELLE_DATA")]
+    pub data: Option<PathBuf>,
+    /// Target-set rules, TOML (default: embedded data/target_sets.toml).
+    #[arg(long, env = "PASSERELLE_TARGET_SETS")]
+    pub target_sets: Option<PathBuf>,
+    /// Model artifact written by `passerelle train` (default: embedded model).
+    #[arg(long, env = "PASSERELLE_MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+impl From<SourceArgs> for EngineSource {
+    fn from(a: SourceArgs) -> Self {
+        EngineSource { data: a.data, target_sets: a.target_sets, model: a.model }
+    }
+}
+
+/// `passerelle serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PASSERELLE_ADDR", default_value = "127.0.0.1:50051")]
+    pub addr: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "PASSERELLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+}
+
+/// `passerelle train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Folder laid out like France Travail's ROME export (default: embedded ROME v460).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where to write the model artifact (JSON).
+    #[arg(long, default_value = "passerelle-model.json")]
+    pub out: PathBuf,
+    /// Where to write the model card (JSON); default: the artifact path with `.card.json`.
+    #[arg(long)]
+    pub card: Option<PathBuf>,
+    /// Skip the held-out evaluation (faster; the card then has no metrics).
+    #[arg(long)]
+    pub no_eval: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub hyper: HyperArgs,
+}
+
+/// Hyperparameters of the transition model (see `TrainParams` for ranges).
+#[derive(Debug, Args, Clone)]
+pub struct HyperArgs {
+    /// Seed of the negative sampler.
+    #[arg(long, default_value_t = TrainParams::default().seed)]
+    pub seed: u64,
+    /// Sampled non-mobilities per curated mobility (0.5..=50).
+    #[arg(long, default_value_t = TrainParams::default().negatives_per_positive)]
+    pub negatives_per_positive: f64,
+    /// Share of negatives drawn among the source's nearest occupations (0..=1).
+    #[arg(long, default_value_t = TrainParams::default().hard_negative_share)]
+    pub hard_negative_share: f64,
+    /// How many nearest occupations hard negatives come from (1..=1000).
+    #[arg(long, default_value_t = TrainParams::default().hard_pool)]
+    pub hard_pool: usize,
+    /// L2 penalty of the logistic regression (0..=1e6).
+    #[arg(long, default_value_t = TrainParams::default().alpha)]
+    pub alpha: f64,
+}
+
+impl HyperArgs {
+    fn params(&self) -> TrainParams {
+        TrainParams {
+            seed: self.seed,
+            negatives_per_positive: self.negatives_per_positive,
+            hard_negative_share: self.hard_negative_share,
+            hard_pool: self.hard_pool,
+            alpha: self.alpha,
+            ..TrainParams::default()
+        }
+    }
+}
+
+/// `passerelle eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Folder laid out like France Travail's ROME export (default: embedded ROME v460).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Number of folds grouped by source occupation (2..=20).
+    #[arg(long, default_value_t = EvalParams::default().folds)]
+    pub folds: usize,
+    /// Seed of the fold assignment.
+    #[arg(long = "fold-seed", default_value_t = EvalParams::default().seed)]
+    pub fold_seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub hyper: HyperArgs,
+}
+
+/// `passerelle recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// Current or past occupation, ROME code (e.g. I1315).
+    #[arg(long)]
+    pub occupation: Option<String>,
+    /// An item held (`code_ogr`); repeat for several.
+    #[arg(long = "item")]
+    pub items: Vec<String>,
+    /// An item to remove (`code_ogr`); repeat for several.
+    #[arg(long = "remove")]
+    pub removed: Vec<String>,
+    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
+    #[arg(long, default_value = "ALL")]
+    pub target_set: String,
+    /// Number of results (1..=100).
+    #[arg(long, default_value_t = DEFAULT_TOP_K)]
+    pub top_k: u32,
+    /// Also return the profile's own occupation.
+    #[arg(long)]
+    pub include_current: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+}
+
+/// A command failed; the message names the file, line, field or parameter at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Data or artifact problem.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Invalid recommendation query.
+    #[error("invalid query: {0}")]
+    Query(#[from] QueryError),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// Server failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// Writing output failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// File written.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// [`CliError`] with a message for the user.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => {
+            telemetry::init(args.log_format, std::io::stderr);
+            let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|source| CliError::Write {
+                path: PathBuf::from(args.addr.to_string()),
+                source,
+            })?;
+            tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
+            serve(listener, args.source.into(), None, shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Train(args) => tokio::task::block_in_place(|| train_command(&args)),
+        Command::Eval(args) => tokio::task::block_in_place(|| eval_command(&args)),
+        Command::Recommend(args) => tokio::task::block_in_place(|| recommend_command(args)),
+    }
+}
+
+fn load_catalogue(data: Option<&Path>) -> Result<(Catalogue, String), DataError> {
+    match data {
+        Some(dir) => Ok((Catalogue::load_dir(dir)?, format!("ROME export in {}", dir.display()))),
+        None => Ok((embedded::catalogue()?, embedded::DATA_NAME.to_string())),
+    }
+}
+
+fn train_command(args: &TrainArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let (catalogue, data_name) = load_catalogue(args.data.as_deref())?;
+    let params = args.hyper.params().check()?;
+    let index = FeatureIndex::new(&catalogue);
+    let sources: Vec<_> = catalogue.occupation_ids().collect();
+    let pairs = training_pairs(&catalogue, &index, &sources, &params);
+    let n_pos = pairs.labels.iter().filter(|l| **l).count();
+    let model = train(&catalogue, &index, &sources, &params)?;
+    eprintln!("trained on {} pairs ({n_pos} mobilities) in {:.1?}", pairs.labels.len(), started.elapsed());
+    let evaluation = if args.no_eval {
+        None
+    } else {
+        let report = evaluate(&catalogue, &index, &params, &EvalParams::default())?;
+        eprint!("{}", format_report(&report));
+        Some(report)
+    };
+    let mut artifact = ModelArtifact {
+        format_version: ARTIFACT_FORMAT_VERSION,
+        model_kind: "linfa-logistic".to_string(),
+        data: DataVersion {
+            name: data_name,
+            checksum: catalogue.checksum.clone(),
+            occupations: catalogue.occupations.len(),
+            mobilities: catalogue.mobilities.len(),
+        },
+        params: *params.get(),
+        training_pairs: (n_pos, pairs.labels.len() - n_pos),
+        model,
+        evaluation,
+        checksum: String::new(),
+    };
+    let json = artifact.to_json().map_err(|e| DataError::Artifact { reason: e.to_string() })?;
+    write(&args.out, &(json + "\n"))?;
+    let card_path = args.card.clone().unwrap_or_else(|| args.out.with_extension("card.json"));
+    write(&card_path, &(model_card(&artifact) + "\n"))?;
+    eprintln!(
+        "wrote {} and {} (checksum {}) in {:.1?}",
+        args.out.display(),
+        card_path.display(),
+        artifact.checksum,
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// The model card: what the model is, what it was trained on, how well it ranks.
+pub fn model_card(a: &ModelArtifact) -> String {
+    let card = serde_json::json!({
+        "model": "Passerelle transition model",
+        "model_kind": a.model_kind,
+        "format_version": a.format_version,
+        "checksum": a.checksum,
+        "data": a.data,
+        "attribution": embedded::ROME_ATTRIBUTION,
+        "labels": "positives: France Travail curated mobilities (unix_rubrique_mobilite); negatives: sampled non-mobilities of the same source",
+        "features": FEATURE_NAMES,
+        "hyperparameters": a.params,
+        "training_pairs": { "mobilities": a.training_pairs.0, "sampled_non_mobilities": a.training_pairs.1 },
+        "weights": a.model.feature_names.iter().zip(&a.model.weights).map(|(n, w)| (n.clone(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
+        "evaluation": a.evaluation,
+        "probability_basis": crate::grpc::convert::PROBABILITY_BASIS,
+    });
+    serde_json::to_string_pretty(&card).unwrap_or_default()
+}
+
+fn write(path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|source| CliError::Write { path: path.to_path_buf(), source })
+}
+
+fn eval_command(args: &EvalArgs) -> Result<(), CliError> {
+    let (catalogue, _) = load_catalogue(args.data.as_deref())?;
+    let params = args.hyper.params().check()?;
+    let index = FeatureIndex::new(&catalogue);
+    let eval = EvalParams { folds: args.folds, seed: args.fold_seed, ..EvalParams::default() };
+    let report = evaluate(&catalogue, &index, &params, &eval)?;
+    print!("{}", format_report(&report));
+    Ok(())
+}
+
+/// A plain-text table of an evaluation report.
+pub fn format_report(r: &EvalReport) -> String {
+    let row = |name: &str, m: &Metrics| {
+        let cell = |e: passerelle_model::eval::Estimate| format!("{:.3} [{:.3}, {:.3}]", e.mean, e.low, e.high);
+        format!("{name:<24} {:<22} {:<22} {:<22}\n", cell(m.recall_at_k), cell(m.mrr), cell(m.ndcg_at_k))
+    };
+    let k = r.params.k;
+    format!(
+        "{}\n{} held-out sources, {} candidates each; mean [95% bootstrap interval]\n{:<24} {:<22} {:<22} {:<22}\n{}{}",
+        r.protocol,
+        r.sources,
+        r.candidates_per_source,
+        "system",
+        format!("recall@{k}"),
+        "MRR",
+        format!("nDCG@{k}"),
+        row("model (linfa-logistic)", &r.model),
+        row("IDF cosine baseline", &r.baseline_cosine),
+    )
+}
+
+fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
+    let engine = EngineSource::from(args.source).load()?;
+    let query = RecommendQuery {
+        profile: ProfileQuery { occupation_code: args.occupation, item_codes: args.items, removed_item_codes: args.removed },
+        top_k: Some(args.top_k),
+        target_set: args.target_set,
+        include_current_occupation: args.include_current,
+    };
+    let answer = engine.recommend(&query)?;
+    let out = serde_json::json!({
+        "answer": answer,
+        "model": engine.model_info(),
+        "data_source": embedded::ROME_ATTRIBUTION,
+        "probability_basis": crate::grpc::convert::PROBABILITY_BASIS,
+    });
+    let mut stdout = std::io::stdout().lock();
+    let text = serde_json::to_string_pretty(&out).unwrap_or_default();
+    writeln!(stdout, "{text}").map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
+}

@@ -1,0 +1,127 @@
+//! Conversions between generated proto types and domain types. Proto messages are
+//! destructured without `..` so that a new field breaks the build instead of being dropped.
+
+use passerelle_model::catalogue::{ItemKind, Relevance};
+use passerelle_model::engine::{
+    AnchorBasis, Factor, ModelInfo, OccupationRef, ProfileQuery, RecommendQuery, Recommendation, Recommendations,
+    SkillRef,
+};
+use passerelle_model::target_set;
+use tonic::{Code, Status};
+
+use crate::grpc::status::invalid_field;
+use crate::proto::v1 as pb;
+
+/// What the probability means; sent with every answer (data truth: no unexplained figure).
+pub const PROBABILITY_BASIS: &str = "Probability from a logistic regression (linfa) over skill-overlap, ROME-hierarchy and neighbouring-occupation mobility features, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility). It ranks moves and is comparable between results; it is not the observed frequency of such moves in the population. Held-out ranking quality is in the model card.";
+
+/// Name of the `DIGITAL_INFRASTRUCTURE` set in `data/target_sets.toml`.
+pub const DIGITAL_INFRASTRUCTURE: &str = "DIGITAL_INFRASTRUCTURE";
+
+/// Converts a request into a domain query.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` for a missing profile or an unknown `target_set` enum value.
+pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<RecommendQuery, Status> {
+    let pb::RecommendPathwaysRequest { profile, top_k, target_set, target_set_name, include_current_occupation } =
+        request;
+    let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
+    let target_set = if target_set_name.trim().is_empty() {
+        match pb::TargetSet::try_from(target_set) {
+            Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => target_set::ALL.to_string(),
+            Ok(pb::TargetSet::DigitalInfrastructure) => DIGITAL_INFRASTRUCTURE.to_string(),
+            Err(_) => {
+                return Err(invalid_field(
+                    Code::InvalidArgument,
+                    "target_set",
+                    &format!("target_set: unknown enum value {target_set}"),
+                ))
+            }
+        }
+    } else {
+        target_set_name.trim().to_string()
+    };
+    Ok(RecommendQuery { profile: profile_query(profile), top_k, target_set, include_current_occupation })
+}
+
+/// Converts a proto profile.
+pub fn profile_query(profile: pb::Profile) -> ProfileQuery {
+    let pb::Profile { occupation_code, item_codes, removed_item_codes } = profile;
+    ProfileQuery {
+        occupation_code: (!occupation_code.trim().is_empty()).then_some(occupation_code),
+        item_codes,
+        removed_item_codes,
+    }
+}
+
+/// Converts a domain answer into the response.
+pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::RecommendPathwaysResponse {
+    let Recommendations { anchor, anchor_basis, target_set, profile_items, candidates_scored, results } = answer;
+    pb::RecommendPathwaysResponse {
+        pathways: results.into_iter().map(pathway).collect(),
+        anchor_occupation: Some(occupation(anchor)),
+        anchor_inferred: match anchor_basis {
+            AnchorBasis::Declared => false,
+            AnchorBasis::NearestByCosine => true,
+        },
+        target_set,
+        candidates_scored: u32::try_from(candidates_scored).unwrap_or(u32::MAX),
+        profile_items: u32::try_from(profile_items).unwrap_or(u32::MAX),
+        info: Some(pb::ResponseInfo {
+            data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string()
+                + if model.same_data_as_training { "" } else { " (model trained on other data: see model card)" },
+            probability_basis: PROBABILITY_BASIS.to_string(),
+            model_checksum: model.checksum.clone(),
+            model_kind: model.model_kind.clone(),
+        }),
+    }
+}
+
+fn occupation(o: OccupationRef) -> pb::Occupation {
+    let OccupationRef { code, label } = o;
+    pb::Occupation { code, label }
+}
+
+fn pathway(r: Recommendation) -> pb::Pathway {
+    let Recommendation {
+        occupation: occ,
+        probability,
+        cosine,
+        core_coverage,
+        matched_core,
+        missing_core,
+        missing_other,
+        top_factors,
+    } = r;
+    pb::Pathway {
+        occupation: Some(occupation(occ)),
+        probability,
+        cosine_similarity: cosine,
+        core_coverage,
+        matched_core_skills: matched_core.into_iter().map(skill).collect(),
+        missing_core_skills: missing_core.into_iter().map(skill).collect(),
+        missing_other_skills: missing_other.into_iter().map(skill).collect(),
+        top_factors: top_factors
+            .into_iter()
+            .map(|Factor { feature, logit }| pb::Factor { feature: feature.to_string(), logit })
+            .collect(),
+    }
+}
+
+fn skill(s: SkillRef) -> pb::Skill {
+    let SkillRef { code, label, kind, relevance } = s;
+    let kind = match kind {
+        ItemKind::SavoirFaire => pb::SkillKind::SavoirFaire,
+        ItemKind::SavoirEtre => pb::SkillKind::SavoirEtre,
+        ItemKind::Savoir => pb::SkillKind::Savoir,
+        ItemKind::Certification => pb::SkillKind::Certification,
+        ItemKind::WorkContext => pb::SkillKind::WorkContext,
+    };
+    pb::Skill {
+        code: code.to_string(),
+        label,
+        kind: kind.into(),
+        core: relevance == Relevance::Core,
+        emerging: relevance == Relevance::Emerging,
+    }
+}

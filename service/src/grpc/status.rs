@@ -1,0 +1,41 @@
+//! The one place where domain errors become gRPC statuses. The `match` is exhaustive with no
+//! wildcard arm: a new error variant forces a decision here.
+
+use passerelle_model::error::QueryError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Maps a query error to `INVALID_ARGUMENT` with a `google.rpc.BadRequest` field violation
+/// naming the request field (e.g. `profile.item_codes[2]`).
+pub fn from_query_error(err: &QueryError) -> Status {
+    let code = match err {
+        QueryError::UnknownOccupation { .. }
+        | QueryError::UnknownItem { .. }
+        | QueryError::EmptyProfile
+        | QueryError::TopKOutOfRange { .. }
+        | QueryError::TooManyItems { .. }
+        | QueryError::UnknownTargetSet { .. } => Code::InvalidArgument,
+    };
+    invalid_field(code, err.field(), &err.to_string())
+}
+
+/// A status with one `BadRequest` field violation.
+pub fn invalid_field(code: Code, field: &str, message: &str) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::with_bad_request_violation(field, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_item_names_field_and_value() {
+        let err = QueryError::UnknownItem { field: "profile.item_codes[1]".into(), code: "999".into() };
+        let status = from_query_error(&err);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "profile.item_codes[1]: unknown item code `999`");
+        let details = status.get_error_details();
+        let violations = &details.bad_request().expect("bad request details").field_violations;
+        assert_eq!(violations[0].field, "profile.item_codes[1]");
+    }
+}

@@ -1,0 +1,11 @@
+//! # passerelle-service
+//!
+//! The thin adapter around [`passerelle_model`]: the tonic gRPC server (health, reflection,
+//! `passerelle.v1.PathwayService`) and the `passerelle` command-line tool. Conversions
+//! between generated proto types and domain types happen here, at the edge.
+
+pub mod cli;
+pub mod grpc;
+pub mod proto;
+pub mod server;
+pub mod telemetry;
