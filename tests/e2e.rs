@@ -1,1 +1,226 @@
-//! placeholder
+//! End to end: the real server on 127.0.0.1, a real tonic client, the embedded ROME v460
+//! data and committed model.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+
+use passerelle_service::proto::v1::{Profile, RecommendPathwaysRequest, TargetSet};
+use passerelle_service::server::{EngineSource, ServeError};
+use passerelle_tests::{shared_engine, spawn_app, spawn_with};
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_types::StatusExt;
+
+fn request(occupation: &str, set: TargetSet, top_k: Option<u32>) -> RecommendPathwaysRequest {
+    RecommendPathwaysRequest {
+        profile: Some(Profile { occupation_code: occupation.to_string(), ..Default::default() }),
+        top_k,
+        target_set: set as i32,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn health_reports_serving_for_the_server_and_the_service() {
+    let app = spawn_app().await;
+    for service in ["", "passerelle.v1.PathwayService"] {
+        let status = app
+            .health()
+            .check(HealthCheckRequest { service: service.to_string() })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "service `{service}`");
+    }
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn reflection_lists_the_pathway_service() {
+    let app = spawn_app().await;
+    let mut client = ServerReflectionClient::new(app.channel.clone());
+    let outbound = tokio_stream::iter(vec![ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    }]);
+    let mut inbound = client.server_reflection_info(outbound).await.expect("reflection").into_inner();
+    let response = inbound.next().await.expect("one answer").expect("ok");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer");
+    };
+    let names: HashSet<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains("passerelle.v1.PathwayService"), "{names:?}");
+    assert!(names.contains("grpc.health.v1.Health"), "{names:?}");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn fibre_splicer_gets_digital_infrastructure_pathways() {
+    let app = spawn_app().await;
+    let response = app
+        .pathways()
+        .recommend_pathways(request("I1315", TargetSet::DigitalInfrastructure, Some(10)))
+        .await
+        .expect("valid request")
+        .into_inner();
+    let codes: Vec<&str> =
+        response.pathways.iter().filter_map(|p| p.occupation.as_ref()).map(|o| o.code.as_str()).collect();
+    assert_eq!(codes.len(), 10);
+    // I1311 is France Travail's closest mobility (numero_ordre 1) for I1315.
+    assert!(codes[..5].contains(&"I1311"), "{codes:?}");
+    assert!(!codes.contains(&"I1315"));
+    assert!(response.pathways.windows(2).all(|w| w[0].probability >= w[1].probability));
+    assert!(response.pathways.iter().all(|p| (0.0..=1.0).contains(&p.probability)));
+    assert_eq!(response.target_set, "DIGITAL_INFRASTRUCTURE");
+    assert_eq!(response.anchor_occupation.as_ref().map(|o| o.code.as_str()), Some("I1315"));
+    assert!(!response.anchor_inferred);
+    let info = response.info.expect("provenance");
+    assert!(info.data_source.contains("France Travail"));
+    assert!(!info.probability_basis.is_empty());
+
+    // Each gap lists only items of the target that the profile lacks.
+    let engine = shared_engine();
+    let cat = engine.catalogue();
+    let items_of = |code: &str| -> HashSet<String> {
+        let id = cat.occupation_id(code).expect("known code");
+        cat.occupation(id).items.iter().map(|l| cat.item(l.item).code.to_string()).collect()
+    };
+    let own = items_of("I1315");
+    for p in &response.pathways {
+        let code = &p.occupation.as_ref().expect("occupation").code;
+        let target = items_of(code);
+        assert!(!p.missing_core_skills.is_empty() || !p.matched_core_skills.is_empty());
+        for s in p.missing_core_skills.iter().chain(&p.missing_other_skills) {
+            assert!(target.contains(&s.code), "{code}: {} is not an item of the target", s.code);
+            assert!(!own.contains(&s.code), "{code}: {} is already held", s.code);
+        }
+        assert!(p.missing_core_skills.iter().all(|s| s.core));
+        assert!(p.missing_other_skills.iter().all(|s| !s.core));
+        for s in &p.matched_core_skills {
+            assert!(own.contains(&s.code) && target.contains(&s.code) && s.core);
+        }
+    }
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn grpc_answer_equals_the_engine_answer() {
+    let app = spawn_app().await;
+    let mut req = request("", TargetSet::All, Some(3));
+    req.profile = Some(Profile {
+        occupation_code: String::new(),
+        item_codes: vec!["100023".into(), "100063".into()],
+        removed_item_codes: vec![],
+    });
+    let response = app.pathways().recommend_pathways(req).await.expect("valid").into_inner();
+    assert!(response.anchor_inferred);
+    assert_eq!(response.profile_items, 2);
+    let direct = shared_engine()
+        .recommend(&passerelle_model::engine::RecommendQuery {
+            profile: passerelle_model::engine::ProfileQuery {
+                occupation_code: None,
+                item_codes: vec!["100023".into(), "100063".into()],
+                removed_item_codes: vec![],
+            },
+            top_k: Some(3),
+            target_set: "ALL".into(),
+            include_current_occupation: false,
+        })
+        .expect("valid");
+    let grpc: Vec<(String, f64)> = response
+        .pathways
+        .iter()
+        .map(|p| (p.occupation.as_ref().map(|o| o.code.clone()).unwrap_or_default(), p.probability))
+        .collect();
+    let local: Vec<(String, f64)> = direct.results.iter().map(|r| (r.occupation.code.clone(), r.probability)).collect();
+    assert_eq!(grpc, local);
+    app.stop().await.expect("clean stop");
+}
+
+/// Asserts INVALID_ARGUMENT with a BadRequest violation on `field` and the exact message.
+async fn assert_invalid(req: RecommendPathwaysRequest, field: &str, message: &str) {
+    let app = spawn_app().await;
+    let status = app.pathways().recommend_pathways(req).await.expect_err("must be refused");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(status.message(), message);
+    let details = status.get_error_details();
+    let violation = &details.bad_request().expect("BadRequest details").field_violations[0];
+    assert_eq!(violation.field, field);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn unknown_rome_code_is_invalid_argument() {
+    assert_invalid(
+        request("X9999", TargetSet::All, None),
+        "profile.occupation_code",
+        "profile.occupation_code: unknown ROME code `X9999`",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_item_code_is_invalid_argument() {
+    let mut req = request("I1315", TargetSet::All, None);
+    if let Some(p) = req.profile.as_mut() {
+        p.removed_item_codes = vec!["abc".into()];
+    }
+    assert_invalid(req, "profile.removed_item_codes[0]", "profile.removed_item_codes[0]: unknown item code `abc`")
+        .await;
+}
+
+#[tokio::test]
+async fn empty_or_missing_profile_is_invalid_argument() {
+    assert_invalid(
+        request("", TargetSet::All, None),
+        "profile",
+        "profile: the profile is empty (give an occupation code or at least one item code that is not removed)",
+    )
+    .await;
+    let req = RecommendPathwaysRequest { profile: None, ..Default::default() };
+    assert_invalid(req, "profile", "profile: required").await;
+}
+
+#[tokio::test]
+async fn top_k_out_of_range_is_invalid_argument() {
+    assert_invalid(request("I1315", TargetSet::All, Some(0)), "top_k", "top_k: 0 is out of range 1..=100").await;
+    assert_invalid(request("I1315", TargetSet::All, Some(101)), "top_k", "top_k: 101 is out of range 1..=100").await;
+}
+
+#[tokio::test]
+async fn unknown_target_set_is_invalid_argument() {
+    let mut req = request("I1315", TargetSet::All, None);
+    req.target_set = 42;
+    assert_invalid(req, "target_set", "target_set: unknown enum value 42").await;
+    let mut req = request("I1315", TargetSet::All, None);
+    req.target_set_name = "MARS_COLONY".into();
+    assert_invalid(req, "target_set", "target_set: unknown target set `MARS_COLONY`").await;
+}
+
+#[tokio::test]
+async fn default_top_k_is_ten() {
+    let app = spawn_app().await;
+    let response = app.pathways().recommend_pathways(request("F1602", TargetSet::All, None)).await.expect("ok");
+    assert_eq!(response.into_inner().pathways.len(), 10);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_corrupt_model_file_stops_the_server_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("passerelle-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("broken-model.json");
+    std::fs::write(&path, "{\"format_version\": 1, \"model\": 3}").expect("write");
+    let app = spawn_with(EngineSource { model: Some(path), ..Default::default() }, None).await;
+    let err = app.join().await.expect_err("a corrupt artifact is refused");
+    assert!(matches!(err, ServeError::Load(_)));
+    assert!(err.to_string().starts_with("model artifact refused: malformed artifact"), "{err}");
+}

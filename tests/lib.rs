@@ -1,1 +1,107 @@
-//! placeholder
+//! Helpers for the end-to-end tests: start the real Passerelle server on `127.0.0.1:0` and
+//! connect a real tonic client to it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use passerelle_model::engine::Engine;
+use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
+use passerelle_service::server::{serve, EngineSource, ServeError};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+/// The embedded engine, loaded once per test binary (about half a second).
+pub fn shared_engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    Arc::clone(ENGINE.get_or_init(|| match passerelle_model::embedded::engine() {
+        Ok(engine) => Arc::new(engine),
+        Err(err) => panic!("embedded engine does not load: {err}"),
+    }))
+}
+
+/// A running server and a channel to it.
+pub struct TestApp {
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    /// A connected channel.
+    pub channel: Channel,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<Result<(), ServeError>>,
+}
+
+impl TestApp {
+    /// A `PathwayService` client.
+    pub fn pathways(&self) -> PathwayServiceClient<Channel> {
+        PathwayServiceClient::new(self.channel.clone())
+    }
+
+    /// A health client.
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    /// Asks the server to stop and waits for it; returns how `serve` ended.
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.join().await
+    }
+
+    /// Waits for the server to end by itself (e.g. after a load failure).
+    pub async fn join(self) -> Result<(), ServeError> {
+        match self.handle.await {
+            Ok(result) => result,
+            Err(e) => panic!("server task panicked: {e}"),
+        }
+    }
+}
+
+/// Starts the server with the embedded engine and waits until health reports SERVING.
+pub async fn spawn_app() -> TestApp {
+    let app = spawn_with(EngineSource::default(), Some(shared_engine())).await;
+    wait_serving(&app).await;
+    app
+}
+
+/// Starts the server with the given source (not waiting for the model).
+pub async fn spawn_with(source: EngineSource, preloaded: Option<Arc<Engine>>) -> TestApp {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind 127.0.0.1:0: {e}"),
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => panic!("local_addr: {e}"),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(serve(listener, source, preloaded, async move {
+        let _ = rx.await;
+    }));
+    let channel = match Channel::from_shared(format!("http://{addr}")) {
+        Ok(endpoint) => endpoint.connect_lazy(),
+        Err(e) => panic!("endpoint: {e}"),
+    };
+    TestApp { addr, channel, shutdown: Some(tx), handle }
+}
+
+/// Waits (through the health Watch stream, no sleep) until the server reports SERVING.
+pub async fn wait_serving(app: &TestApp) {
+    let mut stream = match app.health().watch(HealthCheckRequest { service: String::new() }).await {
+        Ok(r) => r.into_inner(),
+        Err(e) => panic!("health watch: {e}"),
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(msg)) if msg.status == ServingStatus::Serving as i32 => return,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("health stream ended before SERVING"),
+            Err(e) => panic!("health stream: {e}"),
+        }
+    }
+}

@@ -18,14 +18,8 @@ use crate::error::DataError;
 
 /// File names of the ROME export this loader reads (same names in every published version,
 /// with the version number in them).
-pub const ROME_FILES: [&str; 6] = [
-    FILE_OCCUPATIONS,
-    FILE_HIERARCHY,
-    FILE_ITEMS,
-    FILE_SAVOIRS,
-    FILE_LINKS,
-    FILE_MOBILITIES,
-];
+pub const ROME_FILES: [&str; 6] =
+    [FILE_OCCUPATIONS, FILE_HIERARCHY, FILE_ITEMS, FILE_SAVOIRS, FILE_LINKS, FILE_MOBILITIES];
 /// `unix_referentiel_code_rome`: 1,584 occupations in v460.
 pub const FILE_OCCUPATIONS: &str = "unix_referentiel_code_rome_v460_utf8.csv";
 /// `unix_cr_gd_dp`: occupation → grand domaine and domaine professionnel.
@@ -70,13 +64,8 @@ pub enum ItemKind {
 
 impl ItemKind {
     /// All kinds, in a fixed order used by the features.
-    pub const ALL: [ItemKind; 5] = [
-        ItemKind::SavoirFaire,
-        ItemKind::SavoirEtre,
-        ItemKind::Savoir,
-        ItemKind::Certification,
-        ItemKind::WorkContext,
-    ];
+    pub const ALL: [ItemKind; 5] =
+        [ItemKind::SavoirFaire, ItemKind::SavoirEtre, ItemKind::Savoir, ItemKind::Certification, ItemKind::WorkContext];
 
     /// Position of the kind in [`ItemKind::ALL`].
     pub fn index(self) -> usize {
@@ -192,14 +181,10 @@ impl RomeFiles<'static> {
 
 impl RomeFiles<'_> {
     fn get(&self, name: &'static str) -> Result<&[u8], DataError> {
-        self.files
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, b)| b.as_ref())
-            .ok_or_else(|| DataError::Invalid {
-                file: name.to_string(),
-                reason: "file missing from the export".to_string(),
-            })
+        self.files.iter().find(|(n, _)| *n == name).map(|(_, b)| b.as_ref()).ok_or_else(|| DataError::Invalid {
+            file: name.to_string(),
+            reason: "file missing from the export".to_string(),
+        })
     }
 }
 
@@ -294,10 +279,7 @@ impl<'a> CsvFile<'a> {
     }
 
     /// Visits every record with its line number and the wanted fields, in order.
-    fn for_each(
-        mut self,
-        mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>,
-    ) -> Result<(), DataError> {
+    fn for_each(mut self, mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>) -> Result<(), DataError> {
         let mut record = csv::StringRecord::new();
         loop {
             let line = self.reader.position().line() + 1;
@@ -347,11 +329,8 @@ fn ogr_code(field: &str, what: &str) -> Result<u32, String> {
 }
 
 fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, OccupationId>), DataError> {
-    let file = CsvFile::open(
-        FILE_OCCUPATIONS,
-        bytes,
-        &["code_rome", "libelle_rome", "transition_num", "code_rome_parent"],
-    )?;
+    let file =
+        CsvFile::open(FILE_OCCUPATIONS, bytes, &["code_rome", "libelle_rome", "transition_num", "code_rome_parent"])?;
     let mut occupations = Vec::new();
     let mut by_code = HashMap::new();
     file.for_each(|_, f| {
@@ -544,7 +523,8 @@ mod tests {
     #[test]
     fn bad_row_names_file_and_line() {
         let mut files = tiny_files();
-        let links = "\"code_rome\",\"code_ogr\",\"coeur_metier\"\n\"A1001\",\"10\",\"Principale\"\n\"A1001\",\"abc\",\"\"\n";
+        let links =
+            "\"code_rome\",\"code_ogr\",\"coeur_metier\"\n\"A1001\",\"10\",\"Principale\"\n\"A1001\",\"abc\",\"\"\n";
         replace(&mut files, FILE_LINKS, links);
         let err = Catalogue::from_files(&files).expect_err("bad code_ogr refused");
         assert_eq!(
@@ -581,10 +561,7 @@ mod tests {
         let mut files = tiny_files();
         replace(&mut files, FILE_MOBILITIES, "code_rome,cible,numero_ordre\n");
         let err = Catalogue::from_files(&files).expect_err("missing column refused");
-        assert_eq!(
-            err.to_string(),
-            "unix_rubrique_mobilite_v460_utf8.csv: line 1: missing column `code_rome_cible`"
-        );
+        assert_eq!(err.to_string(), "unix_rubrique_mobilite_v460_utf8.csv: line 1: missing column `code_rome_cible`");
     }
 
     fn replace(files: &mut RomeFiles<'static>, name: &'static str, content: &'static str) {

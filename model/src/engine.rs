@@ -213,9 +213,8 @@ impl Engine {
         };
         let added = self.item_ids(&profile.item_codes, "profile.item_codes")?;
         let removed = self.item_ids(&profile.removed_item_codes, "profile.removed_item_codes")?;
-        let mut items: Vec<ItemId> = occupation
-            .map(|o| self.catalogue.occupation(o).items.iter().map(|l| l.item).collect())
-            .unwrap_or_default();
+        let mut items: Vec<ItemId> =
+            occupation.map(|o| self.catalogue.occupation(o).items.iter().map(|l| l.item).collect()).unwrap_or_default();
         items.extend(added);
         items.sort_unstable();
         items.dedup();
@@ -228,15 +227,21 @@ impl Engine {
 
     fn item_ids(&self, codes: &[String], field: &str) -> Result<Vec<ItemId>, QueryError> {
         if codes.len() > MAX_PROFILE_ITEMS {
-            return Err(QueryError::TooManyItems { field: field.to_string(), got: codes.len(), max: MAX_PROFILE_ITEMS });
+            return Err(QueryError::TooManyItems {
+                field: field.to_string(),
+                got: codes.len(),
+                max: MAX_PROFILE_ITEMS,
+            });
         }
         codes
             .iter()
             .enumerate()
             .map(|(i, code)| {
-                code.trim().parse::<u32>().ok().and_then(|c| self.catalogue.item_id(c)).ok_or_else(|| {
-                    QueryError::UnknownItem { field: format!("{field}[{i}]"), code: code.clone() }
-                })
+                code.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|c| self.catalogue.item_id(c))
+                    .ok_or_else(|| QueryError::UnknownItem { field: format!("{field}[{i}]"), code: code.clone() })
             })
             .collect()
     }
@@ -261,19 +266,20 @@ impl Engine {
         let (items, declared) = self.resolve(&query.profile)?;
         let profile = ProfileVector::new(&self.index, &items);
         let scan = self.index.scan(&self.catalogue, &self.evidence, &profile, declared);
-        let mut scored: Vec<(OccupationId, f64)> = set
+        let mut scored: Vec<(OccupationId, f64, f64)> = set
             .members
             .iter()
             .copied()
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
-            .map(|t| (t, self.model.probability(&scan.features(&self.index, &self.catalogue, t))))
+            .map(|t| (t, self.model.probability(&scan.features(&self.index, &self.catalogue, t)), scan.cosine(t)))
             .collect();
         let candidates_scored = scored.len();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Best probability first; ties (probabilities equal to the last bit) by cosine, then code.
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
         scored.truncate(top_k as usize);
         let results = scored
             .into_iter()
-            .map(|(t, probability)| {
+            .map(|(t, probability, cosine)| {
                 let x = scan.features(&self.index, &self.catalogue, t);
                 let top_factors = self
                     .model
@@ -283,7 +289,7 @@ impl Engine {
                     .take(3)
                     .map(|c| Factor { feature: FEATURE_NAMES[c.feature], logit: c.logit })
                     .collect();
-                self.describe(t, probability, scan.cosine(t), &profile, top_factors)
+                self.describe(t, probability, cosine, &profile, top_factors)
             })
             .collect();
         let anchor = self.occupation_ref(scan.anchor());
@@ -322,7 +328,8 @@ impl Engine {
         let (mut matched_core, mut missing_core, mut missing_other) = (Vec::new(), Vec::new(), Vec::new());
         for link in links {
             let item = self.catalogue.item(link.item);
-            let skill = SkillRef { code: item.code, label: item.label.clone(), kind: item.kind, relevance: link.relevance };
+            let skill =
+                SkillRef { code: item.code, label: item.label.clone(), kind: item.kind, relevance: link.relevance };
             match (link.relevance, profile.contains(link.item)) {
                 (Relevance::Core, true) => matched_core.push(skill),
                 (Relevance::Core, false) => missing_core.push(skill),

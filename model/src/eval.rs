@@ -113,9 +113,8 @@ pub fn bootstrap(values: &[f64], seed: u64) -> Estimate {
     let n = values.len();
     let mean = values.iter().sum::<f64>() / n as f64;
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut means: Vec<f64> = (0..1000)
-        .map(|_| (0..n).map(|_| values[rng.gen_range(0..n)]).sum::<f64>() / n as f64)
-        .collect();
+    let mut means: Vec<f64> =
+        (0..1000).map(|_| (0..n).map(|_| values[rng.gen_range(0..n)]).sum::<f64>() / n as f64).collect();
     means.sort_by(f64::total_cmp);
     Estimate { mean, low: means[24], high: means[974] }
 }
@@ -146,7 +145,8 @@ impl Collected {
 /// Assigns each source that has mobilities to one of `folds` folds (seeded shuffle).
 pub fn folds(catalogue: &Catalogue, folds: usize, seed: u64) -> Vec<Vec<OccupationId>> {
     let targets = mobility_targets(catalogue);
-    let mut sources: Vec<OccupationId> = catalogue.occupation_ids().filter(|o| !targets[o.0 as usize].is_empty()).collect();
+    let mut sources: Vec<OccupationId> =
+        catalogue.occupation_ids().filter(|o| !targets[o.0 as usize].is_empty()).collect();
     sources.shuffle(&mut StdRng::seed_from_u64(seed));
     let mut out = vec![Vec::new(); folds];
     for (i, s) in sources.into_iter().enumerate() {
@@ -185,10 +185,8 @@ pub fn evaluate(
             let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
             let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
             let candidates: Vec<OccupationId> = catalogue.occupation_ids().filter(|t| *t != s).collect();
-            let mut by_model: Vec<(OccupationId, f64)> = candidates
-                .iter()
-                .map(|&t| (t, model.probability(&scan.features(index, catalogue, t))))
-                .collect();
+            let mut by_model: Vec<(OccupationId, f64)> =
+                candidates.iter().map(|&t| (t, model.probability(&scan.features(index, catalogue, t)))).collect();
             let mut by_cos: Vec<(OccupationId, f64)> = candidates.iter().map(|&t| (t, scan.cosine(t))).collect();
             let relevant = &targets[s.0 as usize];
             model_m.push(ranking_metrics(&rank(&mut by_model), relevant, params.k));

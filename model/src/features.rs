@@ -199,8 +199,7 @@ impl FeatureIndex {
                 df[link.item.0 as usize] += 1;
             }
         }
-        let idf: Vec<f64> =
-            df.iter().map(|&d| ((1.0 + n_occ as f64) / (1.0 + f64::from(d))).ln() + 1.0).collect();
+        let idf: Vec<f64> = df.iter().map(|&d| ((1.0 + n_occ as f64) / (1.0 + f64::from(d))).ln() + 1.0).collect();
         let stats = catalogue
             .occupations
             .iter()
@@ -291,11 +290,8 @@ impl FeatureIndex {
             overlaps.push(o);
         }
         let anchor = declared.unwrap_or_else(|| {
-            let best = cosines
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
-                .map_or(0, |(i, _)| i);
+            let best =
+                cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
             OccupationId(best as u32)
         });
         let mut sorted_cosines: Vec<f64> =
@@ -405,5 +401,120 @@ impl ProfileScan {
             flag(self.reverse_mobility[ti]),
             (1.0 + self.popularity[ti].max(0.0)).ln(),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::tiny_files;
+
+    /// idf for N = 3 occupations: df 2 → ln(4/3) + 1, df 1 → ln 2 + 1.
+    const IDF2: f64 = 1.287_682_072_451_780_9;
+    const IDF1: f64 = 1.693_147_180_559_945_3;
+
+    fn scan_of(code: &str) -> (Catalogue, FeatureIndex, ProfileScan) {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let index = FeatureIndex::new(&cat);
+        let id = cat.occupation_id(code).expect("code");
+        let items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).collect();
+        let evidence = MobilityEvidence::all(&cat);
+        let scan = index.scan(&cat, &evidence, &ProfileVector::new(&index, &items), Some(id));
+        (cat, index, scan)
+    }
+
+    fn assert_close(got: &Features, want: &Features) {
+        for (j, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() < 1e-9, "feature {j} ({}): got {g}, want {w}", FEATURE_NAMES[j]);
+        }
+    }
+
+    #[test]
+    fn idf_weights_by_hand() {
+        let (cat, index, _) = scan_of("A1001");
+        assert!((index.idf(cat.item_id(10).expect("10")) - IDF2).abs() < 1e-12);
+        assert!((index.idf(cat.item_id(13).expect("13")) - IDF1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn features_a1001_to_a1002_by_hand() {
+        // P = {10, 11, 13}, T = {10, 12*, 14}; they share item 10 only.
+        let (cat, index, scan) = scan_of("A1001");
+        let t = cat.occupation_id("A1002").expect("A1002");
+        let norm_sq = 2.0 * IDF2 * IDF2 + IDF1 * IDF1; // same for P and T
+        let cos = IDF2 * IDF2 / norm_sq;
+        let cov = IDF2 / (2.0 * IDF2 + IDF1);
+        let want = [
+            cos, cov, 0.0, // core item 12 not held
+            cov, 1.0, // T's only savoir-faire (10) is held
+            0.0, 1.0, // T lists no certification
+            0.0, 0.0, // rank 1: A1002 and B2001 tie
+            0.0, 1.0, 1.0, 1.0, 0.0, // same parent, domaine, grand domaine; 3 items each
+            0.0, // the only neighbour listing mobilities (A1002) lists B2001, not A1002
+            0.0, // A1002 does not list A1001
+            0.0, // A1002 is listed only by the anchor, whose row is excluded: ln(1 + 0)
+        ];
+        assert_close(&scan.features(&index, &cat, t), &want);
+    }
+
+    #[test]
+    fn features_a1001_to_b2001_by_hand() {
+        // P = {10, 11, 13}, T = {11*, 12, 15}; they share core item 11.
+        let (cat, index, scan) = scan_of("A1001");
+        let t = cat.occupation_id("B2001").expect("B2001");
+        let norm_sq = 2.0 * IDF2 * IDF2 + IDF1 * IDF1;
+        let cov = IDF2 / (2.0 * IDF2 + IDF1);
+        let want = [
+            IDF2 * IDF2 / norm_sq,
+            cov,
+            1.0, // its only core item is held
+            cov,
+            1.0,
+            0.0,
+            1.0,
+            0.0, // no work context in T: 0
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.5,           // neighbours A1002 and B2001 weigh the same; A1002 lists B2001
+            0.0,           // B2001 lists nothing
+            (2.0f64).ln(), // listed by A1002
+        ];
+        assert_close(&scan.features(&index, &cat, t), &want);
+        assert_eq!(scan.anchor(), cat.occupation_id("A1001").expect("A1001"));
+    }
+
+    #[test]
+    fn hidden_rows_do_not_change_features() {
+        // Leakage: features of a source whose row is not visible do not depend on that row.
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let index = FeatureIndex::new(&cat);
+        let a = cat.occupation_id("A1001").expect("A1001");
+        let visible = [cat.occupation_id("A1002").expect("A1002"), cat.occupation_id("B2001").expect("B2001")];
+        let mut shuffled = cat.clone();
+        for m in &mut shuffled.mobilities {
+            if m.source == a {
+                m.target = cat.occupation_id("B2001").expect("B2001");
+            }
+        }
+        let items: Vec<ItemId> = cat.occupation(a).items.iter().map(|l| l.item).collect();
+        let p = ProfileVector::new(&index, &items);
+        let before = index.scan(&cat, &MobilityEvidence::new(&cat, &visible), &p, Some(a));
+        let after = index.scan(&shuffled, &MobilityEvidence::new(&shuffled, &visible), &p, Some(a));
+        for t in cat.occupation_ids() {
+            assert_eq!(before.features(&index, &cat, t), after.features(&index, &shuffled, t));
+        }
+    }
+
+    #[test]
+    fn undeclared_profile_is_anchored_on_nearest_occupation() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let index = FeatureIndex::new(&cat);
+        let items = [cat.item_id(11).expect("11"), cat.item_id(15).expect("15")];
+        let scan = index.scan(&cat, &MobilityEvidence::all(&cat), &ProfileVector::new(&index, &items), None);
+        assert_eq!(cat.occupation(scan.anchor()).code, "B2001");
     }
 }

@@ -33,7 +33,8 @@ B2001,Métier B,B,Dom B,B20,Dom B20\n";
 13,Habilitation électrique,3\n\
 14,Travail en hauteur,\n\
 15,Rigueur,2\n";
-    let savoirs = "code_ogr_savoir,libelle_savoir,categorie_savoir,sous_categorie_savoir,transition_eco,transition_num\n\
+    let savoirs =
+        "code_ogr_savoir,libelle_savoir,categorie_savoir,sous_categorie_savoir,transition_eco,transition_num\n\
 12,Électricité,Domaines d'expertise,x,,N\n\
 13,Habilitation électrique,Certifications et habilitations,x,,N\n";
     let links = "code_rome,code_ogr,coeur_metier\n\

@@ -113,6 +113,11 @@ pub struct TransitionModel {
     pub weights: Vec<f64>,
     /// Logistic intercept.
     pub intercept: f64,
+    /// Prior correction added to the logit: `logit(base rate) − logit(sampled rate)`, so
+    /// probabilities refer to all (source, other occupation) pairs rather than to the
+    /// 1:`negatives_per_positive` training sample (King & Zeng's prior correction). It
+    /// shifts every score alike and leaves the ranking unchanged.
+    pub prior_offset: f64,
 }
 
 /// One feature's push on a score: `weight × standardised value`, in logit units.
@@ -125,26 +130,26 @@ pub struct Contribution {
 }
 
 impl TransitionModel {
-    /// Probability in [0, 1] that the pair is a curated mobility, under the training
-    /// sampling scheme (see the model card): comparable between candidates, not a
-    /// population frequency.
+    /// Probability in [0, 1] that the pair is one of France Travail's curated mobilities,
+    /// prior-corrected to the base rate of curated mobilities among all pairs of the
+    /// training data (about 0.6 % for ROME v460).
     pub fn probability(&self, x: &Features) -> f64 {
-        sigmoid(self.logit(x))
+        sigmoid(self.logit(x) + self.prior_offset)
     }
 
     fn logit(&self, x: &Features) -> f64 {
-        let mut z = self.intercept;
-        for j in 0..N_FEATURES {
-            z += self.weights[j] * (x[j] - self.mean[j]) / self.scale[j];
-        }
-        z
+        self.intercept + (0..N_FEATURES).map(|j| self.standardised_term(x, j)).sum::<f64>()
+    }
+
+    /// `weight × (x − mean) / scale` of feature `j` (the model validated its lengths).
+    fn standardised_term(&self, x: &Features, j: usize) -> f64 {
+        self.weights[j] * (x[j] - self.mean[j]) / self.scale[j]
     }
 
     /// Per-feature contributions to the logit, largest push first.
     pub fn contributions(&self, x: &Features) -> Vec<Contribution> {
-        let mut c: Vec<Contribution> = (0..N_FEATURES)
-            .map(|j| Contribution { feature: j, logit: self.weights[j] * (x[j] - self.mean[j]) / self.scale[j] })
-            .collect();
+        let mut c: Vec<Contribution> =
+            (0..N_FEATURES).map(|j| Contribution { feature: j, logit: self.standardised_term(x, j) }).collect();
         c.sort_by(|a, b| b.logit.total_cmp(&a.logit));
         c
     }
@@ -170,8 +175,10 @@ impl TransitionModel {
                 return Err(DataError::Artifact { reason: format!("{what} has a non-finite value") });
             }
         }
-        if self.scale.iter().any(|s| *s <= 0.0) || !self.intercept.is_finite() {
-            return Err(DataError::Artifact { reason: "scale must be > 0 and intercept finite".to_string() });
+        if self.scale.iter().any(|s| *s <= 0.0) || !self.intercept.is_finite() || !self.prior_offset.is_finite() {
+            return Err(DataError::Artifact {
+                reason: "scale must be > 0, intercept and prior_offset finite".to_string(),
+            });
         }
         Ok(())
     }
@@ -188,6 +195,9 @@ pub struct TrainingSet {
     pub features: Vec<Features>,
     /// `true` for a curated mobility.
     pub labels: Vec<bool>,
+    /// Share of curated mobilities among all (source, other occupation) pairs of the
+    /// sources used, in 0..1 (the rate the prior correction restores).
+    pub base_rate: f64,
 }
 
 /// Builds training pairs: for each source, its curated mobilities and sampled
@@ -205,12 +215,15 @@ pub fn training_pairs(
     let p = params.get();
     let evidence = MobilityEvidence::new(catalogue, sources);
     let targets = mobility_targets(catalogue);
-    let mut set = TrainingSet { features: Vec::new(), labels: Vec::new() };
+    let mut set = TrainingSet { features: Vec::new(), labels: Vec::new(), base_rate: 0.0 };
+    let (mut all_pairs, mut all_positives) = (0usize, 0usize);
     for &s in sources {
         let positives = &targets[s.0 as usize];
         if positives.is_empty() {
             continue;
         }
+        all_pairs += catalogue.occupations.len() - 1;
+        all_positives += positives.len();
         let pos_set: HashSet<OccupationId> = positives.iter().copied().collect();
         let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
         let profile = ProfileVector::new(index, &items);
@@ -237,6 +250,7 @@ pub fn training_pairs(
             set.labels.push(false);
         }
     }
+    set.base_rate = if all_pairs == 0 { 0.0 } else { all_positives as f64 / all_pairs as f64 };
     set
 }
 
@@ -279,40 +293,42 @@ pub fn fit(set: &TrainingSet, params: &ValidTrainParams) -> Result<TransitionMod
     let mut mean = vec![0.0; N_FEATURES];
     let mut scale = vec![0.0; N_FEATURES];
     for x in &set.features {
-        for j in 0..N_FEATURES {
-            mean[j] += x[j] / n as f64;
+        for (m, v) in mean.iter_mut().zip(x) {
+            *m += v / n as f64;
         }
     }
     for x in &set.features {
-        for j in 0..N_FEATURES {
-            scale[j] += (x[j] - mean[j]).powi(2) / n as f64;
+        for ((s, m), v) in scale.iter_mut().zip(&mean).zip(x) {
+            *s += (v - m).powi(2) / n as f64;
         }
     }
     for s in &mut scale {
         *s = if *s > 1e-12 { s.sqrt() } else { 1.0 };
     }
     let mut records = Array2::<f64>::zeros((n, N_FEATURES));
-    for (i, x) in set.features.iter().enumerate() {
-        for j in 0..N_FEATURES {
-            records[[i, j]] = (x[j] - mean[j]) / scale[j];
+    for (mut row, x) in records.rows_mut().into_iter().zip(&set.features) {
+        for (((r, v), m), s) in row.iter_mut().zip(x).zip(&mean).zip(&scale) {
+            *r = (v - m) / s;
         }
     }
     let targets = Array1::from(set.labels.clone());
     let dataset = Dataset::new(records, targets);
     let p = params.get();
-    let fitted = LogisticRegression::default()
-        .alpha(p.alpha)
-        .max_iterations(p.max_iterations)
-        .fit(&dataset)?;
+    let fitted = LogisticRegression::default().alpha(p.alpha).max_iterations(p.max_iterations).fit(&dataset)?;
     // linfa-logistic calls "positive" the more frequent training label (here usually
     // `false`): turn its weights into weights for `true`.
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let sampled_rate = n_pos as f64 / n as f64;
+    let prior_offset =
+        if set.base_rate > 0.0 && set.base_rate < 1.0 { logit(set.base_rate) - logit(sampled_rate) } else { 0.0 };
     Ok(TransitionModel {
         feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         mean,
         scale,
         weights: fitted.params().iter().map(|w| sign * w).collect(),
         intercept: sign * fitted.intercept(),
+        prior_offset,
     })
 }
 
@@ -396,7 +412,10 @@ impl ModelArtifact {
         let expected = artifact.compute_checksum();
         if artifact.checksum != expected {
             return Err(DataError::Artifact {
-                reason: format!("checksum mismatch (file says {}, content is {expected}): the file is corrupt or was edited", artifact.checksum),
+                reason: format!(
+                    "checksum mismatch (file says {}, content is {expected}): the file is corrupt or was edited",
+                    artifact.checksum
+                ),
             });
         }
         artifact.model.validate()?;
@@ -410,7 +429,7 @@ mod tests {
 
     fn toy_set() -> TrainingSet {
         // Positives have a high first feature; negatives (more frequent) a low one.
-        let mut set = TrainingSet { features: Vec::new(), labels: Vec::new() };
+        let mut set = TrainingSet { features: Vec::new(), labels: Vec::new(), base_rate: 0.25 };
         for i in 0..40 {
             let mut x = [0.0; N_FEATURES];
             let label = i % 4 == 0;
@@ -433,6 +452,18 @@ mod tests {
         assert!(model.weights[0] > 0.0, "weight of the separating feature is positive for `true`");
         assert!(model.probability(&hi) > 0.5);
         assert!(model.probability(&lo) < 0.5);
+        // The toy sample has the base rate itself (10 of 40): no prior correction.
+        assert!(model.prior_offset.abs() < 1e-12);
+    }
+
+    #[test]
+    fn prior_correction_shifts_the_logit_by_the_rate_ratio() {
+        let params = TrainParams::default().check().expect("valid");
+        let mut set = toy_set();
+        set.base_rate = 0.01;
+        let model = fit(&set, &params).expect("fits");
+        let expected = (0.01f64 / 0.99).ln() - (0.25f64 / 0.75).ln();
+        assert!((model.prior_offset - expected).abs() < 1e-12);
     }
 
     #[test]
@@ -444,7 +475,7 @@ mod tests {
     #[test]
     fn one_class_is_not_enough() {
         let params = TrainParams::default().check().expect("valid");
-        let set = TrainingSet { features: vec![[0.0; N_FEATURES]; 3], labels: vec![false; 3] };
+        let set = TrainingSet { features: vec![[0.0; N_FEATURES]; 3], labels: vec![false; 3], base_rate: 0.0 };
         assert!(matches!(fit(&set, &params), Err(TrainError::NotEnoughData { .. })));
     }
 }

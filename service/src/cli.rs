@@ -205,10 +205,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => {
             telemetry::init(args.log_format, std::io::stderr);
-            let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|source| CliError::Write {
-                path: PathBuf::from(args.addr.to_string()),
-                source,
-            })?;
+            let listener = tokio::net::TcpListener::bind(args.addr)
+                .await
+                .map_err(|source| CliError::Write { path: PathBuf::from(args.addr.to_string()), source })?;
             tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
             serve(listener, args.source.into(), None, shutdown_signal()).await?;
             tracing::info!("stopped");
@@ -331,7 +330,11 @@ pub fn format_report(r: &EvalReport) -> String {
 fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
     let engine = EngineSource::from(args.source).load()?;
     let query = RecommendQuery {
-        profile: ProfileQuery { occupation_code: args.occupation, item_codes: args.items, removed_item_codes: args.removed },
+        profile: ProfileQuery {
+            occupation_code: args.occupation,
+            item_codes: args.items,
+            removed_item_codes: args.removed,
+        },
         top_k: Some(args.top_k),
         target_set: args.target_set,
         include_current_occupation: args.include_current,

@@ -13,7 +13,7 @@ use crate::grpc::status::invalid_field;
 use crate::proto::v1 as pb;
 
 /// What the probability means; sent with every answer (data truth: no unexplained figure).
-pub const PROBABILITY_BASIS: &str = "Probability from a logistic regression (linfa) over skill-overlap, ROME-hierarchy and neighbouring-occupation mobility features, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility). It ranks moves and is comparable between results; it is not the observed frequency of such moves in the population. Held-out ranking quality is in the model card.";
+pub const PROBABILITY_BASIS: &str = "Probability from a logistic regression (linfa) over skill-overlap, ROME-hierarchy and neighbouring-occupation mobility features, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility), then prior-corrected to the base rate of curated mobilities among all pairs of occupations (0.6 %): it is the model's estimate that France Travail would list this move for this profile. It is not an observed frequency of moves in the population. Held-out ranking quality is in the model card.";
 
 /// Name of the `DIGITAL_INFRASTRUCTURE` set in `data/target_sets.toml`.
 pub const DIGITAL_INFRASTRUCTURE: &str = "DIGITAL_INFRASTRUCTURE";

@@ -1,0 +1,228 @@
+//! Tests on the real embedded data (ROME 4.0 v460) and the committed model artifact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use passerelle_model::catalogue::ItemKind;
+use passerelle_model::embedded;
+use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery};
+use passerelle_model::error::{DataError, QueryError};
+use passerelle_model::transition::ModelArtifact;
+use proptest::prelude::*;
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| match embedded::engine() {
+        Ok(e) => e,
+        Err(e) => panic!("embedded engine: {e}"),
+    })
+}
+
+fn query(occupation: &str, set: &str, top_k: Option<u32>) -> RecommendQuery {
+    RecommendQuery {
+        profile: ProfileQuery { occupation_code: Some(occupation.to_string()), ..Default::default() },
+        top_k,
+        target_set: set.to_string(),
+        include_current_occupation: false,
+    }
+}
+
+#[test]
+fn embedded_data_has_the_published_counts() {
+    let cat = engine().catalogue();
+    assert_eq!(cat.occupations.len(), 1584);
+    assert_eq!(cat.items.len(), 33_850);
+    assert_eq!(cat.mobilities.len(), 14_912);
+    let links: usize = cat.occupations.iter().map(|o| o.items.len()).sum();
+    assert_eq!(links, 104_219);
+    let certifications = cat.items.iter().filter(|i| i.kind == ItemKind::Certification).count();
+    assert_eq!(certifications, 3_223);
+}
+
+#[test]
+fn committed_artifact_was_trained_on_the_embedded_data_and_beats_the_baseline() {
+    let artifact = engine().artifact();
+    assert_eq!(artifact.data.checksum, engine().catalogue().checksum, "retrain with `passerelle train`");
+    assert!(engine().model_info().same_data_as_training);
+    let eval = artifact.evaluation.as_ref().expect("the committed model carries its held-out metrics");
+    assert_eq!(eval.sources, 1584);
+    assert_eq!(eval.candidates_per_source, 1583);
+    assert!(eval.model.recall_at_k.low > eval.baseline_cosine.recall_at_k.high, "{eval:?}");
+    assert!(eval.model.mrr.low > eval.baseline_cosine.mrr.high, "{eval:?}");
+}
+
+#[test]
+fn digital_infrastructure_set_holds_the_sector_trades_and_not_marketing() {
+    let engine = engine();
+    let set = engine.target_sets().get("DIGITAL_INFRASTRUCTURE").expect("set defined");
+    let codes: HashSet<&str> = set.members.iter().map(|&id| engine.catalogue().occupation(id).code.as_str()).collect();
+    for code in [
+        "I1315", "I1311", "I1317", "F1623", "I1312", "I1319", "I1307", "I1403", "M1816", "M1845", "F1605", "F1602",
+        "M1829", "M1835", "M1857", "M1862",
+    ] {
+        assert!(codes.contains(code), "{code} missing from DIGITAL_INFRASTRUCTURE");
+    }
+    for code in ["E1101", "M1805", "D1408", "M1405", "I1401", "I1405"] {
+        assert!(!codes.contains(code), "{code} should not be in DIGITAL_INFRASTRUCTURE");
+    }
+}
+
+#[test]
+fn fibre_splicer_to_digital_infrastructure() {
+    let engine = engine();
+    let answer = engine.recommend(&query("I1315", "DIGITAL_INFRASTRUCTURE", Some(10))).expect("valid query");
+    let codes: Vec<&str> = answer.results.iter().map(|r| r.occupation.code.as_str()).collect();
+    assert_eq!(answer.results.len(), 10);
+    // France Travail's closest mobility for I1315 is I1311.
+    assert!(codes[..5].contains(&"I1311"), "{codes:?}");
+    assert!(!codes.contains(&"I1315"));
+    assert!(answer.results.windows(2).all(|w| w[0].probability >= w[1].probability));
+    assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));
+
+    // The gap lists exactly the target's skills the profile lacks; matched core are held.
+    let cat = engine.catalogue();
+    let own: HashSet<u32> = cat
+        .occupation(cat.occupation_id("I1315").expect("I1315"))
+        .items
+        .iter()
+        .map(|l| cat.item(l.item).code)
+        .collect();
+    for r in &answer.results {
+        let target = cat.occupation(cat.occupation_id(&r.occupation.code).expect("code"));
+        let target_items: HashSet<u32> = target.items.iter().map(|l| cat.item(l.item).code).collect();
+        for s in r.missing_core.iter().chain(&r.missing_other) {
+            assert!(target_items.contains(&s.code) && !own.contains(&s.code), "{} {}", r.occupation.code, s.code);
+            assert_ne!(s.kind, ItemKind::WorkContext);
+        }
+        for s in &r.matched_core {
+            assert!(own.contains(&s.code));
+        }
+        let expected_missing: usize = target
+            .items
+            .iter()
+            .filter(|l| !own.contains(&cat.item(l.item).code) && cat.item(l.item).kind != ItemKind::WorkContext)
+            .count();
+        assert_eq!(r.missing_core.len() + r.missing_other.len(), expected_missing);
+        let core = r.matched_core.len() + r.missing_core.len();
+        assert!((r.core_coverage - r.matched_core.len() as f64 / core as f64).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn added_and_removed_items_change_the_profile() {
+    let engine = engine();
+    let cat = engine.catalogue();
+    let i1315 = cat.occupation(cat.occupation_id("I1315").expect("I1315"));
+    let first = cat.item(i1315.items[0].item).code.to_string();
+    let base = engine.recommend(&query("I1315", "ALL", Some(5))).expect("valid");
+    let mut q = query("I1315", "ALL", Some(5));
+    q.profile.removed_item_codes = vec![first];
+    let removed = engine.recommend(&q).expect("valid");
+    assert_eq!(removed.profile_items, base.profile_items - 1);
+    // An item added that the occupation does not list (AIPR, code 122062? look it up).
+    let extra = cat.items.iter().find(|i| !i1315.items.iter().any(|l| cat.item(l.item).code == i.code)).expect("item");
+    let mut q = query("I1315", "ALL", Some(5));
+    q.profile.item_codes = vec![extra.code.to_string(), format!(" {} ", extra.code)];
+    assert_eq!(engine.recommend(&q).expect("valid").profile_items, base.profile_items + 1);
+}
+
+#[test]
+fn own_occupation_only_when_asked() {
+    let mut q = query("I1315", "DIGITAL_INFRASTRUCTURE", Some(100));
+    let without = engine().recommend(&q).expect("valid");
+    q.include_current_occupation = true;
+    let with = engine().recommend(&q).expect("valid");
+    assert_eq!(with.candidates_scored, without.candidates_scored + 1);
+    let own = with.results.iter().find(|r| r.occupation.code == "I1315").expect("own occupation returned");
+    assert!((own.cosine - 1.0).abs() < 1e-9, "a profile made of I1315's items has cosine 1 with I1315");
+    assert!(own.missing_core.is_empty() && own.missing_other.is_empty());
+    assert!(!without.results.iter().any(|r| r.occupation.code == "I1315"));
+}
+
+#[test]
+fn invalid_queries_name_field_and_value() {
+    let engine = engine();
+    let err = engine.recommend(&query("Z9999", "ALL", None)).expect_err("unknown code");
+    assert_eq!(err, QueryError::UnknownOccupation { field: "profile.occupation_code".into(), code: "Z9999".into() });
+    let mut q = query("I1315", "ALL", None);
+    q.profile.item_codes = vec!["100023".into(), "999999999".into()];
+    let err = engine.recommend(&q).expect_err("unknown item");
+    assert_eq!(err, QueryError::UnknownItem { field: "profile.item_codes[1]".into(), code: "999999999".into() });
+    assert_eq!(
+        engine.recommend(&query("I1315", "ALL", Some(0))).expect_err("top_k 0"),
+        QueryError::TopKOutOfRange { got: 0, max: 100 }
+    );
+    assert_eq!(
+        engine.recommend(&query("I1315", "ALL", Some(101))).expect_err("top_k 101"),
+        QueryError::TopKOutOfRange { got: 101, max: 100 }
+    );
+    let empty = RecommendQuery { profile: ProfileQuery::default(), ..query("I1315", "ALL", None) };
+    assert_eq!(engine.recommend(&empty).expect_err("empty"), QueryError::EmptyProfile);
+    // An occupation minus all of its items is empty too.
+    let cat = engine.catalogue();
+    let mut q = query("I1315", "ALL", None);
+    q.profile.removed_item_codes = cat
+        .occupation(cat.occupation_id("I1315").expect("I1315"))
+        .items
+        .iter()
+        .map(|l| cat.item(l.item).code.to_string())
+        .collect();
+    assert_eq!(engine.recommend(&q).expect_err("emptied"), QueryError::EmptyProfile);
+    assert_eq!(
+        engine.recommend(&query("I1315", "NOPE", None)).expect_err("set"),
+        QueryError::UnknownTargetSet { name: "NOPE".into() }
+    );
+}
+
+#[test]
+fn corrupt_or_incompatible_artifacts_are_refused() {
+    let err = ModelArtifact::from_json("not json").expect_err("refused");
+    assert!(err.to_string().starts_with("model artifact refused: not a Passerelle model artifact"), "{err}");
+    let mut value: serde_json::Value = serde_json::from_str(embedded::MODEL_JSON).expect("json");
+    value["model"]["intercept"] = serde_json::json!(3.0);
+    let edited = value.to_string();
+    let err = ModelArtifact::from_json(&edited).expect_err("edited");
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
+    let newer = embedded::MODEL_JSON.replacen("\"format_version\": 1", "\"format_version\": 99", 1);
+    let err = ModelArtifact::from_json(&newer).expect_err("version");
+    assert!(err.to_string().contains("format_version 99 is not supported"), "{err}");
+    let mut artifact = ModelArtifact::from_json(embedded::MODEL_JSON).expect("valid");
+    artifact.model.feature_names.pop();
+    let json = artifact.to_json().expect("json");
+    assert!(matches!(ModelArtifact::from_json(&json), Err(DataError::Artifact { .. })));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Any profile of known items yields sorted scores in [0, 1] and gaps disjoint from it.
+    #[test]
+    fn random_profiles_give_sorted_probabilities(picks in prop::collection::vec(0usize..33_850, 1..40), k in 1u32..=100) {
+        let engine = engine();
+        let cat = engine.catalogue();
+        let codes: Vec<String> = picks.iter().map(|&i| cat.items[i].code.to_string()).collect();
+        let q = RecommendQuery {
+            profile: ProfileQuery { occupation_code: None, item_codes: codes.clone(), removed_item_codes: vec![] },
+            top_k: Some(k),
+            target_set: "ALL".into(),
+            include_current_occupation: true,
+        };
+        let answer = engine.recommend(&q).expect("known items are valid");
+        prop_assert_eq!(answer.results.len(), k as usize);
+        prop_assert!(answer.results.windows(2).all(|w| w[0].probability >= w[1].probability));
+        for r in &answer.results {
+            prop_assert!((0.0..=1.0).contains(&r.probability) && (0.0..=1.0).contains(&r.cosine));
+            for s in r.missing_core.iter().chain(&r.missing_other) {
+                prop_assert!(!codes.contains(&s.code.to_string()));
+            }
+        }
+    }
+}
+
+#[test]
+fn digital_infrastructure_size_is_stable() {
+    // Documented in README.md; a change of rules or data must update it.
+    let set = engine().target_sets().get("DIGITAL_INFRASTRUCTURE").expect("set");
+    assert_eq!(set.members.len(), 41);
+}

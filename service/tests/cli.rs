@@ -1,0 +1,107 @@
+//! The `passerelle` binary as a user runs it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn passerelle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_passerelle")).args(args).output().expect("run passerelle")
+}
+
+fn data_copy(name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/rome-v460");
+    let dir = std::env::temp_dir().join(format!("passerelle-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn recommend_prints_json_with_the_closest_mobility() {
+    let out =
+        passerelle(&["recommend", "--occupation", "I1315", "--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let codes: Vec<&str> = json["answer"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["occupation"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 5);
+    assert!(codes.contains(&"I1311"), "{codes:?}");
+    assert!(json["data_source"].as_str().unwrap().contains("France Travail"));
+}
+
+#[test]
+fn recommend_with_unknown_code_fails_naming_the_field() {
+    let out = passerelle(&["recommend", "--occupation", "Z0000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid query: profile.occupation_code: unknown ROME code `Z0000`"
+    );
+}
+
+#[test]
+fn train_on_a_malformed_export_names_file_and_line() {
+    let dir = data_copy("bad");
+    let path = dir.join("unix_rubrique_mobilite_v460_utf8.csv");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text = text.replacen("\"A1101\",\"A1102\",\"6\"", "\"A1101\",\"A1102\",\"six\"", 1);
+    std::fs::write(&path, text).unwrap();
+    let out = passerelle(&["train", "--data", dir.to_str().unwrap(), "--no-eval", "--out", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: unix_rubrique_mobilite_v460_utf8.csv: line 2: numero_ordre `six` is not a positive integer"
+    );
+}
+
+#[test]
+fn train_then_serve_answers_from_a_user_supplied_export() {
+    // A newer export has the same layout: here, a copy where one source lost its mobility rows
+    // (new occupations have none) is still trained on and ranked.
+    let dir = data_copy("ok");
+    let path = dir.join("unix_rubrique_mobilite_v460_utf8.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("\"I1315\"")).collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    let model = dir.join("model.json");
+    let out = passerelle(&["train", "--data", dir.to_str().unwrap(), "--no-eval", "--out", model.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("model.card.json")).unwrap()).unwrap();
+    assert_eq!(card["data"]["mobilities"], 14_912 - 9, "I1315 has 9 curated mobilities in v460");
+    assert_eq!(card["model_kind"], "linfa-logistic");
+
+    let out = passerelle(&[
+        "recommend",
+        "--occupation",
+        "I1315",
+        "--data",
+        dir.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--top-k",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["answer"]["results"].as_array().unwrap().len(), 3);
+    assert_eq!(json["model"]["same_data_as_training"], true);
+
+    std::fs::write(&model, "{ not json").unwrap();
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--model", model.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("error: model artifact refused: not a Passerelle model artifact"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
