@@ -168,6 +168,27 @@ async fn unknown_rome_code_is_invalid_argument() {
 }
 
 #[tokio::test]
+async fn long_values_are_echoed_short() {
+    // Error messages travel in headers: a 10,000-character code must not blow them up.
+    let long = "A".repeat(10_000);
+    let expected = format!("profile.occupation_code: unknown ROME code `{}…`", "A".repeat(40));
+    assert_invalid(request(&long, TargetSet::All, None), "profile.occupation_code", &expected).await;
+}
+
+#[tokio::test]
+async fn signed_or_zero_padded_item_codes_are_refused() {
+    for (i, code) in ["+100023", "0100023", "-5"].into_iter().enumerate() {
+        let mut req = request("I1315", TargetSet::All, None);
+        if let Some(p) = req.profile.as_mut() {
+            p.item_codes = vec!["100023".into(); i + 1];
+            p.item_codes[i] = code.into();
+        }
+        let field = format!("profile.item_codes[{i}]");
+        assert_invalid(req, &field, &format!("{field}: unknown item code `{code}`")).await;
+    }
+}
+
+#[tokio::test]
 async fn unknown_item_code_is_invalid_argument() {
     let mut req = request("I1315", TargetSet::All, None);
     if let Some(p) = req.profile.as_mut() {
@@ -219,8 +240,9 @@ async fn a_corrupt_model_file_stops_the_server_with_a_clear_error() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("broken-model.json");
     std::fs::write(&path, "{\"format_version\": 1, \"model\": 3}").expect("write");
-    let app = spawn_with(EngineSource { model: Some(path), ..Default::default() }, None).await;
+    let app = spawn_with(EngineSource { model: Some(path.clone()), ..Default::default() }, None).await;
     let err = app.join().await.expect_err("a corrupt artifact is refused");
     assert!(matches!(err, ServeError::Load(_)));
-    assert!(err.to_string().starts_with("model artifact refused: malformed artifact"), "{err}");
+    let expected = format!("model artifact refused: {}: malformed artifact", path.display());
+    assert!(err.to_string().starts_with(&expected), "{err}");
 }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
-use crate::error::{DataError, QueryError};
+use crate::error::{echo, DataError, QueryError};
 use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_NAMES};
 use crate::target_set::TargetSets;
 use crate::transition::{ModelArtifact, TransitionModel};
@@ -22,7 +22,7 @@ pub const MAX_PROFILE_ITEMS: usize = 1000;
 /// (its ROME items form the starting profile), items held, and items to remove.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileQuery {
-    /// ROME code such as `I1315`; case and surrounding spaces are ignored.
+    /// ROME code such as `I1315`; ASCII case and surrounding spaces are ignored.
     pub occupation_code: Option<String>,
     /// `code_ogr`s of savoir-faire, savoirs or certifications the person holds.
     pub item_codes: Vec<String>,
@@ -203,10 +203,10 @@ impl Engine {
     pub fn resolve(&self, profile: &ProfileQuery) -> Result<(Vec<ItemId>, Option<OccupationId>), QueryError> {
         let occupation = match &profile.occupation_code {
             Some(code) if !code.trim().is_empty() => {
-                let normalised = code.trim().to_uppercase();
+                let normalised = code.trim().to_ascii_uppercase();
                 Some(self.catalogue.occupation_id(&normalised).ok_or_else(|| QueryError::UnknownOccupation {
                     field: "profile.occupation_code".to_string(),
-                    code: code.clone(),
+                    code: echo(code),
                 })?)
             }
             _ => None,
@@ -237,11 +237,15 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(i, code)| {
-                code.trim()
-                    .parse::<u32>()
-                    .ok()
+                let digits = code.trim();
+                // A code_ogr is a plain decimal number: no sign, no leading zero.
+                let plain =
+                    !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+                plain
+                    .then(|| digits.parse::<u32>().ok())
+                    .flatten()
                     .and_then(|c| self.catalogue.item_id(c))
-                    .ok_or_else(|| QueryError::UnknownItem { field: format!("{field}[{i}]"), code: code.clone() })
+                    .ok_or_else(|| QueryError::UnknownItem { field: format!("{field}[{i}]"), code: echo(code) })
             })
             .collect()
     }
@@ -261,8 +265,8 @@ impl Engine {
         }
         let set = self
             .target_sets
-            .get(&query.target_set)
-            .ok_or_else(|| QueryError::UnknownTargetSet { name: query.target_set.clone() })?;
+            .get(query.target_set.trim())
+            .ok_or_else(|| QueryError::UnknownTargetSet { name: echo(&query.target_set) })?;
         let (items, declared) = self.resolve(&query.profile)?;
         let profile = ProfileVector::new(&self.index, &items);
         let scan = self.index.scan(&self.catalogue, &self.evidence, &profile, declared);

@@ -65,7 +65,7 @@ pub enum QueryError {
         /// The code as received.
         code: String,
     },
-    /// The item code (`code_ogr`) is not in the loaded catalogue.
+    /// The item code (`code_ogr`) is not in the loaded catalogue (or not a plain number).
     #[error("{field}: unknown item code `{code}`")]
     UnknownItem {
         /// Request field (e.g. `profile.item_codes[2]`).
@@ -102,6 +102,21 @@ pub enum QueryError {
     },
 }
 
+/// Longest echo of a client value in an error message, in characters: error messages
+/// travel in gRPC headers (clients refuse headers over 8–16 KiB).
+pub const MAX_ECHO_CHARS: usize = 40;
+
+/// A client value as echoed in an error: at most [`MAX_ECHO_CHARS`] characters, then `…`.
+pub fn echo(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(MAX_ECHO_CHARS).collect();
+    if chars.next().is_some() {
+        head + "…"
+    } else {
+        head
+    }
+}
+
 impl QueryError {
     /// The request field this error is about (for a `BadRequest` field violation).
     pub fn field(&self) -> &str {
@@ -136,4 +151,18 @@ pub enum TrainError {
     /// linfa failed to fit the model.
     #[error("linfa logistic regression failed: {0}")]
     Fit(#[from] linfa_logistic::error::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        assert_eq!(echo("I1315"), "I1315");
+        let long = "A".repeat(10_000);
+        assert_eq!(echo(&long).chars().count(), MAX_ECHO_CHARS + 1);
+        assert!(echo(&long).ends_with('…'));
+        assert_eq!(echo(&"é".repeat(41)), "é".repeat(40) + "…");
+    }
 }

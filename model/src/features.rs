@@ -13,7 +13,7 @@
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 
 /// Number of pair features.
-pub const N_FEATURES: usize = 17;
+pub const N_FEATURES: usize = 20;
 
 /// Names of the pair features, in vector order. Each is a plain number:
 ///
@@ -34,8 +34,11 @@ pub const N_FEATURES: usize = 17;
 /// | 12 | `same_grand_domaine` | same grand domaine (e.g. I) | 0/1 |
 /// | 13 | `log_size_ratio` | ln(\|T\| / \|P\|) | real |
 /// | 14 | `neighbour_mobility` | cosine-weighted share of P's 20 nearest occupations (anchor excluded) whose curated mobilities list T | 0..1 |
-/// | 15 | `reverse_mobility` | T's own curated mobilities list the anchor | 0/1 |
+/// | 15 | `reverse_mobility` | 1 / `numero_ordre` of the anchor in T's own curated mobilities (0 if absent) | 0..1 |
 /// | 16 | `log_target_popularity` | ln(1 + how many occupations list T as a mobility), anchor's row excluded | 0..ln N |
+/// | 17 | `co_listed` | share of the occupations listing the anchor as a mobility that also list T | 0..1 |
+/// | 18 | `near_neighbour_mobility` | as `neighbour_mobility` over the 5 nearest occupations | 0..1 |
+/// | 19 | `target_moves_near` | share of T's own curated targets among P's 20 nearest occupations | 0..1 |
 ///
 /// Features 14–16 use the mobility table through [`MobilityEvidence`], built from the
 /// sources whose rows may be seen (the training folds in evaluation, the whole table when
@@ -63,18 +66,25 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "neighbour_mobility",
     "reverse_mobility",
     "log_target_popularity",
+    "co_listed",
+    "near_neighbour_mobility",
+    "target_moves_near",
 ];
 
 /// How many nearest occupations vote in `neighbour_mobility`.
 pub const MOBILITY_NEIGHBOURS: usize = 20;
+/// How many nearest occupations vote in `near_neighbour_mobility`.
+pub const NEAR_MOBILITY_NEIGHBOURS: usize = 5;
+/// Number of mobility-evidence features (the last ones of [`FEATURE_NAMES`]).
+const N_EVIDENCE: usize = 6;
 
 /// The curated mobilities the features may use: the rows of the visible sources only.
 #[derive(Debug, Clone)]
 pub struct MobilityEvidence {
     /// For each occupation, the targets its (visible) row lists.
     out: Vec<Vec<OccupationId>>,
-    /// For each occupation, the visible sources that list it.
-    incoming: Vec<Vec<OccupationId>>,
+    /// For each occupation, the visible sources that list it, with their `numero_ordre`.
+    incoming: Vec<Vec<(OccupationId, u16)>>,
 }
 
 impl MobilityEvidence {
@@ -90,7 +100,7 @@ impl MobilityEvidence {
         for m in &catalogue.mobilities {
             if is_visible[m.source.0 as usize] {
                 out[m.source.0 as usize].push(m.target);
-                incoming[m.target.0 as usize].push(m.source);
+                incoming[m.target.0 as usize].push((m.source, m.order));
             }
         }
         MobilityEvidence { out, incoming }
@@ -184,9 +194,8 @@ pub struct ProfileScan {
     anchor: OccupationId,
     profile_sum_idf: f64,
     profile_len: usize,
-    neighbour_mobility: Vec<f64>,
-    reverse_mobility: Vec<bool>,
-    popularity: Vec<f64>,
+    /// Mobility-evidence features per occupation (features 14..20).
+    evidence: Vec<[f64; N_EVIDENCE]>,
 }
 
 impl FeatureIndex {
@@ -298,36 +307,7 @@ impl FeatureIndex {
             cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c).collect();
         sorted_cosines.sort_unstable_by(|a, b| b.total_cmp(a));
 
-        let n = cosines.len();
-        let a = anchor.0 as usize;
-        // Nearest occupations other than the anchor vote for their curated targets.
-        let mut order: Vec<usize> = (0..n).filter(|&i| i != a).collect();
-        let k = MOBILITY_NEIGHBOURS.min(order.len());
-        if k > 0 && k < order.len() {
-            order.select_nth_unstable_by(k - 1, |&x, &y| cosines[y].total_cmp(&cosines[x]).then(x.cmp(&y)));
-        }
-        let mut neighbour_mobility = vec![0.0; n];
-        let mut weight = 0.0;
-        for &s in &order[..k] {
-            let w = cosines[s];
-            weight += w;
-            for t in &evidence.out[s] {
-                neighbour_mobility[t.0 as usize] += w;
-            }
-        }
-        if weight > 0.0 {
-            for v in &mut neighbour_mobility {
-                *v /= weight;
-            }
-        }
-        let mut reverse_mobility = vec![false; n];
-        for s in &evidence.incoming[a] {
-            reverse_mobility[s.0 as usize] = true;
-        }
-        let mut popularity: Vec<f64> = evidence.incoming.iter().map(|v| v.len() as f64).collect();
-        for t in &evidence.out[a] {
-            popularity[t.0 as usize] -= 1.0;
-        }
+        let evidence_features = mobility_evidence(evidence, &cosines, anchor);
         ProfileScan {
             overlaps,
             cosines,
@@ -335,11 +315,69 @@ impl FeatureIndex {
             anchor,
             profile_sum_idf: p.sum_idf,
             profile_len: p.items.len(),
-            neighbour_mobility,
-            reverse_mobility,
-            popularity,
+            evidence: evidence_features,
         }
     }
+}
+
+/// The `k` occupations nearest by cosine, anchor excluded, nearest first (ties by id).
+fn nearest(cosines: &[f64], anchor: OccupationId, k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cosines.len()).filter(|&i| i != anchor.0 as usize).collect();
+    order.sort_unstable_by(|&x, &y| cosines[y].total_cmp(&cosines[x]).then(x.cmp(&y)));
+    order.truncate(k);
+    order
+}
+
+/// Cosine-weighted share of `neighbours` whose visible row lists each occupation.
+fn neighbour_votes(evidence: &MobilityEvidence, cosines: &[f64], neighbours: &[usize]) -> Vec<f64> {
+    let mut votes = vec![0.0; cosines.len()];
+    let weight: f64 = neighbours.iter().map(|&s| cosines[s]).sum();
+    if weight > 0.0 {
+        for &s in neighbours {
+            for t in &evidence.out[s] {
+                votes[t.0 as usize] += cosines[s] / weight;
+            }
+        }
+    }
+    votes
+}
+
+/// Features 14..20 for every occupation (see [`FEATURE_NAMES`]); the anchor's own row is
+/// never read.
+fn mobility_evidence(evidence: &MobilityEvidence, cosines: &[f64], anchor: OccupationId) -> Vec<[f64; N_EVIDENCE]> {
+    let n = cosines.len();
+    let a = anchor.0 as usize;
+    let near20 = nearest(cosines, anchor, MOBILITY_NEIGHBOURS);
+    let votes20 = neighbour_votes(evidence, cosines, &near20);
+    let votes5 = neighbour_votes(evidence, cosines, &near20[..NEAR_MOBILITY_NEIGHBOURS.min(near20.len())]);
+    let mut is_near = vec![false; n];
+    for &s in &near20 {
+        is_near[s] = true;
+    }
+    let mut reverse = vec![0.0; n];
+    for &(s, order) in &evidence.incoming[a] {
+        reverse[s.0 as usize] = 1.0 / f64::from(order.max(1));
+    }
+    let mut co_listed = vec![0.0; n];
+    let listers = &evidence.incoming[a];
+    for &(s, _) in listers {
+        for t in &evidence.out[s.0 as usize] {
+            co_listed[t.0 as usize] += 1.0 / listers.len() as f64;
+        }
+    }
+    (0..n)
+        .map(|t| {
+            let out = &evidence.out[t];
+            let moves_near = if out.is_empty() {
+                0.0
+            } else {
+                out.iter().filter(|o| is_near[o.0 as usize]).count() as f64 / out.len() as f64
+            };
+            // How many visible rows list t, the anchor's excluded.
+            let listed_by = evidence.incoming[t].iter().filter(|(s, _)| s.0 as usize != a).count();
+            [votes20[t], reverse[t], (1.0 + listed_by as f64).ln(), co_listed[t], votes5[t], moves_near]
+        })
+        .collect()
 }
 
 /// Share `held / total`, or `empty` when the target lists nothing of that kind.
@@ -397,9 +435,12 @@ impl ProfileScan {
             flag(a.domaine == b.domaine),
             flag(a.grand_domaine == b.grand_domaine),
             size_ratio,
-            self.neighbour_mobility[ti],
-            flag(self.reverse_mobility[ti]),
-            (1.0 + self.popularity[ti].max(0.0)).ln(),
+            self.evidence[ti][0],
+            self.evidence[ti][1],
+            self.evidence[ti][2],
+            self.evidence[ti][3],
+            self.evidence[ti][4],
+            self.evidence[ti][5],
         ]
     }
 }
@@ -453,6 +494,9 @@ mod tests {
             0.0, // the only neighbour listing mobilities (A1002) lists B2001, not A1002
             0.0, // A1002 does not list A1001
             0.0, // A1002 is listed only by the anchor, whose row is excluded: ln(1 + 0)
+            0.0, // nobody lists the anchor A1001, so nothing is co-listed
+            0.0, // 5 nearest = the same two neighbours
+            1.0, // A1002's only target (B2001) is among the profile's nearest occupations
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
     }
@@ -480,8 +524,11 @@ mod tests {
             0.0,
             0.0,
             0.5,           // neighbours A1002 and B2001 weigh the same; A1002 lists B2001
-            0.0,           // B2001 lists nothing
+            0.0,           // B2001 does not list the anchor
             (2.0f64).ln(), // listed by A1002
+            0.0,           // nobody lists the anchor
+            0.5,           // the 5 nearest are the same two neighbours
+            0.0,           // B2001 lists no target
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
         assert_eq!(scan.anchor(), cat.occupation_id("A1001").expect("A1001"));

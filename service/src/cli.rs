@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::embedded;
-use passerelle_model::engine::{ProfileQuery, RecommendQuery, DEFAULT_TOP_K};
+use passerelle_model::engine::{ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, EvalParams, EvalReport, Metrics};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
-    train, training_pairs, DataVersion, ModelArtifact, TrainParams, ARTIFACT_FORMAT_VERSION,
+    train, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
 };
 
 use crate::server::{serve, shutdown_signal, EngineSource, ServeError};
@@ -113,6 +113,18 @@ pub struct HyperArgs {
     /// L2 penalty of the logistic regression (0..=1e6).
     #[arg(long, default_value_t = TrainParams::default().alpha)]
     pub alpha: f64,
+    /// Learning objective: pointwise classification or pairwise learning to rank.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Pointwise)]
+    pub objective: ObjectiveArg,
+}
+
+/// `--objective` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObjectiveArg {
+    /// Mobility / non-mobility classification of each pair.
+    Pointwise,
+    /// RankNet-style pairs of the same source, then Platt scaling.
+    Pairwise,
 }
 
 impl HyperArgs {
@@ -123,6 +135,10 @@ impl HyperArgs {
             hard_negative_share: self.hard_negative_share,
             hard_pool: self.hard_pool,
             alpha: self.alpha,
+            objective: match self.objective {
+                ObjectiveArg::Pointwise => Objective::Pointwise,
+                ObjectiveArg::Pairwise => Objective::Pairwise,
+            },
             ..TrainParams::default()
         }
     }
@@ -152,16 +168,16 @@ pub struct RecommendArgs {
     #[arg(long)]
     pub occupation: Option<String>,
     /// An item held (`code_ogr`); repeat for several.
-    #[arg(long = "item")]
+    #[arg(long = "item", allow_hyphen_values = true)]
     pub items: Vec<String>,
     /// An item to remove (`code_ogr`); repeat for several.
-    #[arg(long = "remove")]
+    #[arg(long = "remove", allow_hyphen_values = true)]
     pub removed: Vec<String>,
     /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
     #[arg(long, default_value = "ALL")]
     pub target_set: String,
     /// Number of results (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K)]
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
     pub top_k: u32,
     /// Also return the profile's own occupation.
     #[arg(long)]
@@ -186,6 +202,15 @@ pub enum CliError {
     /// Server failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// The server cannot listen on the address.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// Cause (in use, not an address of this machine…).
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing output failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -207,7 +232,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             telemetry::init(args.log_format, std::io::stderr);
             let listener = tokio::net::TcpListener::bind(args.addr)
                 .await
-                .map_err(|source| CliError::Write { path: PathBuf::from(args.addr.to_string()), source })?;
+                .map_err(|source| CliError::Bind { addr: args.addr, source })?;
             tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
             serve(listener, args.source.into(), None, shutdown_signal()).await?;
             tracing::info!("stopped");

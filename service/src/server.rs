@@ -73,7 +73,12 @@ impl EngineSource {
             None => TargetSets::from_toml("data/target_sets.toml", embedded::TARGET_SETS_TOML, &catalogue)?,
         };
         let artifact = match &self.model {
-            Some(path) => ModelArtifact::from_json(&read(path)?)?,
+            Some(path) => ModelArtifact::from_json(&read(path)?).map_err(|e| match e {
+                DataError::Artifact { reason } => {
+                    DataError::Artifact { reason: format!("{}: {reason}", path.display()) }
+                }
+                other => other,
+            })?,
             None => ModelArtifact::from_json(embedded::MODEL_JSON)?,
         };
         Engine::new(catalogue, sets, artifact)
@@ -104,10 +109,14 @@ pub async fn serve(
     reporter.set_service_status("", ServingStatus::NotServing).await;
     reporter.set_service_status(service_name, ServingStatus::NotServing).await;
 
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let slot: EngineSlot = Arc::new(ArcSwapOption::empty());
     let api = PathwayServiceServer::new(PathwayApi::new(Arc::clone(&slot)))
@@ -167,7 +176,8 @@ pub async fn serve(
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
         .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(api)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped)
         .await?;

@@ -99,9 +99,28 @@ fn train_then_serve_answers_from_a_user_supplied_export() {
     let out = passerelle(&["recommend", "--occupation", "I1315", "--model", model.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .starts_with("error: model artifact refused: not a Passerelle model artifact"),
+        String::from_utf8_lossy(&out.stderr).starts_with(&format!(
+            "error: model artifact refused: {}: not a Passerelle model artifact",
+            model.display()
+        )),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn serve_on_a_busy_port_says_so() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = passerelle(&["serve", "--addr", &addr]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("error: cannot listen on {addr}: ")), "{stderr}");
+}
+
+#[test]
+fn top_k_out_of_range_is_refused_by_the_cli() {
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--top-k", "101"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("101 is not in 1..=100"));
 }
