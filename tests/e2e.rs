@@ -77,14 +77,18 @@ async fn fibre_splicer_gets_digital_infrastructure_pathways() {
     // I1311 is France Travail's closest mobility (numero_ordre 1) for I1315.
     assert!(codes[..5].contains(&"I1311"), "{codes:?}");
     assert!(!codes.contains(&"I1315"));
-    assert!(response.pathways.windows(2).all(|w| w[0].probability >= w[1].probability));
     assert!(response.pathways.iter().all(|p| (0.0..=1.0).contains(&p.probability)));
+    // Curated moves first in France Travail's order, then by probability.
+    let curated: Vec<u32> = response.pathways.iter().map(|p| p.curated_order).collect();
+    assert_eq!(curated[..5], [1, 2, 6, 7, 0]);
+    assert!(response.pathways[4..].windows(2).all(|w| w[0].probability >= w[1].probability));
     assert_eq!(response.target_set, "DIGITAL_INFRASTRUCTURE");
     assert_eq!(response.anchor_occupation.as_ref().map(|o| o.code.as_str()), Some("I1315"));
     assert!(!response.anchor_inferred);
     let info = response.info.expect("provenance");
     assert!(info.data_source.contains("France Travail"));
-    assert!(!info.probability_basis.is_empty());
+    assert!(info.probability_basis.contains("unix_rubrique_mobilite"));
+    assert!(info.ranking_basis.contains("curated_order"));
 
     // Each gap lists only items of the target that the profile lacks.
     let engine = shared_engine();
@@ -133,6 +137,7 @@ async fn grpc_answer_equals_the_engine_answer() {
             top_k: Some(3),
             target_set: "ALL".into(),
             include_current_occupation: false,
+            model_only: false,
         })
         .expect("valid");
     let grpc: Vec<(String, f64)> = response

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 use crate::error::{echo, DataError, QueryError};
-use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_NAMES};
+use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES};
 use crate::target_set::TargetSets;
 use crate::transition::{ModelArtifact, TransitionModel};
 
@@ -41,6 +41,21 @@ pub struct RecommendQuery {
     pub target_set: String,
     /// Whether the profile's own occupation may be returned (default: no).
     pub include_current_occupation: bool,
+    /// Rank by the model alone, ignoring France Travail's curated list for the declared
+    /// occupation (default: no, see [`Engine::recommend`]).
+    pub model_only: bool,
+}
+
+impl Default for RecommendQuery {
+    fn default() -> Self {
+        RecommendQuery {
+            profile: ProfileQuery::default(),
+            top_k: None,
+            target_set: crate::target_set::ALL.to_string(),
+            include_current_occupation: false,
+            model_only: false,
+        }
+    }
 }
 
 /// A ROME occupation as shown to users.
@@ -80,6 +95,8 @@ pub enum AnchorBasis {
 pub struct Factor {
     /// Feature name (see `FEATURE_NAMES`).
     pub feature: &'static str,
+    /// What the feature means, in words (see `FEATURE_EXPLANATIONS`).
+    pub explanation: &'static str,
     /// Contribution to the logit; positive raises the probability.
     pub logit: f64,
 }
@@ -106,6 +123,9 @@ pub struct Recommendation {
     pub missing_other: Vec<SkillRef>,
     /// The three features that pushed the score up most.
     pub top_factors: Vec<Factor>,
+    /// `numero_ordre` (1 = closest) of this move in France Travail's curated list for the
+    /// declared occupation, if it is listed there (real, sourced evidence).
+    pub curated_order: Option<u16>,
 }
 
 /// The answer to a [`RecommendQuery`].
@@ -148,6 +168,8 @@ pub struct Engine {
     target_sets: TargetSets,
     info: ModelInfo,
     artifact: ModelArtifact,
+    /// For each occupation, its curated mobilities with their `numero_ordre`.
+    curated: Vec<Vec<(OccupationId, u16)>>,
 }
 
 impl Engine {
@@ -172,7 +194,11 @@ impl Engine {
             trained_on: artifact.data.name.clone(),
             same_data_as_training: same,
         };
-        Ok(Engine { catalogue, index, evidence, model: artifact.model.clone(), target_sets, info, artifact })
+        let mut curated = vec![Vec::new(); catalogue.occupations.len()];
+        for m in &catalogue.mobilities {
+            curated[m.source.0 as usize].push((m.target, m.order));
+        }
+        Ok(Engine { catalogue, index, evidence, model: artifact.model.clone(), target_sets, info, artifact, curated })
     }
 
     /// The loaded catalogue.
@@ -252,6 +278,12 @@ impl Engine {
 
     /// Ranks the occupations of the query's target set for the profile.
     ///
+    /// Ranking: when the profile declares its occupation, the moves France Travail lists
+    /// for that occupation (`unix_rubrique_mobilite`) come first, by `numero_ordre`, and the
+    /// model ranks the rest by probability; each result says whether it is curated. With
+    /// `model_only`, or without a declared occupation, the model ranks everything. The
+    /// model itself never sees the declared occupation's own curated row.
+    ///
     /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460) plus
     /// a sort of the candidates; no allocation proportional to the catalogue beyond that.
     ///
@@ -270,6 +302,10 @@ impl Engine {
         let (items, declared) = self.resolve(&query.profile)?;
         let profile = ProfileVector::new(&self.index, &items);
         let scan = self.index.scan(&self.catalogue, &self.evidence, &profile, declared);
+        let curated_order = |t: OccupationId| -> Option<u16> {
+            let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
+            listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
+        };
         let mut scored: Vec<(OccupationId, f64, f64)> = set
             .members
             .iter()
@@ -278,8 +314,18 @@ impl Engine {
             .map(|t| (t, self.model.probability(&scan.features(&self.index, &self.catalogue, t)), scan.cosine(t)))
             .collect();
         let candidates_scored = scored.len();
-        // Best probability first; ties (probabilities equal to the last bit) by cosine, then code.
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
+        // Curated moves first by numero_ordre (unless model_only), then best probability;
+        // ties (probabilities equal to the last bit) by cosine, then code.
+        let curated_key = |t: OccupationId| if query.model_only { None } else { curated_order(t) };
+        scored.sort_by(|a, b| {
+            let (ca, cb) = (curated_key(a.0), curated_key(b.0));
+            cb.is_some()
+                .cmp(&ca.is_some())
+                .then(ca.cmp(&cb))
+                .then(b.1.total_cmp(&a.1))
+                .then(b.2.total_cmp(&a.2))
+                .then(a.0.cmp(&b.0))
+        });
         scored.truncate(top_k as usize);
         let results = scored
             .into_iter()
@@ -291,9 +337,15 @@ impl Engine {
                     .into_iter()
                     .filter(|c| c.logit > 0.0)
                     .take(3)
-                    .map(|c| Factor { feature: FEATURE_NAMES[c.feature], logit: c.logit })
+                    .map(|c| Factor {
+                        feature: FEATURE_NAMES[c.feature],
+                        explanation: FEATURE_EXPLANATIONS[c.feature],
+                        logit: c.logit,
+                    })
                     .collect();
-                self.describe(t, probability, cosine, &profile, top_factors)
+                let mut result = self.describe(t, probability, cosine, &profile, top_factors);
+                result.curated_order = curated_order(t);
+                result
             })
             .collect();
         let anchor = self.occupation_ref(scan.anchor());
@@ -352,6 +404,7 @@ impl Engine {
             missing_core,
             missing_other,
             top_factors,
+            curated_order: None,
         }
     }
 }

@@ -71,6 +71,31 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "target_moves_near",
 ];
 
+/// What each feature means, in words an adviser understands (same order as
+/// [`FEATURE_NAMES`]), used to explain why a result ranks high.
+pub const FEATURE_EXPLANATIONS: [&str; N_FEATURES] = [
+    "the two skill profiles are alike overall",
+    "the person already has much of what this job asks",
+    "the person already has the core skills of this job",
+    "much of the person's experience is used in this job",
+    "the person already has this job's practical skills (savoir-faire)",
+    "the person already has this job's knowledge (savoirs)",
+    "the person already holds this job's certifications",
+    "the working conditions are alike",
+    "this job is among the closest to the person's profile",
+    "the person's profile is among the closest to this job",
+    "both jobs come from the same ROME v3 family",
+    "both jobs are in the same professional domain",
+    "both jobs are in the same broad sector",
+    "the job asks a similar number of skills",
+    "people with similar profiles are oriented towards this job (France Travail mobilities)",
+    "people in this job are oriented towards the person's job (France Travail mobilities)",
+    "many jobs lead to this one (France Travail mobilities)",
+    "jobs that lead to the person's job also lead to this one (France Travail mobilities)",
+    "the closest jobs to the person's profile lead to this one (France Travail mobilities)",
+    "this job's own moves lead to jobs close to the person's profile",
+];
+
 /// How many nearest occupations vote in `neighbour_mobility`.
 pub const MOBILITY_NEIGHBOURS: usize = 20;
 /// How many nearest occupations vote in `near_neighbour_mobility`.

@@ -20,6 +20,7 @@
 //!     top_k: Some(5),
 //!     target_set: "DIGITAL_INFRASTRUCTURE".into(),
 //!     include_current_occupation: false,
+//!     model_only: false,
 //! })?;
 //! assert_eq!(answer.results.len(), 5);
 //! assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));

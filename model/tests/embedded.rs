@@ -26,6 +26,7 @@ fn query(occupation: &str, set: &str, top_k: Option<u32>) -> RecommendQuery {
         top_k,
         target_set: set.to_string(),
         include_current_occupation: false,
+        model_only: false,
     }
 }
 
@@ -78,8 +79,24 @@ fn fibre_splicer_to_digital_infrastructure() {
     // France Travail's closest mobility for I1315 is I1311.
     assert!(codes[..5].contains(&"I1311"), "{codes:?}");
     assert!(!codes.contains(&"I1315"));
-    assert!(answer.results.windows(2).all(|w| w[0].probability >= w[1].probability));
     assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));
+    // France Travail's list for I1315 within the set, in its order: I1311 (1), I1307 (2),
+    // F1622 (6), F1605 (7); then the model's ranking.
+    let curated: Vec<(&str, Option<u16>)> =
+        answer.results.iter().take(4).map(|r| (r.occupation.code.as_str(), r.curated_order)).collect();
+    assert_eq!(curated, [("I1311", Some(1)), ("I1307", Some(2)), ("F1622", Some(6)), ("F1605", Some(7))]);
+    assert!(answer.results[4..].iter().all(|r| r.curated_order.is_none()));
+    assert!(answer.results[4..].windows(2).all(|w| w[0].probability >= w[1].probability));
+    assert!(answer.results.iter().all(|r| !r.top_factors.is_empty() && !r.top_factors[0].explanation.is_empty()));
+
+    // By the model alone the order is by probability, and I1311 is still in the top 5.
+    let mut q = query("I1315", "DIGITAL_INFRASTRUCTURE", Some(10));
+    q.model_only = true;
+    let by_model = engine.recommend(&q).expect("valid");
+    assert!(by_model.results.windows(2).all(|w| w[0].probability >= w[1].probability));
+    let top5: Vec<&str> = by_model.results[..5].iter().map(|r| r.occupation.code.as_str()).collect();
+    assert!(top5.contains(&"I1311"), "{top5:?}");
+    assert_eq!(by_model.results.iter().find(|r| r.occupation.code == "I1311").and_then(|r| r.curated_order), Some(1));
 
     // The gap lists exactly the target's skills the profile lacks; matched core are held.
     let cat = engine.catalogue();
@@ -207,6 +224,7 @@ proptest! {
             top_k: Some(k),
             target_set: "ALL".into(),
             include_current_occupation: true,
+            model_only: false,
         };
         let answer = engine.recommend(&q).expect("known items are valid");
         prop_assert_eq!(answer.results.len(), k as usize);

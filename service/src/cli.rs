@@ -182,6 +182,9 @@ pub struct RecommendArgs {
     /// Also return the profile's own occupation.
     #[arg(long)]
     pub include_current: bool,
+    /// Rank by the model alone, ignoring France Travail's curated list for the occupation.
+    #[arg(long)]
+    pub model_only: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
@@ -363,6 +366,7 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
         top_k: Some(args.top_k),
         target_set: args.target_set,
         include_current_occupation: args.include_current,
+        model_only: args.model_only,
     };
     let answer = engine.recommend(&query)?;
     let out = serde_json::json!({

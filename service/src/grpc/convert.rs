@@ -15,6 +15,9 @@ use crate::proto::v1 as pb;
 /// What the probability means; sent with every answer (data truth: no unexplained figure).
 pub const PROBABILITY_BASIS: &str = "Probability from a logistic regression (linfa) over skill-overlap, ROME-hierarchy and neighbouring-occupation mobility features, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility), then prior-corrected to the base rate of curated mobilities among all pairs of occupations (0.6 %): it is the model's estimate that France Travail would list this move for this profile. It is not an observed frequency of moves in the population. Held-out ranking quality is in the model card.";
 
+/// How results are ordered; sent with every answer.
+pub const RANKING_BASIS: &str = "When the profile declares its occupation and model_only is false, the moves France Travail lists for that occupation (ROME 4.0 unix_rubrique_mobilite; curated_order > 0) come first in their listed order; the other results follow by decreasing model probability.";
+
 /// Name of the `DIGITAL_INFRASTRUCTURE` set in `data/target_sets.toml`.
 pub const DIGITAL_INFRASTRUCTURE: &str = "DIGITAL_INFRASTRUCTURE";
 
@@ -23,8 +26,14 @@ pub const DIGITAL_INFRASTRUCTURE: &str = "DIGITAL_INFRASTRUCTURE";
 /// # Errors
 /// `INVALID_ARGUMENT` for a missing profile or an unknown `target_set` enum value.
 pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<RecommendQuery, Status> {
-    let pb::RecommendPathwaysRequest { profile, top_k, target_set, target_set_name, include_current_occupation } =
-        request;
+    let pb::RecommendPathwaysRequest {
+        profile,
+        top_k,
+        target_set,
+        target_set_name,
+        include_current_occupation,
+        model_only,
+    } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
     let target_set = if target_set_name.trim().is_empty() {
         match pb::TargetSet::try_from(target_set) {
@@ -41,7 +50,7 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
     } else {
         target_set_name.trim().to_string()
     };
-    Ok(RecommendQuery { profile: profile_query(profile), top_k, target_set, include_current_occupation })
+    Ok(RecommendQuery { profile: profile_query(profile), top_k, target_set, include_current_occupation, model_only })
 }
 
 /// Converts a proto profile.
@@ -73,6 +82,7 @@ pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::Rec
             probability_basis: PROBABILITY_BASIS.to_string(),
             model_checksum: model.checksum.clone(),
             model_kind: model.model_kind.clone(),
+            ranking_basis: RANKING_BASIS.to_string(),
         }),
     }
 }
@@ -92,6 +102,7 @@ fn pathway(r: Recommendation) -> pb::Pathway {
         missing_core,
         missing_other,
         top_factors,
+        curated_order,
     } = r;
     pb::Pathway {
         occupation: Some(occupation(occ)),
@@ -103,8 +114,13 @@ fn pathway(r: Recommendation) -> pb::Pathway {
         missing_other_skills: missing_other.into_iter().map(skill).collect(),
         top_factors: top_factors
             .into_iter()
-            .map(|Factor { feature, logit }| pb::Factor { feature: feature.to_string(), logit })
+            .map(|Factor { feature, explanation, logit }| pb::Factor {
+                feature: feature.to_string(),
+                logit,
+                explanation: explanation.to_string(),
+            })
             .collect(),
+        curated_order: curated_order.map_or(0, u32::from),
     }
 }
 

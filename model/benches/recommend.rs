@@ -1,0 +1,40 @@
+//! Hot paths of the engine on the embedded ROME v460 data (criterion).
+//!
+//! `cargo bench -p passerelle-model --bench recommend`
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use passerelle_model::embedded;
+use passerelle_model::engine::{ProfileQuery, RecommendQuery};
+
+fn bench(c: &mut Criterion) {
+    let engine = embedded::engine().expect("embedded engine");
+    let query = |set: &str, k: u32| RecommendQuery {
+        profile: ProfileQuery { occupation_code: Some("I1315".into()), ..Default::default() },
+        top_k: Some(k),
+        target_set: set.into(),
+        include_current_occupation: false,
+        model_only: false,
+    };
+    let all = query("ALL", 10);
+    c.bench_function("recommend I1315 vs all 1,584 occupations, top 10 with gaps", |b| {
+        b.iter(|| engine.recommend(std::hint::black_box(&all)).expect("valid"))
+    });
+    let digital = query("DIGITAL_INFRASTRUCTURE", 10);
+    c.bench_function("recommend I1315 vs DIGITAL_INFRASTRUCTURE, top 10 with gaps", |b| {
+        b.iter(|| engine.recommend(std::hint::black_box(&digital)).expect("valid"))
+    });
+    let wide = query("ALL", 100);
+    c.bench_function("recommend I1315 vs all, top 100 with gaps", |b| {
+        b.iter(|| engine.recommend(std::hint::black_box(&wide)).expect("valid"))
+    });
+    c.bench_function("load embedded engine (parse, validate, index)", |b| b.iter(|| embedded::engine().expect("ok")));
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);
