@@ -311,11 +311,12 @@ impl Engine {
             .iter()
             .copied()
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
-            .map(|t| (t, self.model.probability(&scan.features(&self.index, &self.catalogue, t)), scan.cosine(t)))
+            .map(|t| (t, self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t)), scan.cosine(t)))
             .collect();
         let candidates_scored = scored.len();
-        // Curated moves first by numero_ordre (unless model_only), then best probability;
-        // ties (probabilities equal to the last bit) by cosine, then code.
+        // Curated moves first by numero_ordre (unless model_only), then by the model's logit
+        // (same order as the probability, without the calibration's flat steps); ties by
+        // cosine, then code. Only the kept results are calibrated.
         let curated_key = |t: OccupationId| if query.model_only { None } else { curated_order(t) };
         scored.sort_by(|a, b| {
             let (ca, cb) = (curated_key(a.0), curated_key(b.0));
@@ -329,7 +330,8 @@ impl Engine {
         scored.truncate(top_k as usize);
         let results = scored
             .into_iter()
-            .map(|(t, probability, cosine)| {
+            .map(|(t, logit, cosine)| {
+                let probability = self.model.probability_of(logit);
                 let x = scan.features(&self.index, &self.catalogue, t);
                 let top_factors = self
                     .model

@@ -348,8 +348,14 @@ impl FeatureIndex {
 /// The `k` occupations nearest by cosine, anchor excluded, nearest first (ties by id).
 fn nearest(cosines: &[f64], anchor: OccupationId, k: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..cosines.len()).filter(|&i| i != anchor.0 as usize).collect();
-    order.sort_unstable_by(|&x, &y| cosines[y].total_cmp(&cosines[x]).then(x.cmp(&y)));
-    order.truncate(k);
+    let by_cosine = |x: &usize, y: &usize| cosines[*y].total_cmp(&cosines[*x]).then(x.cmp(y));
+    if k < order.len() {
+        if k > 0 {
+            order.select_nth_unstable_by(k - 1, by_cosine);
+        }
+        order.truncate(k);
+    }
+    order.sort_unstable_by(by_cosine);
     order
 }
 

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use linfa::prelude::*;
+use linfa_linear::{FittedIsotonicRegression, IsotonicRegression};
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
@@ -139,6 +140,61 @@ pub struct TransitionModel {
     /// 1:`negatives_per_positive` training sample (King & Zeng's prior correction). It
     /// shifts every score alike and leaves the ranking unchanged.
     pub prior_offset: f64,
+    /// Isotonic calibration fitted on out-of-fold predictions of the held-out protocol, if
+    /// it was run at training time.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+}
+
+/// A monotone map from the model's (prior-corrected) logit to a calibrated probability:
+/// isotonic regression (linfa-linear) of "is a curated mobility" on the logit, fitted on
+/// the out-of-fold predictions of the held-out protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Number of quantile bins the held-out pairs were pooled into before the fit.
+    pub bins: usize,
+    /// The fitted isotonic regression: logit → probability.
+    pub isotonic: FittedIsotonicRegression<f64>,
+}
+
+impl Calibration {
+    /// Fits the calibration on `(prior-corrected logit, is_mobility)` pairs. The pairs are
+    /// sorted by logit and pooled into `bins` groups of equal size (mean logit, share of
+    /// mobilities, weight = pairs), so the fit stays fast on millions of pairs.
+    ///
+    /// # Errors
+    /// [`TrainError::NotEnoughData`] without pairs or with fewer pairs than 2 bins.
+    pub fn fit(pairs: &[(f64, bool)], bins: usize) -> Result<Self, TrainError> {
+        if pairs.len() < 2 * bins.max(1) {
+            return Err(TrainError::NotEnoughData {
+                reason: format!("{} pairs for {bins} calibration bins", pairs.len()),
+            });
+        }
+        let mut sorted: Vec<(f64, bool)> = pairs.iter().copied().filter(|(z, _)| z.is_finite()).collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let size = sorted.len().div_ceil(bins);
+        let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        for chunk in sorted.chunks(size) {
+            let n = chunk.len() as f64;
+            x.push(chunk.iter().map(|p| p.0).sum::<f64>() / n);
+            y.push(chunk.iter().filter(|p| p.1).count() as f64 / n);
+            w.push(chunk.len() as f32);
+        }
+        let records = Array2::from_shape_vec((x.len(), 1), x)
+            .map_err(|e| TrainError::NotEnoughData { reason: format!("calibration data: {e}") })?;
+        let dataset = Dataset::new(records, Array1::from(y)).with_weights(Array1::from(w));
+        let isotonic = IsotonicRegression::default()
+            .fit(&dataset)
+            .map_err(|e| TrainError::NotEnoughData { reason: format!("isotonic calibration failed: {e}") })?;
+        Ok(Calibration { bins, isotonic })
+    }
+
+    /// The calibrated probability in [0, 1] of a prior-corrected logit.
+    pub fn apply(&self, logit: f64) -> f64 {
+        let x = Array2::from_elem((1, 1), logit);
+        let p: Array1<f64> = self.isotonic.predict(&x);
+        p.get(0).copied().unwrap_or(0.0).clamp(0.0, 1.0)
+    }
 }
 
 /// One feature's push on a score: `weight × standardised value`, in logit units.
@@ -155,7 +211,23 @@ impl TransitionModel {
     /// prior-corrected to the base rate of curated mobilities among all pairs of the
     /// training data (about 0.6 % for ROME v460).
     pub fn probability(&self, x: &Features) -> f64 {
-        sigmoid(self.logit(x) + self.prior_offset)
+        self.probability_of(self.corrected_logit(x))
+    }
+
+    /// The probability of a prior-corrected logit: calibrated when the model has a
+    /// calibration, else the logistic of the logit.
+    pub fn probability_of(&self, corrected_logit: f64) -> f64 {
+        match &self.calibration {
+            Some(c) => c.apply(corrected_logit),
+            None => sigmoid(corrected_logit),
+        }
+    }
+
+    /// The prior-corrected logit, before calibration: what calibration is fitted on, and
+    /// what ranks candidates (calibration is monotone but has flat steps, so ranking by it
+    /// would create ties).
+    pub fn corrected_logit(&self, x: &Features) -> f64 {
+        self.logit(x) + self.prior_offset
     }
 
     fn logit(&self, x: &Features) -> f64 {
@@ -358,6 +430,7 @@ pub fn fit(set: &TrainingSet, params: &ValidTrainParams) -> Result<TransitionMod
         weights,
         intercept,
         prior_offset,
+        calibration: None,
     })
 }
 
@@ -552,6 +625,26 @@ mod tests {
         let model = fit(&set, &params).expect("fits");
         let expected = (0.01f64 / 0.99).ln() - (0.25f64 / 0.75).ln();
         assert!((model.prior_offset - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn isotonic_calibration_recovers_a_known_rate() {
+        // Pairs whose label is true with probability sigmoid(z), z on a grid: the calibrated
+        // probability at z = 0 is close to 0.5, and it never decreases with z.
+        let mut pairs = Vec::new();
+        for i in 0..20_000 {
+            let z = -4.0 + 8.0 * f64::from(i) / 20_000.0;
+            let p = sigmoid(z);
+            // A deterministic Bernoulli draw: the fractional part of i × golden ratio.
+            let u = (f64::from(i) * 0.618_033_988_75).fract();
+            pairs.push((z, u < p));
+        }
+        let c = Calibration::fit(&pairs, 100).expect("fits");
+        assert!((c.apply(0.0) - 0.5).abs() < 0.06, "{}", c.apply(0.0));
+        assert!((c.apply(2.0) - sigmoid(2.0)).abs() < 0.06, "{}", c.apply(2.0));
+        let grid: Vec<f64> = (-40..=40).map(|k| c.apply(f64::from(k) / 10.0)).collect();
+        assert!(grid.windows(2).all(|w| w[0] <= w[1] + 1e-12));
+        assert!(Calibration::fit(&pairs[..10], 100).is_err());
     }
 
     #[test]

@@ -52,6 +52,13 @@ fn committed_artifact_was_trained_on_the_embedded_data_and_beats_the_baseline() 
     assert_eq!(eval.candidates_per_source, 1583);
     assert!(eval.model.recall_at_k.low > eval.baseline_cosine.recall_at_k.high, "{eval:?}");
     assert!(eval.model.mrr.low > eval.baseline_cosine.mrr.high, "{eval:?}");
+    assert!(eval.model.roc_auc.low > eval.baseline_cosine.roc_auc.high, "{eval:?}");
+    // The served probabilities are calibrated: on the held-out pairs, each well-populated
+    // bin's mean prediction is within 0.05 of the observed share of curated mobilities.
+    assert!(artifact.model.calibration.is_some());
+    for bin in eval.reliability_calibrated.iter().filter(|b| b.pairs >= 1000) {
+        assert!((bin.mean_predicted - bin.observed).abs() < 0.05, "{bin:?}");
+    }
 }
 
 #[test]

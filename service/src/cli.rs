@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use passerelle_model::catalogue::Catalogue;
+use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
 use passerelle_model::engine::{ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::error::{DataError, QueryError, TrainError};
-use passerelle_model::eval::{evaluate, EvalParams, EvalReport, Metrics};
+use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
     train, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
@@ -156,6 +157,10 @@ pub struct EvalArgs {
     /// Seed of the fold assignment.
     #[arg(long = "fold-seed", default_value_t = EvalParams::default().seed)]
     pub fold_seed: u64,
+    /// Also write every held-out source's full ranking as CSV
+    /// (`source_code,rank,target_code,score`) to check the figures with another scorer.
+    #[arg(long)]
+    pub rankings: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub hyper: HyperArgs,
@@ -262,13 +267,15 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let sources: Vec<_> = catalogue.occupation_ids().collect();
     let pairs = training_pairs(&catalogue, &index, &sources, &params);
     let n_pos = pairs.labels.iter().filter(|l| **l).count();
-    let model = train(&catalogue, &index, &sources, &params)?;
+    let mut model = train(&catalogue, &index, &sources, &params)?;
     eprintln!("trained on {} pairs ({n_pos} mobilities) in {:.1?}", pairs.labels.len(), started.elapsed());
     let evaluation = if args.no_eval {
         None
     } else {
         let report = evaluate(&catalogue, &index, &params, &EvalParams::default())?;
         eprint!("{}", format_report(&report));
+        // The probabilities served are calibrated on the protocol's out-of-fold predictions.
+        model.calibration = report.calibration.clone();
         Some(report)
     };
     let mut artifact = ModelArtifact {
@@ -329,20 +336,47 @@ fn eval_command(args: &EvalArgs) -> Result<(), CliError> {
     let params = args.hyper.params().check()?;
     let index = FeatureIndex::new(&catalogue);
     let eval = EvalParams { folds: args.folds, seed: args.fold_seed, ..EvalParams::default() };
-    let report = evaluate(&catalogue, &index, &params, &eval)?;
+    let report = match &args.rankings {
+        None => evaluate(&catalogue, &index, &params, &eval)?,
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|source| CliError::Write { path: path.clone(), source })?;
+            let mut out = std::io::BufWriter::new(file);
+            let mut failed: Option<std::io::Error> = writeln!(out, "source_code,rank,target_code,score").err();
+            let mut write_ranking = |source: OccupationId, ranking: &[(OccupationId, f64)]| {
+                if failed.is_some() {
+                    return;
+                }
+                let mut sorted = ranking.to_vec();
+                sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                let code = |id: OccupationId| catalogue.occupation(id).code.as_str();
+                for (rank, (target, score)) in sorted.iter().enumerate() {
+                    if let Err(e) = writeln!(out, "{},{},{},{score}", code(source), rank + 1, code(*target)) {
+                        failed = Some(e);
+                        return;
+                    }
+                }
+            };
+            let report = evaluate_with(&catalogue, &index, &params, &eval, &mut write_ranking)?;
+            if let Err(e) = out.flush() {
+                failed.get_or_insert(e);
+            }
+            if let Some(source) = failed {
+                return Err(CliError::Write { path: path.clone(), source });
+            }
+            report
+        }
+    };
     print!("{}", format_report(&report));
     Ok(())
 }
 
-/// A plain-text table of an evaluation report.
+/// A plain-text table of an evaluation report, with the reliability table.
 pub fn format_report(r: &EvalReport) -> String {
-    let row = |name: &str, m: &Metrics| {
-        let cell = |e: passerelle_model::eval::Estimate| format!("{:.3} [{:.3}, {:.3}]", e.mean, e.low, e.high);
-        format!("{name:<24} {:<22} {:<22} {:<22}\n", cell(m.recall_at_k), cell(m.mrr), cell(m.ndcg_at_k))
-    };
+    use std::fmt::Write as _;
+    let cell = |e: passerelle_model::eval::Estimate| format!("{:.3} [{:.3}, {:.3}]", e.mean, e.low, e.high);
     let k = r.params.k;
-    format!(
-        "{}\n{} held-out sources, {} candidates each; mean [95% bootstrap interval]\n{:<24} {:<22} {:<22} {:<22}\n{}{}",
+    let mut out = format!(
+        "{}\n{} held-out sources, {} candidates each; mean [95% bootstrap interval]\n{:<24} {:<22} {:<22} {:<22} {:<22}\n",
         r.protocol,
         r.sources,
         r.candidates_per_source,
@@ -350,9 +384,41 @@ pub fn format_report(r: &EvalReport) -> String {
         format!("recall@{k}"),
         "MRR",
         format!("nDCG@{k}"),
-        row("model (linfa-logistic)", &r.model),
-        row("IDF cosine baseline", &r.baseline_cosine),
-    )
+        "ROC-AUC",
+    );
+    for (name, m) in [("model (linfa-logistic)", &r.model), ("IDF cosine baseline", &r.baseline_cosine)] {
+        let _ = writeln!(
+            out,
+            "{name:<24} {:<22} {:<22} {:<22} {:<22}",
+            cell(m.recall_at_k),
+            cell(m.mrr),
+            cell(m.ndcg_at_k),
+            cell(m.roc_auc)
+        );
+    }
+    for (title, table) in [
+        ("uncalibrated", &r.reliability),
+        ("after isotonic calibration on these out-of-fold predictions (in-sample)", &r.reliability_calibrated),
+    ] {
+        let _ = writeln!(out, "reliability of the model's probability on all held-out pairs, {title}:");
+        let _ = writeln!(out, "{:<12} {:>10} {:>15} {:>10}", "probability", "pairs", "mean predicted", "observed");
+        write_bins(&mut out, table);
+    }
+    out
+}
+
+fn write_bins(out: &mut String, table: &[passerelle_model::eval::ReliabilityBin]) {
+    use std::fmt::Write as _;
+    for b in table {
+        let _ = writeln!(
+            out,
+            "{:<12} {:>10} {:>15.4} {:>10.4}",
+            format!("{:.1}-{:.1}", b.from, b.to),
+            b.pairs,
+            b.mean_predicted,
+            b.observed
+        );
+    }
 }
 
 fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
