@@ -306,31 +306,33 @@ impl Engine {
             let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
         };
-        let mut scored: Vec<(OccupationId, f64, f64)> = set
+        // Sort key: curated position (u16::MAX when not curated or model_only), then the
+        // model's logit (same order as the probability, without the calibration's flat
+        // steps), cosine, code. Only the kept results are calibrated and described.
+        let mut scored: Vec<(OccupationId, u16, f64, f64)> = set
             .members
             .iter()
             .copied()
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
-            .map(|t| (t, self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t)), scan.cosine(t)))
+            .map(|t| {
+                let key = if query.model_only { None } else { curated_order(t) };
+                let logit = self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t));
+                (t, key.unwrap_or(u16::MAX), logit, scan.cosine(t))
+            })
             .collect();
         let candidates_scored = scored.len();
-        // Curated moves first by numero_ordre (unless model_only), then by the model's logit
-        // (same order as the probability, without the calibration's flat steps); ties by
-        // cosine, then code. Only the kept results are calibrated.
-        let curated_key = |t: OccupationId| if query.model_only { None } else { curated_order(t) };
-        scored.sort_by(|a, b| {
-            let (ca, cb) = (curated_key(a.0), curated_key(b.0));
-            cb.is_some()
-                .cmp(&ca.is_some())
-                .then(ca.cmp(&cb))
-                .then(b.1.total_cmp(&a.1))
-                .then(b.2.total_cmp(&a.2))
-                .then(a.0.cmp(&b.0))
-        });
-        scored.truncate(top_k as usize);
+        let order = |a: &(OccupationId, u16, f64, f64), b: &(OccupationId, u16, f64, f64)| {
+            a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)).then(b.3.total_cmp(&a.3)).then(a.0.cmp(&b.0))
+        };
+        let keep = (top_k as usize).min(scored.len());
+        if keep > 0 && keep < scored.len() {
+            scored.select_nth_unstable_by(keep - 1, order);
+        }
+        scored.truncate(keep);
+        scored.sort_by(order);
         let results = scored
             .into_iter()
-            .map(|(t, logit, cosine)| {
+            .map(|(t, _, logit, cosine)| {
                 let probability = self.model.probability_of(logit);
                 let x = scan.features(&self.index, &self.catalogue, t);
                 let top_factors = self

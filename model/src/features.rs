@@ -158,7 +158,7 @@ pub struct FeatureIndex {
     idf: Vec<f64>,
     stats: Vec<OccupationStats>,
     /// For each occupation, its cosines to every other occupation, sorted descending.
-    neighbour_cosines: Vec<Vec<f32>>,
+    neighbour_cosines: Vec<SortedDescending>,
 }
 
 /// A profile ready for scoring: a set of items (as a bitset over [`ItemId`]) and its sums.
@@ -264,13 +264,12 @@ impl FeatureIndex {
             .map(|o| {
                 let items: Vec<ItemId> = catalogue.occupation(o).items.iter().map(|l| l.item).collect();
                 let p = ProfileVector::new(&index, &items);
-                let mut cos: Vec<f32> = catalogue
+                let cos: Vec<f32> = catalogue
                     .occupation_ids()
                     .filter(|&t| t != o)
                     .map(|t| index.cosine(&index.overlap(catalogue, &p, t), &p, t) as f32)
                     .collect();
-                cos.sort_unstable_by(|a, b| b.total_cmp(a));
-                cos
+                SortedDescending::new(cos)
             })
             .collect();
         index.neighbour_cosines = neighbour_cosines;
@@ -411,6 +410,37 @@ fn mobility_evidence(evidence: &MobilityEvidence, cosines: &[f64], anchor: Occup
         .collect()
 }
 
+/// Values sorted in descending order with a sparse sketch (every 32nd value), so counting
+/// the values above a threshold touches a few cache lines instead of one per bisection
+/// step of a 1,583-value array.
+#[derive(Debug, Clone)]
+struct SortedDescending {
+    values: Vec<f32>,
+    sketch: Vec<f32>,
+}
+
+/// Distance between sketch entries.
+const SKETCH_STRIDE: usize = 32;
+
+impl SortedDescending {
+    fn new(mut values: Vec<f32>) -> Self {
+        values.sort_unstable_by(|a, b| b.total_cmp(a));
+        let sketch = values.iter().step_by(SKETCH_STRIDE).copied().collect();
+        SortedDescending { values, sketch }
+    }
+
+    /// How many values are strictly greater than `x`.
+    fn count_above(&self, x: f32) -> usize {
+        let blocks = self.sketch.partition_point(|&c| c > x);
+        if blocks == 0 {
+            return 0;
+        }
+        let start = (blocks - 1) * SKETCH_STRIDE;
+        let end = (blocks * SKETCH_STRIDE).min(self.values.len());
+        start + self.values[start..end].partition_point(|&c| c > x)
+    }
+}
+
 /// Share `held / total`, or `empty` when the target lists nothing of that kind.
 fn share(held: u32, total: u32, empty: f64) -> f64 {
     if total == 0 {
@@ -446,7 +476,7 @@ impl ProfileScan {
         let neighbours = &index.neighbour_cosines[ti];
         // 1 + how many occupations are closer to T than the profile is. A profile made of
         // exactly an occupation's items ties with that occupation's own entry: not counted.
-        let reverse = 1 + neighbours.partition_point(|&c| f64::from(c) > cos as f32 as f64);
+        let reverse = 1 + neighbours.count_above(cos as f32);
         let a = catalogue.occupation(self.anchor);
         let b = catalogue.occupation(t);
         let flag = |x: bool| if x { 1.0 } else { 0.0 };
@@ -499,6 +529,16 @@ mod tests {
         for (j, (g, w)) in got.iter().zip(want).enumerate() {
             assert!((g - w).abs() < 1e-9, "feature {j} ({}): got {g}, want {w}", FEATURE_NAMES[j]);
         }
+    }
+
+    #[test]
+    fn sketched_count_matches_a_plain_count() {
+        let values: Vec<f32> = (0..1583).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let sorted = SortedDescending::new(values.clone());
+        for x in [-1.0, 0.0, 0.0005, 0.25, 0.5, 0.999, 1.0, 2.0] {
+            assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
+        }
+        assert_eq!(SortedDescending::new(Vec::new()).count_above(0.5), 0);
     }
 
     #[test]

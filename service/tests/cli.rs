@@ -124,3 +124,28 @@ fn top_k_out_of_range_is_refused_by_the_cli() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("101 is not in 1..=100"));
 }
+
+#[test]
+fn eval_writes_every_held_out_ranking_as_csv() {
+    let dir = std::env::temp_dir().join(format!("passerelle-cli-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("rankings.csv");
+    let out = passerelle(&["eval", "--folds", "2", "--rankings", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("2-fold cross-validation grouped by source occupation"), "{report}");
+    assert!(report.contains("ROC-AUC") && report.contains("IDF cosine baseline"), "{report}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("source_code,rank,target_code,score"));
+    // Every source ranks every other occupation: 1,584 × 1,583 rows.
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 1584 * 1583);
+    let first: Vec<&str> = rows[0].split(',').collect();
+    assert_eq!(first[1], "1");
+    let score: f64 = first[3].parse().unwrap();
+    assert!((0.0..=1.0).contains(&score));
+    let second: Vec<&str> = rows[1].split(',').collect();
+    assert_eq!((second[0], second[1]), (first[0], "2"));
+    assert!(second[3].parse::<f64>().unwrap() <= score);
+}
