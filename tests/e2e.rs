@@ -208,7 +208,7 @@ async fn empty_or_missing_profile_is_invalid_argument() {
     assert_invalid(
         request("", TargetSet::All, None),
         "profile",
-        "profile: the profile is empty (give an occupation code or at least one item code that is not removed)",
+        "profile: the profile is empty (give an occupation code or item codes, and do not remove every item)",
     )
     .await;
     let req = RecommendPathwaysRequest { profile: None, ..Default::default() };
@@ -250,4 +250,20 @@ async fn a_corrupt_model_file_stops_the_server_with_a_clear_error() {
     assert!(matches!(err, ServeError::Load(_)));
     let expected = format!("model artifact refused: {}: malformed artifact", path.display());
     assert!(err.to_string().starts_with(&expected), "{err}");
+}
+
+#[tokio::test]
+async fn shutdown_ends_even_with_a_health_watch_stream_open() {
+    let app = spawn_app().await;
+    let mut stream =
+        app.health().watch(HealthCheckRequest { service: String::new() }).await.expect("watch").into_inner();
+    let first = stream.message().await.expect("stream").expect("a status");
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+    let stopping = tokio::spawn(app.stop());
+    // The watcher is told the server is going away...
+    let next = stream.message().await.expect("stream").expect("a status");
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+    // ...and the server stops after its grace period although the stream is still open.
+    stopping.await.expect("join").expect("clean stop");
+    drop(stream);
 }

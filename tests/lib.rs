@@ -80,9 +80,17 @@ pub async fn spawn_with(source: EngineSource, preloaded: Option<Arc<Engine>>) ->
         Err(e) => panic!("local_addr: {e}"),
     };
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(serve(listener, source, preloaded, async move {
-        let _ = rx.await;
-    }));
+    // A short grace period keeps the shutdown tests quick.
+    let grace = std::time::Duration::from_secs(1);
+    let handle = tokio::spawn(serve(
+        listener,
+        source,
+        preloaded,
+        async move {
+            let _ = rx.await;
+        },
+        grace,
+    ));
     let channel = match Channel::from_shared(format!("http://{addr}")) {
         Ok(endpoint) => endpoint.connect_lazy(),
         Err(e) => panic!("endpoint: {e}"),

@@ -156,6 +156,8 @@ pub struct ModelInfo {
     pub trained_on: String,
     /// Whether the served catalogue is the data the model was trained on.
     pub same_data_as_training: bool,
+    /// Whether the model's probabilities are calibrated on held-out predictions.
+    pub calibrated: bool,
 }
 
 /// The recommendation engine (see module docs).
@@ -193,6 +195,7 @@ impl Engine {
             model_kind: artifact.model_kind.clone(),
             trained_on: artifact.data.name.clone(),
             same_data_as_training: same,
+            calibrated: artifact.model.calibration.is_some(),
         };
         let mut curated = vec![Vec::new(); catalogue.occupations.len()];
         for m in &catalogue.mobilities {

@@ -74,7 +74,7 @@ pub enum QueryError {
         code: String,
     },
     /// The profile resolves to no item at all.
-    #[error("profile: the profile is empty (give an occupation code or at least one item code that is not removed)")]
+    #[error("profile: the profile is empty (give an occupation code or item codes, and do not remove every item)")]
     EmptyProfile,
     /// `top_k` outside `1..=max`.
     #[error("top_k: {got} is out of range 1..={max}")]
@@ -106,9 +106,10 @@ pub enum QueryError {
 /// travel in gRPC headers (clients refuse headers over 8–16 KiB).
 pub const MAX_ECHO_CHARS: usize = 40;
 
-/// A client value as echoed in an error: at most [`MAX_ECHO_CHARS`] characters, then `…`.
+/// A client value as echoed in an error: control characters shown as `?`, at most
+/// [`MAX_ECHO_CHARS`] characters, then `…`.
 pub fn echo(value: &str) -> String {
-    let mut chars = value.chars();
+    let mut chars = value.chars().map(|c| if c.is_control() { '?' } else { c });
     let head: String = chars.by_ref().take(MAX_ECHO_CHARS).collect();
     if chars.next().is_some() {
         head + "…"
@@ -164,5 +165,6 @@ mod tests {
         assert_eq!(echo(&long).chars().count(), MAX_ECHO_CHARS + 1);
         assert!(echo(&long).ends_with('…'));
         assert_eq!(echo(&"é".repeat(41)), "é".repeat(40) + "…");
+        assert_eq!(echo("a\u{1b}[31mb\nc"), "a?[31mb?c");
     }
 }

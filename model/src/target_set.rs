@@ -98,8 +98,14 @@ impl TargetSets {
         let labels: Vec<String> = catalogue.occupations.iter().map(|o| fold(&o.label)).collect();
         for (raw_name, rules) in parsed.sets {
             let name = raw_name.to_uppercase();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(invalid(format!("sets.{raw_name}: a set name is letters A-Z, digits and _")));
+            }
             if name == ALL {
                 return Err(invalid("the set ALL is built in and cannot be redefined".to_string()));
+            }
+            if sets.contains_key(&name) {
+                return Err(invalid(format!("sets.{raw_name}: defined twice (names are case-insensitive)")));
             }
             let code = |c: &String, key: &str| -> Result<OccupationId, DataError> {
                 if !is_rome_code(c) {
@@ -206,6 +212,12 @@ mod tests {
         assert_eq!(err.to_string(), "t.toml: sets.x.include: `C9999` is not in the catalogue");
         let err = TargetSets::from_toml("t.toml", "[sets.x]\ndescription='d'\nfoo=1\n", &cat).expect_err("unknown key");
         assert!(err.to_string().contains("unknown field `foo`"), "{err}");
+        let twice = "[sets.Foo]\ndescription='d'\ninclude=['A1001']\n[sets.foo]\ndescription='d'\ninclude=['A1002']\n";
+        let err = TargetSets::from_toml("t.toml", twice, &cat).expect_err("duplicate");
+        assert!(err.to_string().contains("defined twice"), "{err}");
+        let spaced = "[sets.\" DIG \"]\ndescription='d'\ninclude=['A1001']\n";
+        let err = TargetSets::from_toml("t.toml", spaced, &cat).expect_err("bad name");
+        assert!(err.to_string().contains("a set name is letters A-Z, digits and _"), "{err}");
     }
 
     #[test]

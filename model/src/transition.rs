@@ -191,9 +191,14 @@ impl Calibration {
 
     /// The calibrated probability in [0, 1] of a prior-corrected logit.
     pub fn apply(&self, logit: f64) -> f64 {
+        self.apply_unchecked(logit).clamp(0.0, 1.0)
+    }
+
+    /// The isotonic prediction, not clamped (what validation inspects).
+    fn apply_unchecked(&self, logit: f64) -> f64 {
         let x = Array2::from_elem((1, 1), logit);
         let p: Array1<f64> = self.isotonic.predict(&x);
-        p.get(0).copied().unwrap_or(0.0).clamp(0.0, 1.0)
+        p.get(0).copied().unwrap_or(f64::NAN)
     }
 }
 
@@ -266,6 +271,27 @@ impl TransitionModel {
             }
             if v.iter().any(|x| !x.is_finite()) {
                 return Err(DataError::Artifact { reason: format!("{what} has a non-finite value") });
+            }
+        }
+        if self.weights.iter().chain([&self.intercept, &self.prior_offset]).any(|w| w.abs() > 1e6) {
+            return Err(DataError::Artifact { reason: "a weight, intercept or offset is beyond ±1e6".to_string() });
+        }
+        if let Some(c) = &self.calibration {
+            // linfa's isotonic prediction indexes its arrays: check their shape first.
+            let value = serde_json::to_value(&c.isotonic).unwrap_or_default();
+            let len = |key: &str| value[key]["data"].as_array().map_or(0, Vec::len);
+            let (n_x, n_y) = (len("regressor"), len("response"));
+            if n_x == 0 || n_x != n_y {
+                return Err(DataError::Artifact {
+                    reason: format!("calibration has {n_x} thresholds and {n_y} values"),
+                });
+            }
+            // The calibration must map logits to probabilities, never decreasing.
+            let grid: Vec<f64> = (-400..=400).map(|k| c.apply_unchecked(f64::from(k) / 10.0)).collect();
+            if c.bins == 0 || grid.iter().any(|p| !(0.0..=1.0).contains(p)) || grid.windows(2).any(|w| w[1] < w[0]) {
+                return Err(DataError::Artifact {
+                    reason: "calibration is not a non-decreasing map into [0, 1]".to_string(),
+                });
             }
         }
         if self.scale.iter().any(|s| *s <= 0.0) || !self.intercept.is_finite() || !self.prior_offset.is_finite() {

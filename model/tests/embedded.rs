@@ -212,6 +212,26 @@ fn corrupt_or_incompatible_artifacts_are_refused() {
     let newer = embedded::MODEL_JSON.replacen("\"format_version\": 1", "\"format_version\": 99", 1);
     let err = ModelArtifact::from_json(&newer).expect_err("version");
     assert!(err.to_string().contains("format_version 99 is not supported"), "{err}");
+    // A re-checksummed artifact with a decreasing or out-of-range calibration is refused.
+    for edit in ["decreasing", "out_of_range", "empty"] {
+        let mut value: serde_json::Value = serde_json::from_str(embedded::MODEL_JSON).expect("json");
+        let isotonic = &mut value["model"]["calibration"]["isotonic"];
+        let data = isotonic["response"]["data"].as_array_mut().expect("isotonic values");
+        match edit {
+            "decreasing" => data.reverse(),
+            "out_of_range" => data.iter_mut().for_each(|v| *v = serde_json::json!(5.0)),
+            _ => {
+                for key in ["regressor", "response"] {
+                    isotonic[key]["data"] = serde_json::json!([]);
+                    isotonic[key]["dim"] = serde_json::json!([0]);
+                }
+            }
+        }
+        let mut artifact: ModelArtifact = serde_json::from_value(value).expect("still an artifact");
+        let json = artifact.to_json().expect("json");
+        let err = ModelArtifact::from_json(&json).expect_err(edit);
+        assert!(err.to_string().contains("calibration"), "{edit}: {err}");
+    }
     let mut artifact = ModelArtifact::from_json(embedded::MODEL_JSON).expect("valid");
     artifact.model.feature_names.pop();
     let json = artifact.to_json().expect("json");

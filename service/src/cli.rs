@@ -16,7 +16,7 @@ use passerelle_model::transition::{
     train, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
 };
 
-use crate::server::{serve, shutdown_signal, EngineSource, ServeError};
+use crate::server::{serve, shutdown_signal, EngineSource, ServeError, SHUTDOWN_GRACE_SECS};
 use crate::telemetry::{self, LogFormat};
 
 /// Passerelle: career pathways into digital-infrastructure jobs, from ROME 4.0 skills.
@@ -88,7 +88,8 @@ pub struct TrainArgs {
     /// Where to write the model card (JSON); default: the artifact path with `.card.json`.
     #[arg(long)]
     pub card: Option<PathBuf>,
-    /// Skip the held-out evaluation (faster; the card then has no metrics).
+    /// Skip the held-out evaluation (faster). The card then has no metrics and the model
+    /// no calibration: its probabilities are only prior-corrected, and answers say so.
     #[arg(long)]
     pub no_eval: bool,
     #[command(flatten)]
@@ -242,7 +243,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(|source| CliError::Bind { addr: args.addr, source })?;
             tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
-            serve(listener, args.source.into(), None, shutdown_signal()).await?;
+            let grace = std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS);
+            serve(listener, args.source.into(), None, shutdown_signal(), grace).await?;
             tracing::info!("stopped");
             Ok(())
         }
@@ -322,7 +324,7 @@ pub fn model_card(a: &ModelArtifact) -> String {
         "training_pairs": { "mobilities": a.training_pairs.0, "sampled_non_mobilities": a.training_pairs.1 },
         "weights": a.model.feature_names.iter().zip(&a.model.weights).map(|(n, w)| (n.clone(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
         "evaluation": a.evaluation,
-        "probability_basis": crate::grpc::convert::PROBABILITY_BASIS,
+        "probability_basis": crate::grpc::convert::probability_basis(a.model.calibration.is_some()),
     });
     serde_json::to_string_pretty(&card).unwrap_or_default()
 }
@@ -439,7 +441,7 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
         "answer": answer,
         "model": engine.model_info(),
         "data_source": embedded::ROME_ATTRIBUTION,
-        "probability_basis": crate::grpc::convert::PROBABILITY_BASIS,
+        "probability_basis": crate::grpc::convert::probability_basis(engine.model_info().calibrated),
     });
     let mut stdout = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(&out).unwrap_or_default();

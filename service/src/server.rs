@@ -29,6 +29,9 @@ pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 pub const CONCURRENCY_PER_CONNECTION: usize = 256;
 /// Server-side time limit of one request, in seconds (a client deadline may be shorter).
 pub const REQUEST_TIMEOUT_SECS: u64 = 10;
+/// After a shutdown signal, how long in-flight requests and open streams (e.g. health
+/// `Watch`) may go on before the remaining connections are closed, in seconds.
+pub const SHUTDOWN_GRACE_SECS: u64 = 10;
 
 /// Where the engine comes from. Any path left `None` falls back to the embedded default.
 #[derive(Debug, Clone, Default)]
@@ -92,8 +95,9 @@ fn read(path: &PathBuf) -> Result<String, DataError> {
 /// Serves on `listener` until `shutdown` resolves (or the engine fails to load).
 ///
 /// The engine is loaded in the background; until it is, health reports NOT_SERVING and
-/// `RecommendPathways` answers UNAVAILABLE. `ready` (if given) receives the engine when it
-/// is in place. On shutdown, health turns NOT_SERVING and in-flight requests finish.
+/// `RecommendPathways` answers UNAVAILABLE. `preloaded` (if given) is used instead of
+/// loading `source`. On shutdown, health turns NOT_SERVING and in-flight requests finish;
+/// connections still open after `grace` (long streams such as health `Watch`) are closed.
 ///
 /// # Errors
 /// [`ServeError::Load`] if the engine cannot be loaded (the server then stops),
@@ -103,6 +107,7 @@ pub async fn serve(
     source: EngineSource,
     preloaded: Option<Arc<Engine>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
@@ -167,20 +172,33 @@ pub async fn serve(
         let _ = stop_tx.send(reason);
     });
     let (error_tx, error_rx) = tokio::sync::oneshot::channel::<Option<DataError>>();
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let stopped = async move {
         let reason = stop_rx.await.unwrap_or(None);
         let _ = error_tx.send(reason);
+        let _ = stopping_tx.send(true);
+    };
+    let grace_over = async move {
+        if stopping_rx.wait_for(|stopping| *stopping).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
     };
 
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
         .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped)
-        .await?;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped);
+    tokio::select! {
+        result = server => result?,
+        () = grace_over => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "shutdown grace period over: closing the connections still open");
+        }
+    }
 
     match error_rx.await {
         Ok(Some(err)) => Err(ServeError::Load(err)),

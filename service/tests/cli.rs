@@ -94,6 +94,9 @@ fn train_then_serve_answers_from_a_user_supplied_export() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["answer"]["results"].as_array().unwrap().len(), 3);
     assert_eq!(json["model"]["same_data_as_training"], true);
+    // Trained with --no-eval: no calibration, and the answer says so.
+    assert_eq!(json["model"]["calibrated"], false);
+    assert!(json["probability_basis"].as_str().unwrap().contains("UNCALIBRATED"));
 
     std::fs::write(&model, "{ not json").unwrap();
     let out = passerelle(&["recommend", "--occupation", "I1315", "--model", model.to_str().unwrap()]);

@@ -13,7 +13,17 @@ use crate::grpc::status::invalid_field;
 use crate::proto::v1 as pb;
 
 /// What the probability means; sent with every answer (data truth: no unexplained figure).
-pub const PROBABILITY_BASIS: &str = "Probability from a logistic regression (linfa) over skill-overlap, ROME-hierarchy and neighbouring-occupation mobility features, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility), then prior-corrected to the base rate of curated mobilities among all pairs of occupations (0.6 %) and calibrated (isotonic regression, linfa-linear) on out-of-fold predictions of the held-out protocol: it estimates how often France Travail lists such a move; the model card has its reliability table. It is not an observed frequency of moves in the population. Held-out ranking quality is in the model card.";
+/// `calibrated` is whether the model carries its isotonic calibration (a model trained
+/// with `--no-eval` does not).
+pub fn probability_basis(calibrated: bool) -> String {
+    let head = "Probability from a logistic regression (linfa) over skill-overlap, ROME-hierarchy and neighbouring-occupation mobility features, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility), then prior-corrected to the base rate of curated mobilities among all pairs of occupations (0.6 %)";
+    let tail = if calibrated {
+        " and calibrated (isotonic regression, linfa-linear) on out-of-fold predictions of the held-out protocol: it estimates how often France Travail lists such a move; the model card has its reliability table."
+    } else {
+        ". UNCALIBRATED: this model was trained without the held-out protocol, so its probabilities are over-confident (an estimate only; they rank moves but overstate how often such moves are listed)."
+    };
+    format!("{head}{tail} It is not an observed frequency of moves in the population. Held-out ranking quality is in the model card.")
+}
 
 /// How results are ordered; sent with every answer.
 pub const RANKING_BASIS: &str = "When the profile declares its occupation and model_only is false, the moves France Travail lists for that occupation (ROME 4.0 unix_rubrique_mobilite; curated_order > 0) come first in their listed order; the other results follow by decreasing model probability.";
@@ -79,7 +89,7 @@ pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::Rec
         info: Some(pb::ResponseInfo {
             data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string()
                 + if model.same_data_as_training { "" } else { " (model trained on other data: see model card)" },
-            probability_basis: PROBABILITY_BASIS.to_string(),
+            probability_basis: probability_basis(model.calibrated),
             model_checksum: model.checksum.clone(),
             model_kind: model.model_kind.clone(),
             ranking_basis: RANKING_BASIS.to_string(),
