@@ -438,7 +438,9 @@ pub fn fit(set: &TrainingSet, params: &ValidTrainParams) -> Result<TransitionMod
     let (weights, intercept) = match p.objective {
         Objective::Pointwise => logistic(records, set.labels.clone(), p, true)?,
         Objective::Pairwise => {
-            let (w, _) = logistic(pair_differences(&records, set), alternate(n_pairs(set)), p, false)?;
+            let diffs = pair_differences(&records, set);
+            let labels = alternate(diffs.nrows());
+            let (w, _) = logistic(diffs, labels, p, false)?;
             // Platt scaling: one-feature logistic regression of the label on the score.
             let scores = records.dot(&Array1::from(w.clone())).insert_axis(ndarray::Axis(1));
             let (a, b) = logistic(scores, set.labels.clone(), p, true)?;
@@ -496,10 +498,6 @@ fn ranking_pairs(set: &TrainingSet) -> Vec<(usize, usize)> {
         start = end;
     }
     pairs
-}
-
-fn n_pairs(set: &TrainingSet) -> usize {
-    ranking_pairs(set).len()
 }
 
 /// Differences `x_pos − x_neg`, every other one negated so both labels occur equally.

@@ -13,7 +13,7 @@ use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
-    train, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
+    fit, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
 };
 
 use crate::server::{serve, shutdown_signal, EngineSource, ServeError, SHUTDOWN_GRACE_SECS};
@@ -269,7 +269,7 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let sources: Vec<_> = catalogue.occupation_ids().collect();
     let pairs = training_pairs(&catalogue, &index, &sources, &params);
     let n_pos = pairs.labels.iter().filter(|l| **l).count();
-    let mut model = train(&catalogue, &index, &sources, &params)?;
+    let mut model = fit(&pairs, &params)?;
     eprintln!("trained on {} pairs ({n_pos} mobilities) in {:.1?}", pairs.labels.len(), started.elapsed());
     let evaluation = if args.no_eval {
         None
