@@ -287,8 +287,9 @@ impl Engine {
     /// `model_only`, or without a declared occupation, the model ranks everything. The
     /// model itself never sees the declared occupation's own curated row.
     ///
-    /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460) plus
-    /// a sort of the candidates; no allocation proportional to the catalogue beyond that.
+    /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460), a few
+    /// vectors of one entry per occupation, a top-k selection among the candidates, and the
+    /// gap description of the kept results only (0.84 ms for all 1,584 occupations, top 10).
     ///
     /// # Errors
     /// [`QueryError`] naming the field at fault (see [`Engine::resolve`]), plus

@@ -145,7 +145,7 @@ fn added_and_removed_items_change_the_profile() {
     q.profile.removed_item_codes = vec![first];
     let removed = engine.recommend(&q).expect("valid");
     assert_eq!(removed.profile_items, base.profile_items - 1);
-    // An item added that the occupation does not list (AIPR, code 122062? look it up).
+    // An item that I1315 does not list (the first such item of the export).
     let extra = cat.items.iter().find(|i| !i1315.items.iter().any(|l| cat.item(l.item).code == i.code)).expect("item");
     let mut q = query("I1315", "ALL", Some(5));
     q.profile.item_codes = vec![extra.code.to_string(), format!(" {} ", extra.code)];
