@@ -16,8 +16,9 @@ use passerelle_model::transition::{
     fit, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
 };
 
-use crate::server::{serve, shutdown_signal, EngineSource, ServeError, SHUTDOWN_GRACE_SECS};
-use crate::telemetry::{self, LogFormat};
+use crate::auth::ApiKeyError;
+use crate::server::{EngineSource, ServeError};
+use crate::settings::SettingsError;
 
 /// Passerelle: career pathways into digital-infrastructure jobs, from ROME 4.0 skills.
 #[derive(Debug, Parser)]
@@ -62,19 +63,7 @@ impl From<SourceArgs> for EngineSource {
     }
 }
 
-/// `passerelle serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "PASSERELLE_ADDR", default_value = "127.0.0.1:50051")]
-    pub addr: SocketAddr,
-    /// Log format.
-    #[arg(long, env = "PASSERELLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub source: SourceArgs,
-}
+pub use crate::serve_cmd::ServeArgs;
 
 /// `passerelle train`.
 #[derive(Debug, Args)]
@@ -211,6 +200,12 @@ pub enum CliError {
     /// Server failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// Invalid server settings.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The API keys cannot be loaded.
+    #[error(transparent)]
+    ApiKeys(#[from] ApiKeyError),
     /// The server cannot listen on the address.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -237,17 +232,7 @@ pub enum CliError {
 /// [`CliError`] with a message for the user.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve(args) => {
-            telemetry::init(args.log_format, std::io::stderr);
-            let listener = tokio::net::TcpListener::bind(args.addr)
-                .await
-                .map_err(|source| CliError::Bind { addr: args.addr, source })?;
-            tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
-            let grace = std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS);
-            serve(listener, args.source.into(), None, shutdown_signal(), grace).await?;
-            tracing::info!("stopped");
-            Ok(())
-        }
+        Command::Serve(args) => crate::serve_cmd::serve_command(args).await,
         Command::Train(args) => tokio::task::block_in_place(|| train_command(&args)),
         Command::Eval(args) => tokio::task::block_in_place(|| eval_command(&args)),
         Command::Recommend(args) => tokio::task::block_in_place(|| recommend_command(args)),

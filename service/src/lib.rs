@@ -4,8 +4,15 @@
 //! `passerelle.v1.PathwayService`) and the `passerelle` command-line tool. Conversions
 //! between generated proto types and domain types happen here, at the edge.
 
+pub mod auth;
 pub mod cli;
+pub mod connections;
 pub mod grpc;
+pub mod guard;
+pub mod limits;
 pub mod proto;
+pub mod reload;
+pub mod serve_cmd;
 pub mod server;
+pub mod settings;
 pub mod telemetry;

@@ -1,8 +1,9 @@
 //! Server start-up: health (NOT_SERVING until the model is loaded, and again on shutdown),
-//! reflection, the pathway service, explicit limits, graceful shutdown.
+//! reflection, the pathway and admin services, TLS, the request guard (API keys,
+//! concurrency, deadlines), the connection limit, hot reload, graceful shutdown.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,20 +15,31 @@ use passerelle_model::error::DataError;
 use passerelle_model::target_set::TargetSets;
 use passerelle_model::transition::ModelArtifact;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
+use crate::auth::ApiKeys;
+use crate::connections::limited_incoming;
+use crate::grpc::admin::AdminApi;
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
+use crate::guard::GuardLayer;
+use crate::limits::RequestLimits;
+use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::reload::Reloader;
+use crate::settings::Settings;
 
 /// Largest request accepted, in bytes (a profile of 2 × 1000 item codes is about 20 KiB).
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// Largest response sent, in bytes (100 results with full gaps stay under 1 MiB).
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
-/// Requests served at once on one connection; more wait in the connection's queue.
+/// Requests served at once on one connection; more wait in the connection's queue (the
+/// global `max_concurrent_requests` of the guard sheds load beyond its own limit).
 pub const CONCURRENCY_PER_CONNECTION: usize = 256;
-/// Server-side time limit of one request, in seconds (a client deadline may be shorter).
+/// Default server-side time limit of one request, in seconds (a client deadline may be
+/// shorter); setting `request_timeout_ms`.
 pub const REQUEST_TIMEOUT_SECS: u64 = 10;
 /// After a shutdown signal, how long in-flight requests and open streams (e.g. health
 /// `Watch`) may go on before the remaining connections are closed, in seconds.
@@ -56,6 +68,14 @@ pub enum ServeError {
     /// The reflection service could not be built from the descriptor set.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// A TLS file named by a setting cannot be read or used.
+    #[error("invalid setting `{key}`: {reason}")]
+    Tls {
+        /// The setting (`tls_cert`, `tls_key`, `tls_client_ca`).
+        key: &'static str,
+        /// What is wrong, with the file.
+        reason: String,
+    },
 }
 
 impl EngineSource {
@@ -92,7 +112,8 @@ fn read(path: &PathBuf) -> Result<String, DataError> {
     std::fs::read_to_string(path).map_err(|source| DataError::Io { file: path.clone(), source })
 }
 
-/// Serves on `listener` until `shutdown` resolves (or the engine fails to load).
+/// Serves on `listener` until `shutdown` resolves (or the engine fails to load), with the
+/// default [`Settings`] but for `source` and `grace`.
 ///
 /// The engine is loaded in the background; until it is, health reports NOT_SERVING and
 /// `RecommendPathways` answers UNAVAILABLE. `preloaded` (if given) is used instead of
@@ -109,6 +130,69 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServeError> {
+    let settings = Settings {
+        data: source.data,
+        target_sets: source.target_sets,
+        model: source.model,
+        // Sub-second test graces are kept: settings count whole seconds.
+        shutdown_grace_secs: grace.as_secs(),
+        ..Settings::default()
+    };
+    serve_inner(listener, settings, None, preloaded, shutdown, tokio_stream::pending(), Some(grace)).await
+}
+
+/// Serves on `listener` with `settings` (its `addr` is ignored: the listener is bound
+/// already) until `shutdown` resolves or the engine fails to load.
+///
+/// Adds to [`serve`]: TLS / mutual TLS, `api_keys` (checked by the [`GuardLayer`]), the
+/// configured limits, and `AdminService.ReloadModel`; each item of `reloads` (e.g. SIGHUP)
+/// reloads the model too (see [`Reloader`]).
+///
+/// # Errors
+/// [`ServeError::Tls`] when a certificate or key file cannot be read or used, and the
+/// errors of [`serve`].
+pub async fn serve_with_settings(
+    listener: TcpListener,
+    settings: Settings,
+    api_keys: Option<ApiKeys>,
+    preloaded: Option<Arc<Engine>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    reloads: impl Stream<Item = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    serve_inner(listener, settings, api_keys, preloaded, shutdown, reloads, None).await
+}
+
+/// Reads a PEM file named by the setting `key`.
+fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ServeError> {
+    std::fs::read(path).map_err(|e| ServeError::Tls { key, reason: format!("{}: cannot read: {e}", path.display()) })
+}
+
+/// The TLS configuration of the settings, `None` without `tls_cert`.
+fn tls_config(settings: &Settings) -> Result<Option<ServerTlsConfig>, ServeError> {
+    let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) else {
+        return Ok(None);
+    };
+    let identity = Identity::from_pem(read_pem("tls_cert", cert)?, read_pem("tls_key", key)?);
+    let mut config = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &settings.tls_client_ca {
+        // Client certificates are then required (not optional).
+        config = config.client_ca_root(Certificate::from_pem(read_pem("tls_client_ca", ca)?));
+    }
+    Ok(Some(config))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve_inner(
+    listener: TcpListener,
+    settings: Settings,
+    api_keys: Option<ApiKeys>,
+    preloaded: Option<Arc<Engine>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    reloads: impl Stream<Item = ()> + Send + 'static,
+    exact_grace: Option<Duration>,
+) -> Result<(), ServeError> {
+    let grace = exact_grace.unwrap_or_else(|| settings.shutdown_grace());
+    let tls = tls_config(&settings)?;
     let (reporter, health) = tonic_health::server::health_reporter();
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status("", ServingStatus::NotServing).await;
@@ -124,9 +208,16 @@ pub async fn serve(
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let slot: EngineSlot = Arc::new(ArcSwapOption::empty());
-    let api = PathwayServiceServer::new(PathwayApi::new(Arc::clone(&slot)))
-        .max_decoding_message_size(MAX_REQUEST_BYTES)
-        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let limits = RequestLimits { max_profile_items: settings.max_profile_items, max_top_k: settings.max_top_k };
+    let api = PathwayServiceServer::new(PathwayApi::with_limits(Arc::clone(&slot), limits))
+        .max_decoding_message_size(settings.max_request_bytes)
+        .max_encoding_message_size(settings.max_response_bytes);
+    let source = settings.engine_source();
+    let reloader = Arc::new(Reloader::new(source.clone(), Arc::clone(&slot)));
+    let admin = AdminServiceServer::new(AdminApi::new(Arc::clone(&reloader)))
+        .max_decoding_message_size(settings.max_request_bytes)
+        .max_encoding_message_size(settings.max_response_bytes);
+    let guard = GuardLayer::new(api_keys, settings.max_concurrent_requests, settings.request_timeout());
 
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();
@@ -157,6 +248,15 @@ pub async fn serve(
         }
     });
 
+    // Reload requests (SIGHUP) run one after another; the outcome is logged by the reloader.
+    let reload_task = tokio::spawn(async move {
+        let mut reloads = std::pin::pin!(reloads);
+        while reloads.next().await.is_some() {
+            tracing::info!("reload requested by signal");
+            let _ = reloader.reload().await;
+        }
+    });
+
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<Option<DataError>>();
     let stop_reporter = reporter.clone();
     tokio::spawn(async move {
@@ -171,10 +271,14 @@ pub async fn serve(
         }
         let _ = stop_tx.send(reason);
     });
+    let (incoming, accept_task) = limited_incoming(listener, settings.max_connections);
+    let accept_abort = accept_task.abort_handle();
     let (error_tx, error_rx) = tokio::sync::oneshot::channel::<Option<DataError>>();
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let stopped = async move {
         let reason = stop_rx.await.unwrap_or(None);
+        // Stop accepting: close the listening socket.
+        accept_abort.abort();
         let _ = error_tx.send(reason);
         let _ = stopping_tx.send(true);
     };
@@ -185,20 +289,29 @@ pub async fn serve(
         tokio::time::sleep(grace).await;
     };
 
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
-        .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
+        .layer(guard)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped);
-    tokio::select! {
-        result = server => result?,
+        .add_service(admin)
+        .serve_with_incoming_shutdown(incoming, stopped);
+    let outcome = tokio::select! {
+        result = server => result.map_err(ServeError::from),
         () = grace_over => {
             tracing::warn!(grace_secs = grace.as_secs_f64(), "shutdown grace period over: closing the connections still open");
+            Ok(())
         }
-    }
+    };
+    reload_task.abort();
+    accept_task.abort();
+    outcome?;
 
     match error_rx.await {
         Ok(Some(err)) => Err(ServeError::Load(err)),

@@ -2,6 +2,8 @@
 //! wildcard arm: a new error variant forces a decision here.
 
 use passerelle_model::error::QueryError;
+
+use crate::reload::ReloadError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -17,6 +19,32 @@ pub fn from_query_error(err: &QueryError) -> Status {
         | QueryError::UnknownTargetSet { .. } => Code::InvalidArgument,
     };
     invalid_field(code, err.field(), &err.to_string())
+}
+
+/// Maps a refused reload: `FAILED_PRECONDITION` with a `PreconditionFailure` violation
+/// (type `MODEL_ARTIFACT`, subject the artifact path) when there is no model path or the
+/// artifact is refused, `UNAVAILABLE` while the first model loads, `ABORTED` when another
+/// reload runs.
+pub fn from_reload_error(err: &ReloadError) -> Status {
+    let message = err.to_string();
+    match err {
+        ReloadError::NoModelPath => Status::with_error_details(
+            Code::FailedPrecondition,
+            &message,
+            ErrorDetails::with_precondition_failure_violation("MODEL_ARTIFACT", "model", &message),
+        ),
+        ReloadError::Refused { path, .. } => Status::with_error_details(
+            Code::FailedPrecondition,
+            &message,
+            ErrorDetails::with_precondition_failure_violation(
+                "MODEL_ARTIFACT",
+                path.display().to_string(),
+                &message,
+            ),
+        ),
+        ReloadError::StillLoading => Status::unavailable(message),
+        ReloadError::InProgress => Status::aborted(message),
+    }
 }
 
 /// A status with one `BadRequest` field violation.

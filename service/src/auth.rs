@@ -1,0 +1,195 @@
+//! API keys: loaded from a file and/or the `PASSERELLE_API_KEYS` environment variable, kept
+//! only as SHA-256 digests, and compared in constant time (`subtle`), so neither the time
+//! taken nor the answer tells a client which key, which byte or which part of the header
+//! was wrong.
+//!
+//! A client sends its key as `authorization: Bearer <key>` or `x-api-key: <key>` metadata.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
+
+/// Shortest key accepted, in bytes (a key is a shared secret, not a password to remember).
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// The accepted API keys (their SHA-256 digests; never printed).
+#[derive(Clone)]
+pub struct ApiKeys {
+    digests: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiKeys({} keys, redacted)", self.digests.len())
+    }
+}
+
+/// Why the API keys cannot be loaded. Messages name the source and line, never the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    /// The key file cannot be read.
+    #[error("api_keys_file {file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key is too short or has characters that cannot travel in gRPC metadata.
+    #[error("{origin}: {position}: {reason}")]
+    BadKey {
+        /// `api_keys_file <path>` or `PASSERELLE_API_KEYS`.
+        origin: String,
+        /// `line <n>` of the file or `key <n>` of the variable (1-based).
+        position: String,
+        /// What is wrong (never the key itself).
+        reason: String,
+    },
+}
+
+fn check_key(key: &str) -> Result<(), String> {
+    if key.len() < MIN_KEY_BYTES {
+        return Err(format!("shorter than {MIN_KEY_BYTES} bytes"));
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("only visible ASCII characters (no spaces) can be sent in gRPC metadata".into());
+    }
+    Ok(())
+}
+
+fn digest(key: &[u8]) -> [u8; 32] {
+    Sha256::digest(key).into()
+}
+
+impl ApiKeys {
+    /// Keys from `file` (one per line; blank lines and `#` comments skipped) and from `env`
+    /// (the value of `PASSERELLE_API_KEYS`, comma-separated). `Ok(None)` when neither gives a
+    /// key: authentication is then off.
+    ///
+    /// # Errors
+    /// [`ApiKeyError`] naming the file and line, or the variable and entry.
+    pub fn load(file: Option<&Path>, env: Option<&str>) -> Result<Option<ApiKeys>, ApiKeyError> {
+        let mut digests = Vec::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ApiKeyError::Read { file: path.to_path_buf(), source })?;
+            for (i, line) in text.lines().enumerate() {
+                let key = line.trim();
+                if key.is_empty() || key.starts_with('#') {
+                    continue;
+                }
+                check_key(key).map_err(|reason| ApiKeyError::BadKey {
+                    origin: format!("api_keys_file {}", path.display()),
+                    position: format!("line {}", i + 1),
+                    reason,
+                })?;
+                digests.push(digest(key.as_bytes()));
+            }
+        }
+        if let Some(value) = env {
+            for (i, key) in value.split(',').map(str::trim).enumerate().filter(|(_, k)| !k.is_empty()) {
+                check_key(key).map_err(|reason| ApiKeyError::BadKey {
+                    origin: crate::settings::API_KEYS_ENV.to_string(),
+                    position: format!("key {}", i + 1),
+                    reason,
+                })?;
+                digests.push(digest(key.as_bytes()));
+            }
+        }
+        Ok((!digests.is_empty()).then_some(ApiKeys { digests }))
+    }
+
+    /// How many keys are accepted.
+    pub fn len(&self) -> usize {
+        self.digests.len()
+    }
+
+    /// Always false: an empty key set is represented by `None`.
+    pub fn is_empty(&self) -> bool {
+        self.digests.is_empty()
+    }
+
+    /// Whether `presented` is one of the keys. Every key is compared, in constant time over
+    /// fixed-length digests (the key's length does not leak either).
+    pub fn accepts(&self, presented: &[u8]) -> bool {
+        let d = digest(presented);
+        let mut found = Choice::from(0u8);
+        for k in &self.digests {
+            found |= k.ct_eq(&d);
+        }
+        found.into()
+    }
+
+    /// Whether the request headers carry an accepted key, as `authorization: Bearer <key>`
+    /// or `x-api-key: <key>`.
+    pub fn authorizes(&self, headers: &http::HeaderMap) -> bool {
+        let bearer = headers
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .and_then(|v| v.strip_prefix(b"Bearer ").or_else(|| v.strip_prefix(b"bearer ")));
+        let api_key = headers.get("x-api-key").map(|v| v.as_bytes());
+        // Both are checked whatever the first gives, so timing does not say which was tried.
+        let a = bearer.is_some_and(|k| self.accepts(k));
+        let b = api_key.is_some_and(|k| self.accepts(k));
+        a | b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const K1: &str = "k1-0123456789abcdef";
+    const K2: &str = "k2-fedcba9876543210";
+
+    #[test]
+    fn keys_from_file_and_env_are_accepted_and_others_not() {
+        let dir = std::env::temp_dir().join(format!("passerelle-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys.txt");
+        std::fs::write(&file, format!("# comment\n\n  {K1}  \n")).unwrap();
+        let keys = ApiKeys::load(Some(&file), Some(&format!(" {K2} ,"))).unwrap().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.accepts(K1.as_bytes()));
+        assert!(keys.accepts(K2.as_bytes()));
+        assert!(!keys.accepts(b"k1-0123456789abcde"));
+        assert!(!keys.accepts(b""));
+        assert_eq!(format!("{keys:?}"), "ApiKeys(2 keys, redacted)");
+    }
+
+    #[test]
+    fn no_key_means_authentication_off() {
+        assert!(ApiKeys::load(None, None).unwrap().is_none());
+        assert!(ApiKeys::load(None, Some(" , ")).unwrap().is_none());
+    }
+
+    #[test]
+    fn short_key_is_refused_naming_the_line_not_the_key() {
+        let dir = std::env::temp_dir().join(format!("passerelle-keys-short-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys.txt");
+        std::fs::write(&file, format!("{K1}\nshort\n")).unwrap();
+        let err = ApiKeys::load(Some(&file), None).unwrap_err().to_string();
+        assert_eq!(err, format!("api_keys_file {}: line 2: shorter than 16 bytes", file.display()));
+        let err = ApiKeys::load(None, Some(&format!("{K1},with space inside it"))).unwrap_err().to_string();
+        assert!(err.starts_with("PASSERELLE_API_KEYS: key 2: only visible ASCII"), "{err}");
+    }
+
+    #[test]
+    fn bearer_and_x_api_key_headers() {
+        let keys = ApiKeys::load(None, Some(K1)).unwrap().unwrap();
+        let mut h = http::HeaderMap::new();
+        assert!(!keys.authorizes(&h));
+        h.insert("authorization", format!("Bearer {K1}").parse().unwrap());
+        assert!(keys.authorizes(&h));
+        h.insert("authorization", K1.parse().unwrap());
+        assert!(!keys.authorizes(&h), "without the Bearer scheme");
+        h.insert("x-api-key", K1.parse().unwrap());
+        assert!(keys.authorizes(&h));
+        h.insert("x-api-key", K2.parse().unwrap());
+        assert!(!keys.authorizes(&h));
+    }
+}

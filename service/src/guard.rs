@@ -1,0 +1,255 @@
+//! The request guard: one tower layer in front of every gRPC service that, for each call
+//! other than health and reflection (which stay open and unlimited),
+//!
+//! 1. checks the API key when keys are configured → `UNAUTHENTICATED` ("missing or invalid
+//!    API key", the same words whatever was wrong);
+//! 2. takes one of `max_concurrent_requests` permits shared by all connections, without
+//!    waiting → `RESOURCE_EXHAUSTED` at once when none is free (load shedding instead of an
+//!    unbounded queue);
+//! 3. bounds the call by the shorter of `request_timeout_ms` and the client's
+//!    `grpc-timeout` → `DEADLINE_EXCEEDED` (tonic's own timeout would answer `CANCELLED`).
+//!
+//! Rejections are logged at debug level with the method only, never the request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tonic::Status;
+
+use crate::auth::ApiKeys;
+
+/// Path prefixes of the services that stay open: health checks and reflection.
+pub const OPEN_PREFIXES: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
+
+/// What the guard enforces.
+#[derive(Debug)]
+struct GuardState {
+    keys: Option<ApiKeys>,
+    permits: Arc<Semaphore>,
+    max_concurrent: usize,
+    timeout: Duration,
+}
+
+/// The layer (see the module docs). Clones share one permit pool.
+#[derive(Debug, Clone)]
+pub struct GuardLayer {
+    state: Arc<GuardState>,
+}
+
+impl GuardLayer {
+    /// A guard with these keys (`None`: authentication off), at most `max_concurrent`
+    /// calls in progress and a server-side limit of `timeout` per call.
+    pub fn new(keys: Option<ApiKeys>, max_concurrent: usize, timeout: Duration) -> Self {
+        GuardLayer {
+            state: Arc::new(GuardState {
+                keys,
+                permits: Arc::new(Semaphore::new(max_concurrent)),
+                max_concurrent,
+                timeout,
+            }),
+        }
+    }
+
+    /// Calls in progress now (guarded calls only).
+    pub fn in_flight(&self) -> usize {
+        self.state.max_concurrent - self.state.permits.available_permits()
+    }
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner, state: Arc::clone(&self.state) }
+    }
+}
+
+/// The guarded service (see [`GuardLayer`]).
+#[derive(Debug, Clone)]
+pub struct Guard<S> {
+    inner: S,
+    state: Arc<GuardState>,
+}
+
+/// The reply to a refused call.
+fn reject(status: Status) -> http::Response<tonic::body::Body> {
+    status.into_http()
+}
+
+/// Parses a `grpc-timeout` header value: 1 to 8 digits and a unit (`H`, `M`, `S`, `m`,
+/// `u`, `n`). `None` when absent or malformed (then only the server limit applies).
+pub fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(match unit {
+        b"H" => Duration::from_secs(n * 3600),
+        b"M" => Duration::from_secs(n * 60),
+        b"S" => Duration::from_secs(n),
+        b"m" => Duration::from_millis(n),
+        b"u" => Duration::from_micros(n),
+        b"n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Guard<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The readied service answers this call; a fresh clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = request.uri().path();
+        if OPEN_PREFIXES.iter().any(|p| path.starts_with(p)) {
+            return Box::pin(inner.call(request));
+        }
+        let state = &self.state;
+        if let Some(keys) = &state.keys {
+            if !keys.authorizes(request.headers()) {
+                tracing::debug!(method = path, "refused: missing or invalid API key");
+                return Box::pin(std::future::ready(Ok(reject(Status::unauthenticated("missing or invalid API key")))));
+            }
+        }
+        let Ok(permit) = Arc::clone(&state.permits).try_acquire_owned() else {
+            tracing::debug!(method = path, "refused: overloaded");
+            let status = Status::resource_exhausted(format!(
+                "server overloaded: {} requests already in progress; retry with backoff",
+                state.max_concurrent
+            ));
+            return Box::pin(std::future::ready(Ok(reject(status))));
+        };
+        let client_deadline =
+            request.headers().get("grpc-timeout").and_then(|v| parse_grpc_timeout(v.as_bytes()));
+        let (limit, by_client) = match client_deadline {
+            Some(d) if d < state.timeout => (d, true),
+            _ => (state.timeout, false),
+        };
+        let method = path.to_string();
+        Box::pin(async move {
+            let answer = tokio::time::timeout(limit, inner.call(request)).await;
+            drop(permit);
+            match answer {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::debug!(method, limit_ms = limit.as_millis() as u64, by_client, "deadline exceeded");
+                    let whose = if by_client { "the client's deadline" } else { "the server's request_timeout_ms" };
+                    Ok(reject(Status::deadline_exceeded(format!(
+                        "deadline exceeded: no answer within {} ms ({whose})",
+                        limit.as_millis()
+                    ))))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use tower::{Layer, Service};
+
+    #[test]
+    fn grpc_timeout_values() {
+        assert_eq!(parse_grpc_timeout(b"100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout(b"2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout(b"1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout(b"5n"), Some(Duration::from_nanos(5)));
+        assert_eq!(parse_grpc_timeout(b"99999999u"), Some(Duration::from_micros(99_999_999)));
+        for bad in [&b""[..], b"m", b"123456789m", b"10x", b"-1S", b"1.5S"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad:?}");
+        }
+    }
+
+    type Svc = tower::util::BoxCloneService<
+        http::Request<()>,
+        http::Response<tonic::body::Body>,
+        std::convert::Infallible,
+    >;
+
+    /// A service that answers OK after `delay`.
+    fn slow(delay: Duration) -> Svc {
+        tower::util::BoxCloneService::new(tower::service_fn(move |_req: http::Request<()>| async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::default()))
+        }))
+    }
+
+    fn code(response: &http::Response<tonic::body::Body>) -> Option<tonic::Code> {
+        Status::from_header_map(response.headers()).map(|s| s.code())
+    }
+
+    fn req(path: &str) -> http::Request<()> {
+        http::Request::builder().uri(path).body(()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn second_call_is_shed_while_the_first_holds_the_only_permit() {
+        let layer = GuardLayer::new(None, 1, Duration::from_secs(60));
+        let mut svc = layer.layer(slow(Duration::from_secs(5)));
+        let first = tokio::spawn(svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")));
+        tokio::task::yield_now().await;
+        // The first call's future has not run yet: the permit is taken at call time.
+        assert_eq!(layer.in_flight(), 1);
+        let second = svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")).await.unwrap();
+        assert_eq!(code(&second), Some(tonic::Code::ResourceExhausted));
+        // Health stays open under load.
+        let health = tokio::spawn(svc.call(req("/grpc.health.v1.Health/Check")));
+        let first = first.await.unwrap().unwrap();
+        assert_eq!(code(&first), None, "the first call is answered");
+        assert_eq!(layer.in_flight(), 0);
+        assert_eq!(code(&health.await.unwrap().unwrap()), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_shorter_of_client_and_server_deadline_wins() {
+        let layer = GuardLayer::new(None, 4, Duration::from_secs(2));
+        let mut svc = layer.layer(slow(Duration::from_secs(3)));
+        let answer = svc.call(req("/x.Y/Z")).await.unwrap();
+        assert_eq!(code(&answer), Some(tonic::Code::DeadlineExceeded));
+        let status = Status::from_header_map(answer.headers()).unwrap();
+        assert_eq!(status.message(), "deadline exceeded: no answer within 2000 ms (the server's request_timeout_ms)");
+        let mut with_deadline = req("/x.Y/Z");
+        with_deadline.headers_mut().insert("grpc-timeout", "500m".parse().unwrap());
+        let started = tokio::time::Instant::now();
+        let answer = svc.call(with_deadline).await.unwrap();
+        assert_eq!(started.elapsed(), Duration::from_millis(500));
+        let status = Status::from_header_map(answer.headers()).unwrap();
+        assert_eq!(status.message(), "deadline exceeded: no answer within 500 ms (the client's deadline)");
+        assert_eq!(layer.in_flight(), 0, "the permit is released on expiry");
+    }
+
+    #[tokio::test]
+    async fn keys_are_required_except_for_health_and_reflection() {
+        let keys = ApiKeys::load(None, Some("0123456789abcdef-key")).unwrap();
+        let layer = GuardLayer::new(keys, 4, Duration::from_secs(2));
+        let mut svc = layer.layer(slow(Duration::ZERO));
+        let answer = svc.call(req("/passerelle.v1.AdminService/ReloadModel")).await.unwrap();
+        assert_eq!(code(&answer), Some(tonic::Code::Unauthenticated));
+        let mut ok = req("/passerelle.v1.AdminService/ReloadModel");
+        ok.headers_mut().insert("x-api-key", "0123456789abcdef-key".parse().unwrap());
+        assert_eq!(code(&svc.call(ok).await.unwrap()), None);
+        for open in ["/grpc.health.v1.Health/Check", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] {
+            assert_eq!(code(&svc.call(req(open)).await.unwrap()), None, "{open}");
+        }
+    }
+}

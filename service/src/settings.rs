@@ -1,0 +1,368 @@
+//! Server settings: one validated [`Settings`] struct built from compiled defaults, then an
+//! optional TOML file (`--config`), then `PASSERELLE_*` environment variables, then
+//! command-line flags (each layer overrides the previous one), with figment.
+//!
+//! Every key, its default and its range is listed on [`Settings`] and in
+//! `passerelle serve --help`. An invalid value stops the server at start with a message
+//! naming the key (and, for a type error, the file or environment variable it came from).
+//!
+//! API keys are secrets: they come only from `api_keys_file` or the `PASSERELLE_API_KEYS`
+//! environment variable (never a flag, which other users can see in the process list, and
+//! never inline in the config file), and are never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use passerelle_model::engine::{MAX_PROFILE_ITEMS, MAX_TOP_K};
+use serde::{Deserialize, Serialize};
+
+use crate::server::EngineSource;
+use crate::telemetry::LogFormat;
+
+/// Prefix of the environment variables read into [`Settings`] (`PASSERELLE_MAX_TOP_K` sets
+/// `max_top_k`).
+pub const ENV_PREFIX: &str = "PASSERELLE_";
+/// Environment variable holding API keys, comma-separated (in addition to `api_keys_file`).
+pub const API_KEYS_ENV: &str = "PASSERELLE_API_KEYS";
+/// Environment variable naming the config file (same as `--config`).
+pub const CONFIG_ENV: &str = "PASSERELLE_CONFIG";
+
+/// Environment variables with the [`ENV_PREFIX`] that are not settings keys but are read
+/// elsewhere (so they are not reported as unknown).
+const ENV_NOT_KEYS: &[&str] = &["config", "api_keys"];
+
+/// Every setting of `passerelle serve`. Units are in the key names (`_bytes`, `_ms`,
+/// `_secs`).
+///
+/// | key | default | range / meaning |
+/// |---|---|---|
+/// | `addr` | `127.0.0.1:50051` | gRPC listen address |
+/// | `log_format` | `text` | `text` or `json` |
+/// | `data` | embedded ROME v460 | folder laid out like France Travail's ROME export |
+/// | `target_sets` | embedded `data/target_sets.toml` | target-set rules, TOML |
+/// | `model` | embedded model | artifact of `passerelle train`; reloaded on SIGHUP / `ReloadModel` |
+/// | `max_request_bytes` | 262144 | 1024..=67108864; larger requests get RESOURCE_EXHAUSTED |
+/// | `max_response_bytes` | 4194304 | 65536..=268435456 |
+/// | `max_profile_items` | 1000 | 1..=1000 (engine cap) items per profile list |
+/// | `max_top_k` | 100 | 1..=100 (engine cap) |
+/// | `max_concurrent_requests` | 256 | 1..=100000 requests in progress over all connections; more get RESOURCE_EXHAUSTED at once |
+/// | `max_connections` | 1024 | 1..=100000 open connections; more are closed at once |
+/// | `request_timeout_ms` | 10000 | 1..=3600000; the client's `grpc-timeout` applies when shorter; DEADLINE_EXCEEDED |
+/// | `shutdown_grace_secs` | 10 | 0..=3600 for in-flight requests after SIGTERM/SIGINT |
+/// | `tls_cert`, `tls_key` | unset | PEM certificate chain and private key: TLS (rustls) when both set |
+/// | `tls_client_ca` | unset | PEM CA: clients must present a certificate it signed (mutual TLS) |
+/// | `api_keys_file` | unset | one key per line (`#` comments); with `PASSERELLE_API_KEYS`, keys are required |
+/// | `metrics_addr` | unset | Prometheus endpoint; off when unset |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// gRPC listen address.
+    pub addr: SocketAddr,
+    /// Log line format: `text` or `json`.
+    pub log_format: String,
+    /// Folder laid out like France Travail's ROME export (`None`: embedded ROME v460).
+    pub data: Option<PathBuf>,
+    /// Target-set rules, TOML (`None`: embedded `data/target_sets.toml`).
+    pub target_sets: Option<PathBuf>,
+    /// Model artifact written by `passerelle train` (`None`: embedded model). Reloaded on
+    /// SIGHUP and by `AdminService.ReloadModel`.
+    pub model: Option<PathBuf>,
+    /// Largest request accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Largest response sent, in bytes.
+    pub max_response_bytes: usize,
+    /// Most entries in each item list of a profile (at most the engine's cap, 1000).
+    pub max_profile_items: usize,
+    /// Largest `top_k` accepted (at most the engine's cap, 100).
+    pub max_top_k: u32,
+    /// Requests in progress at once over all connections (health and reflection excluded);
+    /// one more is answered RESOURCE_EXHAUSTED without waiting.
+    pub max_concurrent_requests: usize,
+    /// Open client connections; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Server-side limit of one request, in milliseconds; a shorter client deadline
+    /// (`grpc-timeout`) wins. Expiry answers DEADLINE_EXCEEDED.
+    pub request_timeout_ms: u64,
+    /// After SIGTERM/SIGINT, how long in-flight requests and open streams may go on, in
+    /// seconds.
+    pub shutdown_grace_secs: u64,
+    /// TLS certificate chain, PEM (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM (with `tls_cert`).
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate(s), PEM, that client certificates must chain to (mutual TLS; requires
+    /// `tls_cert` and `tls_key`).
+    pub tls_client_ca: Option<PathBuf>,
+    /// File of API keys, one per line; blank lines and lines starting with `#` are skipped.
+    pub api_keys_file: Option<PathBuf>,
+    /// Prometheus endpoint; off when unset.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            log_format: "text".to_string(),
+            data: None,
+            target_sets: None,
+            model: None,
+            max_request_bytes: crate::server::MAX_REQUEST_BYTES,
+            max_response_bytes: crate::server::MAX_RESPONSE_BYTES,
+            max_profile_items: MAX_PROFILE_ITEMS,
+            max_top_k: MAX_TOP_K,
+            max_concurrent_requests: 256,
+            max_connections: 1024,
+            request_timeout_ms: crate::server::REQUEST_TIMEOUT_SECS * 1000,
+            shutdown_grace_secs: crate::server::SHUTDOWN_GRACE_SECS,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            api_keys_file: None,
+            metrics_addr: None,
+        }
+    }
+}
+
+/// Why the settings are refused. The message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file named by `--config` / `PASSERELLE_CONFIG` cannot be read.
+    #[error("config file {file}: cannot read: {source}")]
+    ConfigFile {
+        /// The file.
+        file: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A value has the wrong type, a key is unknown, or the file is not TOML (figment's
+    /// message names the key and the file or environment variable).
+    #[error("invalid configuration: {0}")]
+    Parse(Box<figment::Error>),
+    /// A value is out of range or inconsistent with another.
+    #[error("invalid setting `{key}`: {reason}")]
+    Invalid {
+        /// The key at fault.
+        key: &'static str,
+        /// What is wrong, with the value.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Builds the settings: defaults < `config` file (TOML) < `PASSERELLE_*` environment
+    /// variables < `flags` (only the `Some` fields of `flags` override), then validates.
+    ///
+    /// Also returns warnings: environment variables with the prefix that are no key are
+    /// ignored with a warning rather than refused, so that other tools' `PASSERELLE_*`
+    /// variables do not stop the server.
+    ///
+    /// # Errors
+    /// [`SettingsError`] naming the file or the key at fault.
+    pub fn load(config: Option<&Path>, flags: &SettingsOverrides) -> Result<(Settings, Vec<String>), SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config {
+            // figment would read a missing file as empty: check it first.
+            std::fs::metadata(path)
+                .and_then(|m| {
+                    if m.is_file() {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file"))
+                    }
+                })
+                .map_err(|source| SettingsError::ConfigFile { file: path.to_path_buf(), source })?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let mut warnings = Vec::new();
+        let known = Settings::keys();
+        for (name, _) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))) {
+            if !name.starts_with(ENV_PREFIX) {
+                continue;
+            }
+            let key = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+            if !known.contains(&key.as_str()) && !ENV_NOT_KEYS.contains(&key.as_str()) {
+                warnings.push(format!("environment variable {name} is not a setting; ignored"));
+            }
+        }
+        let only: Vec<&str> = known.to_vec();
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).only(&only).ignore(ENV_NOT_KEYS));
+        figment = figment.merge(Serialized::defaults(flags));
+        let settings: Settings = figment.extract().map_err(|e| SettingsError::Parse(Box::new(e)))?;
+        settings.validate()?;
+        Ok((settings, warnings))
+    }
+
+    /// The keys, as in the config file (lower case) and after the [`ENV_PREFIX`] (upper case).
+    pub fn keys() -> [&'static str; 18] {
+        [
+            "addr",
+            "log_format",
+            "data",
+            "target_sets",
+            "model",
+            "max_request_bytes",
+            "max_response_bytes",
+            "max_profile_items",
+            "max_top_k",
+            "max_concurrent_requests",
+            "max_connections",
+            "request_timeout_ms",
+            "shutdown_grace_secs",
+            "tls_cert",
+            "tls_key",
+            "tls_client_ca",
+            "api_keys_file",
+            "metrics_addr",
+        ]
+    }
+
+    /// Checks ranges and consistency.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        fn range<T: PartialOrd + std::fmt::Display>(
+            key: &'static str,
+            value: T,
+            min: T,
+            max: T,
+            why_max: &str,
+        ) -> Result<(), SettingsError> {
+            if value < min || value > max {
+                return Err(SettingsError::Invalid {
+                    key,
+                    reason: format!("{value} is out of range {min}..={max}{why_max}"),
+                });
+            }
+            Ok(())
+        }
+        self.log_format()?;
+        range("max_request_bytes", self.max_request_bytes, 1024, 64 * 1024 * 1024, "")?;
+        range("max_response_bytes", self.max_response_bytes, 64 * 1024, 256 * 1024 * 1024, "")?;
+        range("max_profile_items", self.max_profile_items, 1, MAX_PROFILE_ITEMS, " (the engine's hard cap)")?;
+        range("max_top_k", self.max_top_k, 1, MAX_TOP_K, " (the engine's hard cap)")?;
+        range("max_concurrent_requests", self.max_concurrent_requests, 1, 100_000, "")?;
+        range("max_connections", self.max_connections, 1, 100_000, "")?;
+        range("request_timeout_ms", self.request_timeout_ms, 1, 3_600_000, "")?;
+        range("shutdown_grace_secs", self.shutdown_grace_secs, 0, 3600, "")?;
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => {
+                return Err(SettingsError::Invalid { key: "tls_key", reason: "required when tls_cert is set".into() })
+            }
+            (None, Some(_)) => {
+                return Err(SettingsError::Invalid { key: "tls_cert", reason: "required when tls_key is set".into() })
+            }
+            _ => {}
+        }
+        if self.tls_client_ca.is_some() && self.tls_cert.is_none() {
+            return Err(SettingsError::Invalid {
+                key: "tls_client_ca",
+                reason: "mutual TLS needs tls_cert and tls_key too".into(),
+            });
+        }
+        if let Some(metrics) = self.metrics_addr {
+            if metrics == self.addr {
+                return Err(SettingsError::Invalid {
+                    key: "metrics_addr",
+                    reason: format!("{metrics} is also the gRPC addr"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The log format.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] for `log_format` other than `text` or `json`.
+    pub fn log_format(&self) -> Result<LogFormat, SettingsError> {
+        match self.log_format.as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(SettingsError::Invalid {
+                key: "log_format",
+                reason: format!("`{}` is neither `text` nor `json`", passerelle_model::error::echo(other)),
+            }),
+        }
+    }
+
+    /// Where the engine is loaded from.
+    pub fn engine_source(&self) -> EngineSource {
+        EngineSource { data: self.data.clone(), target_sets: self.target_sets.clone(), model: self.model.clone() }
+    }
+
+    /// `request_timeout_ms` as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// `shutdown_grace_secs` as a duration.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// Command-line overrides: each `Some` field replaces the value from defaults, file and
+/// environment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SettingsOverrides {
+    /// `addr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    /// `log_format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+    /// `data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// `target_sets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_sets: Option<PathBuf>,
+    /// `model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<PathBuf>,
+    /// `max_request_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_request_bytes: Option<usize>,
+    /// `max_response_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<usize>,
+    /// `max_profile_items`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_profile_items: Option<usize>,
+    /// `max_top_k`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_top_k: Option<u32>,
+    /// `max_concurrent_requests`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_requests: Option<usize>,
+    /// `max_connections`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+    /// `request_timeout_ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout_ms: Option<u64>,
+    /// `shutdown_grace_secs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// `tls_cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// `tls_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// `tls_client_ca`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// `api_keys_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_keys_file: Option<PathBuf>,
+    /// `metrics_addr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<SocketAddr>,
+}
