@@ -6,7 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use passerelle_model::engine::Engine;
 use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
-use passerelle_service::server::{serve, EngineSource, ServeError};
+use passerelle_service::auth::ApiKeys;
+use passerelle_service::proto::v1::admin_service_client::AdminServiceClient;
+use passerelle_service::server::{serve, serve_with_settings, EngineSource, ServeError};
+use passerelle_service::settings::Settings;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -38,6 +41,11 @@ impl TestApp {
     /// A `PathwayService` client.
     pub fn pathways(&self) -> PathwayServiceClient<Channel> {
         PathwayServiceClient::new(self.channel.clone())
+    }
+
+    /// An `AdminService` client.
+    pub fn admin(&self) -> AdminServiceClient<Channel> {
+        AdminServiceClient::new(self.channel.clone())
     }
 
     /// A health client.
@@ -100,7 +108,12 @@ pub async fn spawn_with(source: EngineSource, preloaded: Option<Arc<Engine>>) ->
 
 /// Waits (through the health Watch stream, no sleep) until the server reports SERVING.
 pub async fn wait_serving(app: &TestApp) {
-    let mut stream = match app.health().watch(HealthCheckRequest { service: String::new() }).await {
+    wait_serving_on(app.channel.clone()).await;
+}
+
+/// [`wait_serving`] over any channel (e.g. a TLS one).
+pub async fn wait_serving_on(channel: Channel) {
+    let mut stream = match HealthClient::new(channel).watch(HealthCheckRequest { service: String::new() }).await {
         Ok(r) => r.into_inner(),
         Err(e) => panic!("health watch: {e}"),
     };
@@ -112,4 +125,35 @@ pub async fn wait_serving(app: &TestApp) {
             Err(e) => panic!("health stream: {e}"),
         }
     }
+}
+
+/// Starts the server with `settings` (its `addr` is replaced by `127.0.0.1:0`), the given
+/// API keys and, if given, a preloaded engine; does not wait for the model (see
+/// [`wait_serving`]). `channel` is plain-text HTTP/2: with TLS settings,
+/// build a TLS channel to `addr` instead.
+pub async fn spawn_with_settings(settings: Settings, keys: Option<ApiKeys>, preloaded: Option<Arc<Engine>>) -> TestApp {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind 127.0.0.1:0: {e}"),
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => panic!("local_addr: {e}"),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(serve_with_settings(
+        listener,
+        settings,
+        keys,
+        preloaded,
+        async move {
+            let _ = rx.await;
+        },
+        tokio_stream::pending(),
+    ));
+    let channel = match Channel::from_shared(format!("http://{addr}")) {
+        Ok(endpoint) => endpoint.connect_lazy(),
+        Err(e) => panic!("endpoint: {e}"),
+    };
+    TestApp { addr, channel, shutdown: Some(tx), handle }
 }

@@ -143,9 +143,13 @@ where
             Some(d) if d < state.timeout => (d, true),
             _ => (state.timeout, false),
         };
+        // tonic's transport also enforces the client's `grpc-timeout` around this layer and
+        // answers CANCELLED; expiring 1 ms earlier makes this layer's DEADLINE_EXCEEDED the
+        // answer (tonic polls the inner future before its own timer).
+        let timer = if by_client { limit.saturating_sub(Duration::from_millis(1)) } else { limit };
         let method = path.to_string();
         Box::pin(async move {
-            let answer = tokio::time::timeout(limit, inner.call(request)).await;
+            let answer = tokio::time::timeout(timer, inner.call(request)).await;
             drop(permit);
             match answer {
                 Ok(result) => result,
@@ -232,7 +236,7 @@ mod tests {
         with_deadline.headers_mut().insert("grpc-timeout", "500m".parse().unwrap());
         let started = tokio::time::Instant::now();
         let answer = svc.call(with_deadline).await.unwrap();
-        assert_eq!(started.elapsed(), Duration::from_millis(500));
+        assert_eq!(started.elapsed(), Duration::from_millis(499), "1 ms before tonic's own timer");
         let status = Status::from_header_map(answer.headers()).unwrap();
         assert_eq!(status.message(), "deadline exceeded: no answer within 500 ms (the client's deadline)");
         assert_eq!(layer.in_flight(), 0, "the permit is released on expiry");

@@ -366,3 +366,71 @@ pub struct SettingsOverrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<SocketAddr>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn config(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("passerelle-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn defaults_are_valid_and_match_the_engine_caps() {
+        let s = Settings::default();
+        s.validate().unwrap();
+        assert_eq!((s.max_top_k, s.max_profile_items), (100, 1000));
+        assert_eq!(s.addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.request_timeout(), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_flags_override_the_file() {
+        let path = config(
+            "layers.toml",
+            "max_top_k = 20\nmax_profile_items = 50\naddr = \"127.0.0.1:6000\"\nmodel = \"/srv/m.json\"\n",
+        );
+        let flags = SettingsOverrides { max_top_k: Some(30), ..Default::default() };
+        let (s, _) = Settings::load(Some(&path), &flags).unwrap();
+        assert_eq!(s.max_top_k, 30, "flag over file");
+        assert_eq!(s.max_profile_items, 50, "file over default");
+        assert_eq!(s.addr.to_string(), "127.0.0.1:6000");
+        assert_eq!(s.model, Some(PathBuf::from("/srv/m.json")));
+        assert_eq!(s.max_connections, 1024, "default");
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_key() {
+        let flags = SettingsOverrides { max_top_k: Some(500), ..Default::default() };
+        let err = Settings::load(None, &flags).unwrap_err().to_string();
+        assert_eq!(err, "invalid setting `max_top_k`: 500 is out of range 1..=100 (the engine's hard cap)");
+        let flags = SettingsOverrides { max_concurrent_requests: Some(0), ..Default::default() };
+        let err = Settings::load(None, &flags).unwrap_err().to_string();
+        assert_eq!(err, "invalid setting `max_concurrent_requests`: 0 is out of range 1..=100000");
+        let flags = SettingsOverrides { tls_cert: Some("c.pem".into()), ..Default::default() };
+        let err = Settings::load(None, &flags).unwrap_err().to_string();
+        assert_eq!(err, "invalid setting `tls_key`: required when tls_cert is set");
+        let flags = SettingsOverrides { log_format: Some("yaml".into()), ..Default::default() };
+        let err = Settings::load(None, &flags).unwrap_err().to_string();
+        assert_eq!(err, "invalid setting `log_format`: `yaml` is neither `text` nor `json`");
+    }
+
+    #[test]
+    fn bad_file_content_names_the_key_and_the_file() {
+        let path = config("typo.toml", "max_topk = 20\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert!(err.starts_with("invalid configuration: unknown field: found `max_topk`"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        let path = config("type.toml", "max_top_k = \"twenty\"\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains("max_top_k") && err.contains(&path.display().to_string()), "{err}");
+        let missing = path.with_file_name("absent.toml");
+        let err = Settings::load(Some(&missing), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("config file {}: cannot read: ", missing.display())), "{err}");
+    }
+}

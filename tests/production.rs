@@ -1,0 +1,397 @@
+//! End to end, production behaviour: configured limits, deadlines, load shedding, API keys,
+//! TLS and mutual TLS (certificates generated at test time with rcgen), model hot reload,
+//! and graceful shutdown with requests in flight. The real server on 127.0.0.1 and a real
+//! tonic client; no sleeps.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use passerelle_model::transition::ModelArtifact;
+use passerelle_service::auth::ApiKeys;
+use passerelle_service::proto::v1::{
+    Profile, RecommendPathwaysRequest, RecommendPathwaysResponse, ReloadModelRequest, TargetSet,
+};
+use passerelle_service::settings::Settings;
+use passerelle_tests::{shared_engine, spawn_with_settings, wait_serving, wait_serving_on, TestApp};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Code, Request, Status};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_types::StatusExt;
+
+const KEY: &str = "test-key-0123456789abcdef";
+
+fn request(occupation: &str, top_k: Option<u32>) -> RecommendPathwaysRequest {
+    RecommendPathwaysRequest {
+        profile: Some(Profile { occupation_code: occupation.to_string(), ..Default::default() }),
+        top_k,
+        target_set: TargetSet::DigitalInfrastructure as i32,
+        ..Default::default()
+    }
+}
+
+fn settings() -> Settings {
+    Settings { shutdown_grace_secs: 1, ..Settings::default() }
+}
+
+async fn started(settings: Settings, keys: Option<ApiKeys>) -> TestApp {
+    let app = spawn_with_settings(settings, keys, Some(shared_engine())).await;
+    wait_serving(&app).await;
+    app
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("passerelle-prod-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A `RecommendPathways` call whose request message is only sent when the returned sender
+/// is used: the server holds the call (and its permit) until then.
+fn held_call(
+    channel: Channel,
+    timeout: Option<Duration>,
+) -> (mpsc::Sender<RecommendPathwaysRequest>, tokio::task::JoinHandle<Result<RecommendPathwaysResponse, Status>>) {
+    let (tx, rx) = mpsc::channel(1);
+    let handle = tokio::spawn(async move {
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
+        let mut req = Request::new(ReceiverStream::new(rx));
+        if let Some(t) = timeout {
+            req.set_timeout(t);
+        }
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/passerelle.v1.PathwayService/RecommendPathways",
+        );
+        let codec = tonic_prost::ProstCodec::<RecommendPathwaysRequest, RecommendPathwaysResponse>::default();
+        grpc.client_streaming(req, path, codec).await.map(tonic::Response::into_inner)
+    });
+    (tx, handle)
+}
+
+type Held = (mpsc::Sender<RecommendPathwaysRequest>, tokio::task::JoinHandle<Result<RecommendPathwaysResponse, Status>>);
+
+/// Starts `n` held calls and makes sure the server holds all of them: plain requests are
+/// sent one at a time until one is shed (then every permit of a server with
+/// `max_concurrent_requests = n` is taken by a held call). A held call shed because it
+/// arrived while a plain request was in progress is started again. Returns the calls and the
+/// shed request's status (panics after 1000 answers).
+async fn hold(app: &TestApp, n: usize) -> (Vec<Held>, Status) {
+    let mut calls: Vec<Held> = (0..n).map(|_| held_call(app.channel.clone(), None)).collect();
+    for _ in 0..1000 {
+        for call in calls.iter_mut() {
+            if call.1.is_finished() {
+                *call = held_call(app.channel.clone(), None);
+            }
+        }
+        match app.pathways().recommend_pathways(request("I1315", Some(1))).await {
+            Err(status) if status.code() == Code::ResourceExhausted => return (calls, status),
+            Err(status) => panic!("unexpected {status:?}"),
+            Ok(_) => tokio::task::yield_now().await,
+        }
+    }
+    panic!("no request was shed");
+}
+
+#[tokio::test]
+async fn the_clients_deadline_gives_deadline_exceeded() {
+    let app = started(settings(), None).await;
+    // A bare hyper client: tonic's Channel would also enforce the deadline on its side and
+    // answer CANCELLED first; here only the server's answer can arrive.
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build::<_, tonic::body::Body>(hyper_util::client::legacy::connect::HttpConnector::new());
+    let mut grpc = tonic::client::Grpc::with_origin(client, format!("http://{}", app.addr).parse().unwrap());
+    grpc.ready().await.unwrap();
+    let (_tx, rx) = mpsc::channel::<RecommendPathwaysRequest>(1);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    req.metadata_mut().insert("grpc-timeout", "300m".parse().unwrap());
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/passerelle.v1.PathwayService/RecommendPathways");
+    let codec = tonic_prost::ProstCodec::<RecommendPathwaysRequest, RecommendPathwaysResponse>::default();
+    let status = grpc.client_streaming(req, path, codec).await.expect_err("the request never completes");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(status.message(), "deadline exceeded: no answer within 300 ms (the client's deadline)");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn the_servers_request_timeout_gives_deadline_exceeded() {
+    let app = started(Settings { request_timeout_ms: 200, ..settings() }, None).await;
+    let (_tx, call) = held_call(app.channel.clone(), Some(Duration::from_secs(30)));
+    let status = call.await.unwrap().expect_err("the request never completes");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(status.message(), "deadline exceeded: no answer within 200 ms (the server's request_timeout_ms)");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn an_oversize_message_is_out_of_range() {
+    let app = started(Settings { max_request_bytes: 1024, ..settings() }, None).await;
+    let mut req = request("I1315", None);
+    // 200 codes of 6 digits: 200 × 8 bytes of protobuf, over 1024.
+    req.profile.as_mut().unwrap().item_codes = vec!["100023".to_string(); 200];
+    let status = app.pathways().recommend_pathways(req).await.expect_err("too large");
+    // tonic 0.14 answers OUT_OF_RANGE for a message over the decoding limit.
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(status.message(), "Error, decoded message length too large: found 1612 bytes, the limit is: 1024 bytes");
+    // A small request on the same connection still works.
+    app.pathways().recommend_pathways(request("I1315", Some(3))).await.expect("small request");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn configured_item_and_top_k_limits_are_invalid_argument() {
+    let app = started(Settings { max_profile_items: 3, max_top_k: 20, ..settings() }, None).await;
+    let mut req = request("I1315", None);
+    req.profile.as_mut().unwrap().item_codes = vec!["100023".to_string(); 4];
+    let status = app.pathways().recommend_pathways(req).await.expect_err("too many items");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "profile.item_codes: 4 entries, at most 3 are accepted");
+    let details = status.get_error_details();
+    assert_eq!(details.bad_request().unwrap().field_violations[0].field, "profile.item_codes");
+
+    let status = app.pathways().recommend_pathways(request("I1315", Some(21))).await.expect_err("top_k");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "top_k: 21 is out of range 1..=20");
+    let ok = app.pathways().recommend_pathways(request("I1315", Some(20))).await.expect("at the limit");
+    assert_eq!(ok.into_inner().pathways.len(), 20);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn overload_is_resource_exhausted_at_once_and_health_stays_open() {
+    let app = started(Settings { max_concurrent_requests: 1, ..settings() }, None).await;
+    let (mut calls, status) = hold(&app, 1).await;
+    let (tx, held) = calls.remove(0);
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(status.message(), "server overloaded: 1 requests already in progress; retry with backoff");
+    let health = app.health().check(HealthCheckRequest { service: String::new() }).await.expect("health is open");
+    assert_eq!(health.into_inner().status, ServingStatus::Serving as i32);
+    // The held call completes once its message arrives, and frees its permit.
+    tx.send(request("I1315", Some(2))).await.unwrap();
+    drop(tx);
+    assert_eq!(held.await.unwrap().expect("held call answered").pathways.len(), 2);
+    app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect("capacity is back");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn api_keys_are_required_except_for_health_and_reflection() {
+    let keys = ApiKeys::load(None, Some(KEY)).unwrap();
+    let app = started(settings(), keys).await;
+    let status = app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect_err("no key");
+    assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "missing or invalid API key"));
+
+    let mut wrong = Request::new(request("I1315", Some(1)));
+    wrong.metadata_mut().insert("authorization", "Bearer test-key-0123456789abcdeX".parse().unwrap());
+    let status = app.pathways().recommend_pathways(wrong).await.expect_err("wrong key");
+    assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "missing or invalid API key"));
+
+    let mut bad_scheme = Request::new(request("I1315", Some(1)));
+    bad_scheme.metadata_mut().insert("authorization", format!("Basic {KEY}").parse().unwrap());
+    let status = app.pathways().recommend_pathways(bad_scheme).await.expect_err("wrong scheme");
+    assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "missing or invalid API key"));
+
+    let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("admin needs a key");
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    for (header, value) in [("authorization", format!("Bearer {KEY}")), ("x-api-key", KEY.to_string())] {
+        let mut ok = Request::new(request("I1315", Some(1)));
+        ok.metadata_mut().insert(header, value.parse().unwrap());
+        app.pathways().recommend_pathways(ok).await.expect(header);
+    }
+    let health = app.health().check(HealthCheckRequest { service: String::new() }).await.expect("health open");
+    assert_eq!(health.into_inner().status, ServingStatus::Serving as i32);
+    app.stop().await.expect("clean stop");
+}
+
+/// A CA, a server certificate for `localhost` and a client certificate, all signed by it.
+struct Pki {
+    ca_pem: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn pki(name: &str) -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, format!("Passerelle test CA {name}"));
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |san: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![san.to_string()]).unwrap().signed_by(&key, &ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    Pki { ca_pem: ca.pem(), server: leaf("localhost"), client: leaf("client.passerelle.test") }
+}
+
+fn tls_settings(dir: &std::path::Path, server: &Pki, client_ca: Option<&str>) -> Settings {
+    std::fs::write(dir.join("server.pem"), &server.server.0).unwrap();
+    std::fs::write(dir.join("server.key"), &server.server.1).unwrap();
+    let tls_client_ca = client_ca.map(|pem| {
+        std::fs::write(dir.join("client-ca.pem"), pem).unwrap();
+        dir.join("client-ca.pem")
+    });
+    Settings {
+        tls_cert: Some(dir.join("server.pem")),
+        tls_key: Some(dir.join("server.key")),
+        tls_client_ca,
+        ..settings()
+    }
+}
+
+async fn tls_channel(app: &TestApp, ca_pem: &str, identity: Option<&(String, String)>) -> Result<Channel, String> {
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    let endpoint = Channel::from_shared(format!("https://{}", app.addr)).unwrap().tls_config(tls).unwrap();
+    endpoint.connect().await.map_err(|e| format!("{e:?}"))
+}
+
+async fn tls_call(channel: Channel) -> Result<usize, Status> {
+    let mut client = passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient::new(channel);
+    Ok(client.recommend_pathways(request("I1315", Some(2))).await?.into_inner().pathways.len())
+}
+
+#[tokio::test]
+async fn tls_handshake_with_the_wrong_ca_fails() {
+    let dir = temp_dir("tls");
+    let good = pki("good");
+    let other = pki("other");
+    let app = spawn_with_settings(tls_settings(&dir, &good, None), None, Some(shared_engine())).await;
+    wait_serving_on(tls_channel(&app, &good.ca_pem, None).await.expect("TLS connect")).await;
+    // Trusting another CA: the server certificate is refused.
+    let refused = match tls_channel(&app, &other.ca_pem, None).await {
+        Err(e) => e,
+        Ok(channel) => tls_call(channel).await.expect_err("must fail").to_string(),
+    };
+    assert!(refused.to_lowercase().contains("certificate") || refused.contains("transport"), "{refused}");
+    // Trusting the right CA works, and plain text is not served.
+    let channel = tls_channel(&app, &good.ca_pem, None).await.expect("TLS connect");
+    assert_eq!(tls_call(channel).await.expect("TLS call"), 2);
+    assert!(app.pathways().recommend_pathways(request("I1315", Some(1))).await.is_err(), "plain text refused");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+    let dir = temp_dir("mtls");
+    let good = pki("mtls");
+    let stranger = pki("stranger");
+    let app = spawn_with_settings(tls_settings(&dir, &good, Some(&good.ca_pem)), None, Some(shared_engine())).await;
+    wait_serving_on(tls_channel(&app, &good.ca_pem, Some(&good.client)).await.expect("mTLS connect")).await;
+    for identity in [None, Some(&stranger.client)] {
+        let outcome = match tls_channel(&app, &good.ca_pem, identity).await {
+            Err(e) => Err(e),
+            Ok(channel) => tls_call(channel).await.map_err(|s| s.to_string()),
+        };
+        assert!(outcome.is_err(), "client certificate {:?} must be refused", identity.is_some());
+    }
+    let channel = tls_channel(&app, &good.ca_pem, Some(&good.client)).await.expect("mTLS connect");
+    assert_eq!(tls_call(channel).await.expect("mTLS call"), 2);
+    app.stop().await.expect("clean stop");
+}
+
+/// The committed model with one hyperparameter changed: a valid artifact, another checksum.
+fn variant_artifact() -> (String, String) {
+    let mut artifact = ModelArtifact::from_json(passerelle_model::embedded::MODEL_JSON).unwrap();
+    artifact.params.seed += 1;
+    let json = artifact.to_json().unwrap();
+    (json, artifact.checksum)
+}
+
+async fn served_checksum(app: &TestApp) -> String {
+    let response = app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect("served");
+    response.into_inner().info.expect("info").model_checksum
+}
+
+#[tokio::test]
+async fn reload_swaps_a_good_model_and_refuses_a_bad_one() {
+    let dir = temp_dir("reload");
+    let path = dir.join("model.json");
+    std::fs::write(&path, passerelle_model::embedded::MODEL_JSON).unwrap();
+    let original = ModelArtifact::from_json(passerelle_model::embedded::MODEL_JSON).unwrap().checksum;
+    let app = spawn_with_settings(Settings { model: Some(path.clone()), ..settings() }, None, None).await;
+    wait_serving(&app).await;
+    assert_eq!(served_checksum(&app).await, original);
+
+    // Same file: same checksum.
+    let same = app.admin().reload_model(ReloadModelRequest {}).await.expect("reload").into_inner();
+    assert_eq!((same.checksum.as_str(), same.changed), (original.as_str(), false));
+
+    // A new valid artifact: swapped, answers use it.
+    let (json, checksum) = variant_artifact();
+    assert_ne!(checksum, original);
+    std::fs::write(&path, json).unwrap();
+    let done = app.admin().reload_model(ReloadModelRequest {}).await.expect("reload").into_inner();
+    assert_eq!(done.checksum, checksum);
+    assert_eq!(done.previous_checksum, original);
+    assert!(done.changed);
+    assert_eq!(done.model_path, path.display().to_string());
+    assert_eq!(done.model_kind, "linfa-logistic");
+    assert_eq!(served_checksum(&app).await, checksum);
+
+    // A corrupt artifact: refused, the previous model keeps serving.
+    std::fs::write(&path, "{ not json").unwrap();
+    let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("refused");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().starts_with(&format!("model artifact refused: {}: not a Passerelle model artifact", path.display())),
+        "{}",
+        status.message()
+    );
+    assert!(status.message().ends_with(&format!("; still serving model {checksum}")), "{}", status.message());
+    let details = status.get_error_details();
+    let violation = &details.precondition_failure().expect("PreconditionFailure").violations[0];
+    assert_eq!((violation.r#type.as_str(), violation.subject.clone()), ("MODEL_ARTIFACT", path.display().to_string()));
+    assert_eq!(served_checksum(&app).await, checksum);
+
+    // A missing file: refused too.
+    std::fs::remove_file(&path).unwrap();
+    let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("refused");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(served_checksum(&app).await, checksum);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn reload_without_a_model_path_is_failed_precondition() {
+    let app = started(settings(), None).await;
+    let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("nothing to reload");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(
+        status.message(),
+        "no model path configured (the embedded model is served); start with --model PATH to enable reload"
+    );
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn shutdown_with_requests_in_flight_loses_none() {
+    const IN_FLIGHT: usize = 6;
+    let app = started(Settings { max_concurrent_requests: IN_FLIGHT, shutdown_grace_secs: 5, ..settings() }, None).await;
+    let mut watch =
+        app.health().watch(HealthCheckRequest { service: String::new() }).await.expect("watch").into_inner();
+    assert_eq!(watch.message().await.unwrap().unwrap().status, ServingStatus::Serving as i32);
+    // Every permit is held once a plain request is shed: all the calls are in the server.
+    let (calls, _) = hold(&app, IN_FLIGHT).await;
+
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(watch.message().await.unwrap().unwrap().status, ServingStatus::NotServing as i32);
+    for (i, (tx, _)) in calls.iter().enumerate() {
+        tx.send(request("I1315", Some(1 + i as u32))).await.unwrap();
+    }
+    for (i, (tx, call)) in calls.into_iter().enumerate() {
+        drop(tx);
+        let answer = call.await.unwrap().unwrap_or_else(|s| panic!("call {i} lost: {s:?}"));
+        assert_eq!(answer.pathways.len(), 1 + i);
+    }
+    drop(watch);
+    stopping.await.unwrap().expect("clean stop");
+}
