@@ -72,6 +72,8 @@ pub struct ServeArgs {
 }
 
 const SERVE_AFTER_HELP: &str = "\
+Keys data, target_sets and model are set by --data, --target-sets and --model (env PASSERELLE_DATA,
+PASSERELLE_TARGET_SETS, PASSERELLE_MODEL) or in the config file.
 Precedence: compiled defaults < --config file < PASSERELLE_<KEY> environment variables < flags.
 An invalid value stops the server at start with a message naming the key.
 Signals: SIGHUP reloads the model from --model (validated first; a bad artifact is refused and

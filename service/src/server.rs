@@ -28,7 +28,7 @@ use crate::limits::RequestLimits;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::reload::Reloader;
+use crate::reload::{ReloadError, Reloader};
 use crate::settings::Settings;
 
 /// Largest request accepted, in bytes (a profile of 2 × 1000 item codes is about 20 KiB).
@@ -232,15 +232,17 @@ async fn serve_inner(
         };
         match engine {
             Ok(engine) => {
-                tracing::info!(
-                    occupations = engine.catalogue().occupations.len(),
-                    model = %engine.model_info().checksum,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "model loaded; serving"
-                );
+                let (occupations, model) = (engine.catalogue().occupations.len(), engine.model_info().checksum.clone());
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
+                // Logged once the model answers, so "serving" in the log is true.
+                tracing::info!(
+                    occupations,
+                    model = %model,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "model loaded; serving"
+                );
             }
             Err(err) => {
                 let _ = load_failed_tx.send(err);
@@ -252,8 +254,13 @@ async fn serve_inner(
     let reload_task = tokio::spawn(async move {
         let mut reloads = std::pin::pin!(reloads);
         while reloads.next().await.is_some() {
-            tracing::info!("reload requested by signal");
-            let _ = reloader.reload().await;
+            tracing::info!("model reload requested by signal");
+            match reloader.reload().await {
+                Ok(_) | Err(ReloadError::Refused { .. }) => {} // logged by the reloader
+                Err(err @ (ReloadError::NoModelPath | ReloadError::StillLoading | ReloadError::InProgress)) => {
+                    tracing::warn!("model reload not done: {err}");
+                }
+            }
         }
     });
 

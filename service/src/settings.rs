@@ -139,10 +139,14 @@ pub enum SettingsError {
         #[source]
         source: std::io::Error,
     },
-    /// A value has the wrong type, a key is unknown, or the file is not TOML (figment's
-    /// message names the key and the file or environment variable).
-    #[error("invalid configuration: {0}")]
-    Parse(Box<figment::Error>),
+    /// A value has the wrong type, a key is unknown, or the file is not TOML.
+    #[error("invalid configuration{}: {reason}", key.as_ref().map(|k| format!(" of `{k}`")).unwrap_or_default())]
+    Parse {
+        /// The key, when known.
+        key: Option<String>,
+        /// Where the value came from and what is wrong (from figment).
+        reason: String,
+    },
     /// A value is out of range or inconsistent with another.
     #[error("invalid setting `{key}`: {reason}")]
     Invalid {
@@ -192,7 +196,7 @@ impl Settings {
         let only: Vec<&str> = known.to_vec();
         figment = figment.merge(Env::prefixed(ENV_PREFIX).only(&only).ignore(ENV_NOT_KEYS));
         figment = figment.merge(Serialized::defaults(flags));
-        let settings: Settings = figment.extract().map_err(|e| SettingsError::Parse(Box::new(e)))?;
+        let settings: Settings = figment.extract().map_err(parse_error)?;
         settings.validate()?;
         Ok((settings, warnings))
     }
@@ -305,6 +309,23 @@ impl Settings {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
+}
+
+/// A figment error as a [`SettingsError::Parse`] naming the key and where the value came
+/// from (`environment variable PASSERELLE_MAX_TOP_K`, `config file /etc/passerelle.toml`).
+fn parse_error(e: figment::Error) -> SettingsError {
+    let key = e.path.last().cloned();
+    let origin = match (&e.metadata, &key) {
+        (Some(md), Some(k)) if md.name.contains("environment") => {
+            format!(" in environment variable {ENV_PREFIX}{}", k.to_ascii_uppercase())
+        }
+        (Some(md), _) => match &md.source {
+            Some(figment::Source::File(path)) => format!(" in config file {}", path.display()),
+            _ => format!(" in {}", md.name),
+        },
+        (None, _) => String::new(),
+    };
+    SettingsError::Parse { key: key.map(|k| k.to_ascii_lowercase()), reason: format!("{}{origin}", e.kind) }
 }
 
 /// Command-line overrides: each `Some` field replaces the value from defaults, file and
@@ -424,7 +445,7 @@ mod tests {
     fn bad_file_content_names_the_key_and_the_file() {
         let path = config("typo.toml", "max_topk = 20\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
-        assert!(err.starts_with("invalid configuration: unknown field: found `max_topk`"), "{err}");
+        assert!(err.starts_with("invalid configuration of `max_topk`: unknown field: found `max_topk`"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
         let path = config("type.toml", "max_top_k = \"twenty\"\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();

@@ -1,0 +1,219 @@
+//! `passerelle serve` as operators run it: settings from file, environment and flags;
+//! logs free of personal data; SIGHUP reload; SIGTERM → exit 0.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
+use passerelle_service::proto::v1::{Profile, RecommendPathwaysRequest};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passerelle"));
+    // Only the variables a test sets.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PASSERELLE_") || name == "RUST_LOG" {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("passerelle-serve-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run passerelle")
+}
+
+#[test]
+fn serve_help_documents_every_settings_key() {
+    let out = run(bin().args(["serve", "--help"]));
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for key in passerelle_service::settings::Settings::keys() {
+        assert!(help.contains(&format!("--{}", key.replace('_', "-"))), "--help lacks flag for `{key}`");
+        assert!(help.contains(key), "--help lacks key `{key}`");
+    }
+    assert!(help.contains("--config") && help.contains("PASSERELLE_API_KEYS"), "{help}");
+    assert!(help.contains("defaults < --config file < PASSERELLE_<KEY> environment variables < flags"), "{help}");
+}
+
+#[test]
+fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
+    let dir = temp_dir("config");
+    let config = dir.join("passerelle.toml");
+    std::fs::write(&config, "max_top_k = 0\n").unwrap();
+    let cfg = config.to_str().unwrap();
+
+    let out = run(bin().args(["serve", "--config", cfg]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `max_top_k`: 0 is out of range 1..=100 (the engine's hard cap)"
+    );
+    // The environment overrides the file...
+    let out = run(bin().args(["serve", "--config", cfg]).env("PASSERELLE_MAX_TOP_K", "500"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `max_top_k`: 500 is out of range 1..=100 (the engine's hard cap)"
+    );
+    // ...and flags override the environment.
+    let out = run(bin().args(["serve", "--config", cfg, "--max-top-k", "300"]).env("PASSERELLE_MAX_TOP_K", "500"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `max_top_k`: 300 is out of range 1..=100 (the engine's hard cap)"
+    );
+    // A value of the wrong type names the variable.
+    let out = run(bin().args(["serve"]).env("PASSERELLE_MAX_CONNECTIONS", "many"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid configuration of `max_connections`: invalid type: found string \"many\", expected usize in environment variable PASSERELLE_MAX_CONNECTIONS"
+    );
+    // An unknown key in the file names it.
+    std::fs::write(&config, "max_conections = 5\n").unwrap();
+    let out = run(bin().args(["serve", "--config", cfg]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: invalid configuration of `max_conections`: unknown field: found `max_conections`"), "{stderr}");
+    assert!(stderr.trim_end().ends_with(&format!(" in config file {}", config.display())), "{stderr}");
+    // A bad API key names its line, never the key.
+    let keys = dir.join("keys.txt");
+    std::fs::write(&keys, "# operators\nshort-secret\n").unwrap();
+    let out = run(bin().args(["serve", "--api-keys-file", keys.to_str().unwrap()]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim(), format!("error: api_keys_file {}: line 2: shorter than 16 bytes", keys.display()));
+}
+
+/// A running `passerelle serve` and its stderr lines.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = bin()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn passerelle serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Server { child, lines, log: Vec::new() }
+    }
+
+    /// Reads lines until one contains `needle`; returns it (panics after 60 s or at EOF).
+    fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no log line with `{needle}` ({e}); log so far:\n{}", self.log.join("\n")),
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// SIGTERM, then the exit status and the whole log.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        self.signal("TERM");
+        let status = self.child.wait().unwrap();
+        self.log.extend(self.lines.iter());
+        (status, self.log)
+    }
+}
+
+fn listening_addr(line: &str) -> String {
+    let start = line.find("addr=").expect("addr= in the listening line") + "addr=".len();
+    line[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn logs_at_info_hold_no_profile_data_and_sighup_reloads_and_sigterm_exits_zero() {
+    let dir = temp_dir("logs");
+    let model = dir.join("model.json");
+    std::fs::write(&model, passerelle_model::embedded::MODEL_JSON).unwrap();
+    let mut server = Server::start(&["--model", model.to_str().unwrap()]);
+    let addr = listening_addr(&server.wait_for("passerelle listening"));
+    server.wait_for("model loaded; serving");
+
+    // Profile content that must never reach the logs at info level.
+    let secrets = ["I1315", "F1602", "100023", "100063", "X9999", "987654321"];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut client = PathwayServiceClient::connect(format!("http://{addr}")).await.unwrap();
+        let ok = RecommendPathwaysRequest {
+            profile: Some(Profile {
+                occupation_code: "I1315".into(),
+                item_codes: vec!["100023".into(), "100063".into()],
+                removed_item_codes: vec![],
+            }),
+            top_k: Some(5),
+            target_set_name: "DIGITAL_INFRASTRUCTURE".into(),
+            ..Default::default()
+        };
+        assert_eq!(client.recommend_pathways(ok).await.unwrap().into_inner().pathways.len(), 5);
+        for (occupation, item) in [("X9999", "100023"), ("F1602", "987654321")] {
+            let bad = RecommendPathwaysRequest {
+                profile: Some(Profile {
+                    occupation_code: occupation.into(),
+                    item_codes: vec![item.into()],
+                    removed_item_codes: vec![],
+                }),
+                ..Default::default()
+            };
+            client.recommend_pathways(bad).await.expect_err("invalid");
+        }
+    });
+
+    // SIGHUP with a new valid artifact: reloaded, new checksum in the log.
+    let mut artifact = passerelle_model::transition::ModelArtifact::from_json(passerelle_model::embedded::MODEL_JSON)
+        .unwrap();
+    artifact.params.seed += 1;
+    std::fs::write(&model, artifact.to_json().unwrap()).unwrap();
+    server.signal("HUP");
+    let line = server.wait_for("model reloaded");
+    assert!(line.contains(&artifact.checksum), "{line}");
+    // SIGHUP with a corrupt artifact: refused, logged, still serving.
+    std::fs::write(&model, "{ not json").unwrap();
+    server.signal("HUP");
+    let line = server.wait_for("model reload refused");
+    assert!(line.contains(&format!("serving={}", artifact.checksum)), "{line}");
+
+    let (status, log) = server.terminate();
+    assert_eq!(status.code(), Some(0), "{}", log.join("\n"));
+    assert!(log.iter().any(|l| l.contains("stopped")), "{}", log.join("\n"));
+    assert!(log.iter().any(|l| l.contains("invalid request")), "the refusals are logged: {}", log.join("\n"));
+    for line in &log {
+        for secret in secrets {
+            assert!(!line.contains(secret), "profile data `{secret}` in the log: {line}");
+        }
+    }
+}
