@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use passerelle_model::engine::Engine;
-use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
 use passerelle_service::auth::ApiKeys;
 use passerelle_service::proto::v1::admin_service_client::AdminServiceClient;
+use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
 use passerelle_service::server::{serve, serve_with_settings, EngineSource, ServeError};
 use passerelle_service::settings::Settings;
 use tokio::net::TcpListener;

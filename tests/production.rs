@@ -65,16 +65,16 @@ fn held_call(
         if let Some(t) = timeout {
             req.set_timeout(t);
         }
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
-            "/passerelle.v1.PathwayService/RecommendPathways",
-        );
+        let path =
+            tonic::codegen::http::uri::PathAndQuery::from_static("/passerelle.v1.PathwayService/RecommendPathways");
         let codec = tonic_prost::ProstCodec::<RecommendPathwaysRequest, RecommendPathwaysResponse>::default();
         grpc.client_streaming(req, path, codec).await.map(tonic::Response::into_inner)
     });
     (tx, handle)
 }
 
-type Held = (mpsc::Sender<RecommendPathwaysRequest>, tokio::task::JoinHandle<Result<RecommendPathwaysResponse, Status>>);
+type Held =
+    (mpsc::Sender<RecommendPathwaysRequest>, tokio::task::JoinHandle<Result<RecommendPathwaysResponse, Status>>);
 
 /// Starts `n` held calls and makes sure the server holds all of them: plain requests are
 /// sent one at a time until one is shed (then every permit of a server with
@@ -342,7 +342,9 @@ async fn reload_swaps_a_good_model_and_refuses_a_bad_one() {
     let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("refused");
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert!(
-        status.message().starts_with(&format!("model artifact refused: {}: not a Passerelle model artifact", path.display())),
+        status
+            .message()
+            .starts_with(&format!("model artifact refused: {}: not a Passerelle model artifact", path.display())),
         "{}",
         status.message()
     );
@@ -375,7 +377,8 @@ async fn reload_without_a_model_path_is_failed_precondition() {
 #[tokio::test]
 async fn shutdown_with_requests_in_flight_loses_none() {
     const IN_FLIGHT: usize = 6;
-    let app = started(Settings { max_concurrent_requests: IN_FLIGHT, shutdown_grace_secs: 5, ..settings() }, None).await;
+    let app =
+        started(Settings { max_concurrent_requests: IN_FLIGHT, shutdown_grace_secs: 5, ..settings() }, None).await;
     let mut watch =
         app.health().watch(HealthCheckRequest { service: String::new() }).await.expect("watch").into_inner();
     assert_eq!(watch.message().await.unwrap().unwrap().status, ServingStatus::Serving as i32);

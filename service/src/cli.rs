@@ -31,6 +31,8 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of `ServeArgs` (one field per setting) does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Start the gRPC server (health, reflection, passerelle.v1.PathwayService).
     Serve(ServeArgs),

@@ -137,8 +137,7 @@ where
             ));
             return Box::pin(std::future::ready(Ok(reject(status))));
         };
-        let client_deadline =
-            request.headers().get("grpc-timeout").and_then(|v| parse_grpc_timeout(v.as_bytes()));
+        let client_deadline = request.headers().get("grpc-timeout").and_then(|v| parse_grpc_timeout(v.as_bytes()));
         let (limit, by_client) = match client_deadline {
             Some(d) if d < state.timeout => (d, true),
             _ => (state.timeout, false),
@@ -184,11 +183,8 @@ mod tests {
         }
     }
 
-    type Svc = tower::util::BoxCloneService<
-        http::Request<()>,
-        http::Response<tonic::body::Body>,
-        std::convert::Infallible,
-    >;
+    type Svc =
+        tower::util::BoxCloneService<http::Request<()>, http::Response<tonic::body::Body>, std::convert::Infallible>;
 
     /// A service that answers OK after `delay`.
     fn slow(delay: Duration) -> Svc {

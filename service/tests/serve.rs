@@ -82,7 +82,10 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     std::fs::write(&config, "max_conections = 5\n").unwrap();
     let out = run(bin().args(["serve", "--config", cfg]));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: invalid configuration of `max_conections`: unknown field: found `max_conections`"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: invalid configuration of `max_conections`: unknown field: found `max_conections`"),
+        "{stderr}"
+    );
     assert!(stderr.trim_end().ends_with(&format!(" in config file {}", config.display())), "{stderr}");
     // A bad API key names its line, never the key.
     let keys = dir.join("keys.txt");
@@ -194,8 +197,8 @@ fn logs_at_info_hold_no_profile_data_and_sighup_reloads_and_sigterm_exits_zero()
     });
 
     // SIGHUP with a new valid artifact: reloaded, new checksum in the log.
-    let mut artifact = passerelle_model::transition::ModelArtifact::from_json(passerelle_model::embedded::MODEL_JSON)
-        .unwrap();
+    let mut artifact =
+        passerelle_model::transition::ModelArtifact::from_json(passerelle_model::embedded::MODEL_JSON).unwrap();
     artifact.params.seed += 1;
     std::fs::write(&model, artifact.to_json().unwrap()).unwrap();
     server.signal("HUP");

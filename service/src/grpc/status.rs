@@ -36,11 +36,7 @@ pub fn from_reload_error(err: &ReloadError) -> Status {
         ReloadError::Refused { path, .. } => Status::with_error_details(
             Code::FailedPrecondition,
             &message,
-            ErrorDetails::with_precondition_failure_violation(
-                "MODEL_ARTIFACT",
-                path.display().to_string(),
-                &message,
-            ),
+            ErrorDetails::with_precondition_failure_violation("MODEL_ARTIFACT", path.display().to_string(), &message),
         ),
         ReloadError::StillLoading => Status::unavailable(message),
         ReloadError::InProgress => Status::aborted(message),
