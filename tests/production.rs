@@ -398,3 +398,51 @@ async fn shutdown_with_requests_in_flight_loses_none() {
     drop(watch);
     stopping.await.unwrap().expect("clean stop");
 }
+
+#[tokio::test]
+async fn unreadable_or_unusable_tls_files_stop_the_server_naming_the_setting() {
+    let dir = temp_dir("badtls");
+    let missing = dir.join("absent.pem");
+    let app = spawn_with_settings(
+        Settings { tls_cert: Some(missing.clone()), tls_key: Some(missing.clone()), ..settings() },
+        None,
+        Some(shared_engine()),
+    )
+    .await;
+    let err = app.join().await.expect_err("refused").to_string();
+    assert!(err.starts_with(&format!("invalid setting `tls_cert`: {}: cannot read: ", missing.display())), "{err}");
+
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    let app = spawn_with_settings(
+        Settings { tls_cert: Some(garbage.clone()), tls_key: Some(garbage), ..settings() },
+        None,
+        Some(shared_engine()),
+    )
+    .await;
+    let err = app.join().await.expect_err("refused").to_string();
+    assert!(
+        err.starts_with(
+            "invalid setting `tls_cert, tls_key or tls_client_ca`: not a usable PEM certificate, key or CA: "
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_over_max_connections_is_closed() {
+    let app = started(Settings { max_connections: 1, ..settings() }, None).await;
+    // `app.channel` holds the only connection (wait_serving used it).
+    let second = async {
+        let channel = Channel::from_shared(format!("http://{}", app.addr)).unwrap().connect().await?;
+        passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient::new(channel)
+            .recommend_pathways(request("I1315", Some(1)))
+            .await
+            .map_err(|s| Box::new(s) as Box<dyn std::error::Error + Send + Sync>)?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    };
+    assert!(second.await.is_err(), "the second connection must be refused");
+    // The first connection is unaffected.
+    app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect("first connection serves");
+    app.stop().await.expect("clean stop");
+}

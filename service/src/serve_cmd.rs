@@ -30,7 +30,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
-    /// Largest request, bytes, 1024..=67108864; larger: RESOURCE_EXHAUSTED [key max_request_bytes; default 262144].
+    /// Largest request, bytes, 1024..=67108864; larger: OUT_OF_RANGE [key max_request_bytes; default 262144].
     #[arg(long, value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
     /// Largest response, bytes, 65536..=268435456 [key max_response_bytes; default 4194304].

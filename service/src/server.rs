@@ -162,6 +162,18 @@ pub async fn serve_with_settings(
     serve_inner(listener, settings, api_keys, preloaded, shutdown, reloads, None).await
 }
 
+/// An error and its sources, joined with `: ` (tonic's transport errors say little alone).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Reads a PEM file named by the setting `key`.
 fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ServeError> {
     std::fs::read(path).map_err(|e| ServeError::Tls { key, reason: format!("{}: cannot read: {e}", path.display()) })
@@ -298,7 +310,10 @@ async fn serve_inner(
 
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
-        builder = builder.tls_config(tls)?;
+        builder = builder.tls_config(tls).map_err(|e| ServeError::Tls {
+            key: "tls_cert, tls_key or tls_client_ca",
+            reason: format!("not a usable PEM certificate, key or CA: {}", error_chain(&e)),
+        })?;
     }
     let server = builder
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)

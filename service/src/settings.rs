@@ -44,7 +44,7 @@ const ENV_NOT_KEYS: &[&str] = &["config", "api_keys"];
 /// | `data` | embedded ROME v460 | folder laid out like France Travail's ROME export |
 /// | `target_sets` | embedded `data/target_sets.toml` | target-set rules, TOML |
 /// | `model` | embedded model | artifact of `passerelle train`; reloaded on SIGHUP / `ReloadModel` |
-/// | `max_request_bytes` | 262144 | 1024..=67108864; larger requests get RESOURCE_EXHAUSTED |
+/// | `max_request_bytes` | 262144 | 1024..=67108864; larger requests get OUT_OF_RANGE (tonic's decoder) |
 /// | `max_response_bytes` | 4194304 | 65536..=268435456 |
 /// | `max_profile_items` | 1000 | 1..=1000 (engine cap) items per profile list |
 /// | `max_top_k` | 100 | 1..=100 (engine cap) |
