@@ -411,6 +411,16 @@ mod tests {
     }
 
     #[test]
+    fn the_key_list_is_every_field() {
+        let json = serde_json::to_value(Settings::default()).unwrap();
+        let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys = Settings::keys().to_vec();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
+    }
+
+    #[test]
     fn file_overrides_defaults_and_flags_override_the_file() {
         let path = config(
             "layers.toml",

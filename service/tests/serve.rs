@@ -71,6 +71,13 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "error: invalid setting `max_top_k`: 300 is out of range 1..=100 (the engine's hard cap)"
     );
+    // The variables v0 read keep working: PASSERELLE_ADDR (here a busy port).
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = run(bin().args(["serve"]).env("PASSERELLE_ADDR", &addr).env("PASSERELLE_LOG_FORMAT", "json"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("error: cannot listen on {addr}: ")), "{stderr}");
     // A value of the wrong type names the variable.
     let out = run(bin().args(["serve"]).env("PASSERELLE_MAX_CONNECTIONS", "many"));
     assert_eq!(out.status.code(), Some(1));
