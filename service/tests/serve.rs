@@ -155,8 +155,23 @@ impl Server {
     fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         self.signal("TERM");
         let status = self.child.wait().unwrap();
-        self.log.extend(self.lines.iter());
-        (status, self.log)
+        let mut log = std::mem::take(&mut self.log);
+        log.extend(self.lines.try_iter());
+        // The reader thread ends at EOF: collect what is left.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            log.push(line);
+        }
+        (status, log)
+    }
+}
+
+impl Drop for Server {
+    /// A failing test must not leave the server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
