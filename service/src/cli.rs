@@ -40,6 +40,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Answer one recommendation locally and print it as JSON.
     Recommend(RecommendArgs),
+    /// Plan the certifications that close the gap to a target occupation (JSON).
+    Plan(crate::training_cmd::PlanArgs),
+    /// Explore multi-step pathways into a target set, each step with its plan (JSON).
+    Explore(crate::training_cmd::ExploreArgs),
 }
 
 /// Where data, target sets and model come from (embedded defaults when omitted).
@@ -58,7 +62,7 @@ pub struct SourceArgs {
 
 impl From<SourceArgs> for EngineSource {
     fn from(a: SourceArgs) -> Self {
-        EngineSource { data: a.data, target_sets: a.target_sets, model: a.model }
+        EngineSource { data: a.data, target_sets: a.target_sets, model: a.model, training_catalogue: None }
     }
 }
 
@@ -74,6 +78,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
+    /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,
+    /// covered_items); overrides the embedded training facts; bad rows are logged and skipped.
+    #[arg(long, env = "PASSERELLE_TRAINING_CATALOGUE")]
+    pub training_catalogue: Option<PathBuf>,
 }
 
 /// `passerelle train`.
@@ -205,6 +213,9 @@ pub enum CliError {
     /// Invalid recommendation query.
     #[error("invalid query: {0}")]
     Query(#[from] QueryError),
+    /// Invalid plan or exploration query.
+    #[error("invalid query: {0}")]
+    Plan(#[from] passerelle_model::training::PlanError),
     /// Training failed.
     #[error(transparent)]
     Train(#[from] TrainError),
@@ -244,13 +255,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|source| CliError::Bind { addr: args.addr, source })?;
             tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
             let grace = std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS);
-            serve(listener, args.source.into(), None, shutdown_signal(), grace).await?;
+            let source = EngineSource { training_catalogue: args.training_catalogue, ..args.source.into() };
+            serve(listener, source, None, shutdown_signal(), grace).await?;
             tracing::info!("stopped");
             Ok(())
         }
         Command::Train(args) => tokio::task::block_in_place(|| train_command(&args)),
         Command::Eval(args) => tokio::task::block_in_place(|| eval_command(&args)),
         Command::Recommend(args) => tokio::task::block_in_place(|| recommend_command(args)),
+        Command::Plan(args) => tokio::task::block_in_place(|| crate::training_cmd::plan_command(args)),
+        Command::Explore(args) => tokio::task::block_in_place(|| crate::training_cmd::explore_command(args)),
     }
 }
 

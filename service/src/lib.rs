@@ -9,3 +9,4 @@ pub mod grpc;
 pub mod proto;
 pub mod server;
 pub mod telemetry;
+pub mod training_cmd;

@@ -12,13 +12,16 @@ use passerelle_model::embedded;
 use passerelle_model::engine::Engine;
 use passerelle_model::error::DataError;
 use passerelle_model::target_set::TargetSets;
+use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::transition::ModelArtifact;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
+use crate::grpc::training::{TrainingApi, TrainingSlot};
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
+use crate::proto::v1::training_service_server::TrainingServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 
 /// Largest request accepted, in bytes (a profile of 2 × 1000 item codes is about 20 KiB).
@@ -42,6 +45,8 @@ pub struct EngineSource {
     pub target_sets: Option<PathBuf>,
     /// A model artifact written by `passerelle train`.
     pub model: Option<PathBuf>,
+    /// An operator training catalogue (CSV) overriding the embedded training facts.
+    pub training_catalogue: Option<PathBuf>,
 }
 
 /// Why the server stopped with an error.
@@ -88,6 +93,27 @@ impl EngineSource {
     }
 }
 
+impl EngineSource {
+    /// Builds the training catalogue on `catalogue` from the embedded facts and the operator
+    /// file, if any. Refused operator rows are logged as warnings (file, line, reason) and
+    /// the good rows are used.
+    ///
+    /// # Errors
+    /// [`DataError`] when the operator file cannot be read or lacks a column.
+    pub fn load_training(&self, catalogue: &Catalogue) -> Result<TrainingCatalogue, DataError> {
+        let operator = match &self.training_catalogue {
+            Some(path) => Some((path.display().to_string(), read(path)?)),
+            None => None,
+        };
+        let (training, issues) =
+            embedded::training_catalogue(catalogue, operator.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+        for issue in &issues {
+            tracing::warn!(%issue, "operator training catalogue: row refused");
+        }
+        Ok(training)
+    }
+}
+
 fn read(path: &PathBuf) -> Result<String, DataError> {
     std::fs::read_to_string(path).map_err(|source| DataError::Io { file: path.clone(), source })
 }
@@ -111,8 +137,10 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
+    let training_name = <TrainingServiceServer<TrainingApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status("", ServingStatus::NotServing).await;
     reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+    reporter.set_service_status(training_name, ServingStatus::NotServing).await;
 
     // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
     let reflection = || {
@@ -124,23 +152,33 @@ pub async fn serve(
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let slot: EngineSlot = Arc::new(ArcSwapOption::empty());
-    let api = PathwayServiceServer::new(PathwayApi::new(Arc::clone(&slot)))
+    let training_slot: TrainingSlot = Arc::new(ArcSwapOption::empty());
+    let api = PathwayServiceServer::new(PathwayApi::new(Arc::clone(&slot)).with_training(Arc::clone(&training_slot)))
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let training_api = TrainingServiceServer::new(TrainingApi::new(Arc::clone(&slot), Arc::clone(&training_slot)))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();
     let loader_slot = Arc::clone(&slot);
+    let loader_training = Arc::clone(&training_slot);
     tokio::spawn(async move {
         let started = std::time::Instant::now();
-        let engine = match preloaded {
-            Some(engine) => Ok(engine),
-            None => tokio::task::spawn_blocking(move || source.load().map(Arc::new))
-                .await
-                .unwrap_or_else(|e| Err(DataError::Artifact { reason: format!("loader task failed: {e}") })),
-        };
+        let engine = tokio::task::spawn_blocking(move || {
+            let engine = match preloaded {
+                Some(engine) => engine,
+                None => Arc::new(source.load()?),
+            };
+            let training = source.load_training(engine.catalogue())?;
+            Ok((engine, Arc::new(training)))
+        })
+        .await
+        .unwrap_or_else(|e| Err(DataError::Artifact { reason: format!("loader task failed: {e}") }));
         match engine {
-            Ok(engine) => {
+            Ok((engine, training)) => {
+                loader_training.store(Some(training));
                 tracing::info!(
                     occupations = engine.catalogue().occupations.len(),
                     model = %engine.model_info().checksum,
@@ -150,6 +188,7 @@ pub async fn serve(
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
+                loader_reporter.set_service_status(training_name, ServingStatus::Serving).await;
             }
             Err(err) => {
                 let _ = load_failed_tx.send(err);
@@ -166,6 +205,7 @@ pub async fn serve(
         };
         stop_reporter.set_service_status("", ServingStatus::NotServing).await;
         stop_reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(training_name, ServingStatus::NotServing).await;
         if reason.is_none() {
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight requests");
         }
@@ -192,6 +232,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
+        .add_service(training_api)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped);
     tokio::select! {
         result = server => result?,

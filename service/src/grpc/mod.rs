@@ -3,3 +3,5 @@
 pub mod convert;
 pub mod pathway;
 pub mod status;
+pub mod training;
+pub mod training_convert;
