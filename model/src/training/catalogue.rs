@@ -240,15 +240,18 @@ struct OperatorRow {
 
 fn authorisation_pattern() -> Result<Regex, DataError> {
     compile(
-        r"(?i)habilitation|\bCACES\b|\bAIPR\b|proximité des réseaux|\bR ?4[0-9]{2}\b|\bPEMP\b|aptitude à la conduite en sécurité|sauveteur secouriste|\bSST\b",
+        r"(?i)habilitation|(?-u:\b)(CACES|AIPR|R ?4[0-9]{2}|PEMP|SST)(?-u:\b)|proximité des réseaux|aptitude à la conduite en sécurité|sauveteur secouriste",
     )
 }
 
 fn regulated_patterns() -> Result<Vec<(Regulated, Regex)>, DataError> {
     Ok(vec![
-        (Regulated::Aipr, compile(r"(?i)\bAIPR\b|proximité des réseaux")?),
-        (Regulated::ElectricalHabilitation, compile(r"(?i)habilitations? électriques?|\bH0B0\b")?),
-        (Regulated::CacesR486, compile(r"(?i)\bR ?486\b|\bPEMP\b|nacelle|plates?-formes? élévatrices? mobiles?")?),
+        (Regulated::Aipr, compile(r"(?i)(?-u:\b)AIPR(?-u:\b)|proximité des réseaux")?),
+        (Regulated::ElectricalHabilitation, compile(r"(?i)habilitations? électriques?|(?-u:\b)H0B0(?-u:\b)")?),
+        (
+            Regulated::CacesR486,
+            compile(r"(?i)(?-u:\b)(R ?486|PEMP)(?-u:\b)|nacelle|plates?-formes? élévatrices? mobiles?")?,
+        ),
         (Regulated::WorkAtHeight, compile(r"(?i)travail en hauteur|travaux en hauteur|harnais")?),
     ])
 }
@@ -589,6 +592,8 @@ impl TrainingCatalogue {
         }
 
         let mut certifications = Vec::new();
+        let mut together = vec![0u32; catalogue.items.len()];
+        let mut touched: Vec<ItemId> = Vec::new();
         for (index, item) in catalogue.items.iter().enumerate() {
             if item.kind != ItemKind::Certification {
                 continue;
@@ -660,23 +665,30 @@ impl TrainingCatalogue {
                 None => {
                     let mut s = vec![own];
                     if class == CertificationClass::Qualification && !leads_to.is_empty() {
-                        let mut together: HashMap<ItemId, u32> = HashMap::new();
+                        // Dense counters reused across certifications; `touched` resets them.
                         for &o in &leads_to {
                             for link in &catalogue.occupation(o).items {
                                 if matches!(catalogue.item(link.item).kind, ItemKind::SavoirFaire | ItemKind::Savoir) {
-                                    *together.entry(link.item).or_default() += 1;
+                                    let c = &mut together[link.item.0 as usize];
+                                    if *c == 0 {
+                                        touched.push(link.item);
+                                    }
+                                    *c += 1;
                                 }
                             }
                         }
                         let n = leads_to.len() as f64;
-                        s.extend(together.into_iter().filter_map(|(i, k)| {
+                        for i in touched.drain(..) {
+                            let k = std::mem::take(&mut together[i.0 as usize]);
                             let support = f64::from(k) / n;
-                            (support >= MIN_SUPPORT).then(|| SkillEstimate {
-                                item: i,
-                                support,
-                                specificity: f64::from(k) / f64::from(item_count[i.0 as usize].max(1)),
-                            })
-                        }));
+                            if support >= MIN_SUPPORT {
+                                s.push(SkillEstimate {
+                                    item: i,
+                                    support,
+                                    specificity: f64::from(k) / f64::from(item_count[i.0 as usize].max(1)),
+                                });
+                            }
+                        }
                     }
                     (s, Basis::Estimate)
                 }
