@@ -10,7 +10,8 @@
 //!   (each branch takes one of those sets, the sets already tried are forbidden in later
 //!   branches, and one branch gives the element up, which only a budget can make useful).
 //!   Pruned by the bound "elements covered + elements still coverable by allowed, affordable
-//!   sets". Used up to [`EXACT_MAX_ELEMENTS`] elements and [`EXACT_MAX_SETS`] sets (after
+//!   sets" and, when only a tie on that count is possible, by the cost lower bound "each open
+//!   element pays at least the cheapest cost per open element of a set holding it". Used up to [`EXACT_MAX_ELEMENTS`] elements and [`EXACT_MAX_SETS`] sets (after
 //!   removing dominated sets), and [`EXACT_NODE_LIMIT`] search nodes.
 //! - [`greedy`]: repeatedly takes the affordable set of least cost per newly covered
 //!   element. Without a budget its cost is at most H(d) ≤ ln(d) + 1 times the optimum, d the
@@ -24,7 +25,7 @@ pub const EXACT_MAX_ELEMENTS: usize = 64;
 /// Largest number of (non-dominated) sets the exact solver takes.
 pub const EXACT_MAX_SETS: usize = 64;
 /// Search nodes after which the exact solver gives up (the greedy answer is used).
-pub const EXACT_NODE_LIMIT: u64 = 200_000;
+pub const EXACT_NODE_LIMIT: u64 = 50_000;
 
 const EPS: f64 = 1e-9;
 
@@ -166,6 +167,35 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
+    /// `cost` plus a lower bound on the cost of covering every element of `open`: each
+    /// element pays at least the cheapest price per open element of an allowed set holding it.
+    fn lower_bound(&self, open: u64, forbidden: u64, cost: f64) -> f64 {
+        let mut price = [f64::INFINITY; 64];
+        for (j, &m) in self.masks.iter().enumerate() {
+            let hit = m & open;
+            if forbidden & (1 << j) != 0 || hit == 0 || cost + self.costs[j] > self.limit + EPS {
+                continue;
+            }
+            let per = self.costs[j] / f64::from(hit.count_ones());
+            let mut rest = hit;
+            while rest != 0 {
+                let e = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                if per < price[e] {
+                    price[e] = per;
+                }
+            }
+        }
+        let mut total = cost;
+        let mut rest = open;
+        while rest != 0 {
+            let e = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            total += price[e];
+        }
+        total
+    }
+
     fn run(&mut self, covered: u64, abandoned: u64, forbidden: u64, cost: f64, chosen: &mut Vec<usize>) {
         self.nodes += 1;
         if self.nodes > EXACT_NODE_LIMIT {
@@ -181,6 +211,10 @@ impl Search<'_> {
         let count = covered.count_ones();
         let bound = (covered | (reachable & !abandoned)).count_ones();
         if bound < self.best.0 || (bound == self.best.0 && cost > self.best.1 + EPS) {
+            return;
+        }
+        if bound == self.best.0 && self.lower_bound(reachable & !covered & !abandoned, forbidden, cost) > self.best.1 + EPS {
+            // Tying the best count means covering every open element: not cheaply enough.
             return;
         }
         if better(count, cost, chosen, &self.best) {
