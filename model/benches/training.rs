@@ -35,9 +35,10 @@ fn bench(c: &mut Criterion) {
     };
     for depth in [0, 1, 2] {
         let q = query(depth);
-        c.bench_function(&format!("ExplorePathways I1315 -> DIGITAL_INFRASTRUCTURE, {depth} intermediate(s), fan-out 5"), |b| {
-            b.iter(|| explore(&engine, &training, std::hint::black_box(&q)).expect("valid"))
-        });
+        c.bench_function(
+            &format!("ExplorePathways I1315 -> DIGITAL_INFRASTRUCTURE, {depth} intermediate(s), fan-out 5"),
+            |b| b.iter(|| explore(&engine, &training, std::hint::black_box(&q)).expect("valid")),
+        );
     }
     c.bench_function("build the training catalogue (3,223 certifications)", |b| {
         b.iter(|| embedded::training_catalogue(engine.catalogue(), None).expect("ok"))

@@ -251,13 +251,10 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
         frontier = next;
     }
     paths.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.steps.len().cmp(&b.steps.len()))
-            .then_with(|| {
-                let codes = |p: &ExploredPath| p.steps.iter().map(|s| s.to.code.clone()).collect::<Vec<_>>();
-                codes(a).cmp(&codes(b))
-            })
+        b.score.total_cmp(&a.score).then(a.steps.len().cmp(&b.steps.len())).then_with(|| {
+            let codes = |p: &ExploredPath| p.steps.iter().map(|s| s.to.code.clone()).collect::<Vec<_>>();
+            codes(a).cmp(&codes(b))
+        })
     });
     paths.truncate(top_k as usize);
     Ok(Exploration { paths, target_set: set_name, paths_considered: considered, paths_over_max_hours: over })

@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use passerelle_model::embedded;
 use passerelle_model::catalogue::ItemKind;
+use passerelle_model::embedded;
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery};
 use passerelle_model::explore::{explore, ExploreQuery};
 use passerelle_model::training::catalogue::{Basis, CertificationClass, Regulated, TrainingCatalogue};
@@ -27,7 +27,6 @@ fn fixtures() -> &'static (Engine, TrainingCatalogue) {
 fn profile(code: &str) -> ProfileQuery {
     ProfileQuery { occupation_code: Some(code.into()), ..Default::default() }
 }
-
 
 fn plan(query: PlanQuery) -> Result<TrainingPlan, PlanError> {
     let (engine, training) = fixtures();
@@ -51,7 +50,8 @@ fn every_rome_certification_has_level_hours_and_cost_with_their_basis() {
     let n = engine.catalogue().items.iter().filter(|i| i.kind == ItemKind::Certification).count();
     assert_eq!(n, 3223);
     assert_eq!(training.certifications().len(), 3223);
-    let cert = |code: u32| training.certification(engine.catalogue().item_id(code).expect("item")).expect("certification");
+    let cert =
+        |code: u32| training.certification(engine.catalogue().item_id(code).expect("item")).expect("certification");
     // AIPR: 1 day (7 h) and 132 EUR TTC, both from the facts table.
     let aipr = cert(403964);
     assert_eq!((aipr.hours.value, aipr.hours.basis), (7.0, Basis::Sourced));
@@ -146,14 +146,22 @@ fn invalid_queries_name_the_field() {
     assert_eq!(err.field(), "target_occupation_code");
     let held = PlanConstraints { held_certifications: vec!["100023".into()], ..Default::default() };
     let err = plan(q("F1623", held)).expect_err("not a certification");
-    assert_eq!(err.to_string(), "constraints.held_certifications[0]: `100023` is not the code_ogr of a ROME certification");
+    assert_eq!(
+        err.to_string(),
+        "constraints.held_certifications[0]: `100023` is not the code_ogr of a ROME certification"
+    );
     let err = plan(q("F1623", PlanConstraints { max_level: Some(9), ..Default::default() })).expect_err("level");
     assert_eq!(err.field(), "constraints.max_level");
-    let err = plan(q("F1623", PlanConstraints { max_total_hours: Some(f64::NAN), ..Default::default() })).expect_err("nan");
+    let err =
+        plan(q("F1623", PlanConstraints { max_total_hours: Some(f64::NAN), ..Default::default() })).expect_err("nan");
     assert_eq!(err.field(), "constraints.max_total_hours");
     let (engine, training) = fixtures();
-    let err = explore(engine, training, &ExploreQuery { profile: profile("I1315"), max_intermediates: Some(3), ..Default::default() })
-        .expect_err("too deep");
+    let err = explore(
+        engine,
+        training,
+        &ExploreQuery { profile: profile("I1315"), max_intermediates: Some(3), ..Default::default() },
+    )
+    .expect_err("too deep");
     assert_eq!(err.field(), "max_intermediates");
 }
 
@@ -170,7 +178,10 @@ fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
     let (training, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
     let lines: Vec<u64> = issues.iter().map(|i| i.line).collect();
     assert_eq!(lines, vec![3, 4, 5, 6, 7], "{issues:?}");
-    assert_eq!(issues[0].to_string(), "opco.csv: line 3: certification `999999` is not the code_ogr of a ROME certification");
+    assert_eq!(
+        issues[0].to_string(),
+        "opco.csv: line 3: certification `999999` is not the code_ogr of a ROME certification"
+    );
     assert!(issues[3].reason.contains("already given on line 2"), "{}", issues[3].reason);
     let cqp = training.certification(engine.catalogue().item_id(490944).expect("item")).expect("cert");
     assert_eq!((cqp.hours.value, cqp.hours.basis), (250.0, Basis::Operator));
@@ -193,7 +204,12 @@ fn two_step_pathway_hand_checked_on_real_data() {
     let ex = explore(
         engine,
         training,
-        &ExploreQuery { profile: profile("I1315"), target_set: "DIGITAL_INFRASTRUCTURE".into(), top_k: Some(20), ..Default::default() },
+        &ExploreQuery {
+            profile: profile("I1315"),
+            target_set: "DIGITAL_INFRASTRUCTURE".into(),
+            top_k: Some(20),
+            ..Default::default()
+        },
     )
     .expect("valid");
     // Monteur raccordeur fibre optique → monteur installateur d'équipements connectés →
@@ -205,7 +221,13 @@ fn two_step_pathway_hand_checked_on_real_data() {
         .expect("I1315 → I1314 → I1320 among the 20 best");
     let recommend = |profile: ProfileQuery, set: &str, code: &str| {
         let answer = engine
-            .recommend(&RecommendQuery { profile, top_k: Some(100), target_set: set.into(), model_only: true, ..Default::default() })
+            .recommend(&RecommendQuery {
+                profile,
+                top_k: Some(100),
+                target_set: set.into(),
+                model_only: true,
+                ..Default::default()
+            })
             .expect("valid");
         answer.results.iter().find(|r| r.occupation.code == code).map(|r| r.probability).expect("ranked")
     };
@@ -225,8 +247,9 @@ fn two_step_pathway_hand_checked_on_real_data() {
     assert_eq!(s1.plan.certifications[0].regulated, Some(Regulated::CacesR486));
     assert_eq!(s1.plan.total_hours, 424.5);
     // Step 2 gap: the direct gap I1315 → I1320 minus what I1314 taught (405406, 103503).
-    let direct = plan(PlanQuery { profile: profile("I1315"), target_occupation_code: "I1320".into(), ..Default::default() })
-        .expect("valid");
+    let direct =
+        plan(PlanQuery { profile: profile("I1315"), target_occupation_code: "I1320".into(), ..Default::default() })
+            .expect("valid");
     let direct_gap: Vec<u32> = direct.missing_core.iter().map(|s| s.code).collect();
     assert_eq!(direct_gap, vec![113669, 114645, 405406, 405418, 405419, 405421, 405428, 405431, 103503]);
     let step_gap: Vec<u32> = s2.plan.missing_core.iter().map(|s| s.code).collect();
@@ -240,7 +263,11 @@ fn two_step_pathway_hand_checked_on_real_data() {
     for p in &ex.paths {
         let mut seen = vec!["I1315".to_string()];
         for s in &p.steps {
-            assert!(!seen.contains(&s.to.code), "cycle in {:?}", p.steps.iter().map(|s| &s.to.code).collect::<Vec<_>>());
+            assert!(
+                !seen.contains(&s.to.code),
+                "cycle in {:?}",
+                p.steps.iter().map(|s| &s.to.code).collect::<Vec<_>>()
+            );
             seen.push(s.to.code.clone());
         }
         assert!(p.steps.len() <= 3);

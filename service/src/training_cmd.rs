@@ -55,7 +55,11 @@ impl PlanProfileArgs {
     }
 
     fn constraints(&self) -> PlanConstraints {
-        PlanConstraints { max_total_hours: self.max_hours, max_level: self.max_level, held_certifications: self.held.clone() }
+        PlanConstraints {
+            max_total_hours: self.max_hours,
+            max_level: self.max_level,
+            held_certifications: self.held.clone(),
+        }
     }
 
     /// Loads the engine and the training catalogue; refused operator rows go to stderr.
@@ -65,10 +69,8 @@ impl PlanProfileArgs {
         let operator = match &source.training_catalogue {
             Some(path) => Some((
                 path.display().to_string(),
-                std::fs::read_to_string(path).map_err(|e| passerelle_model::error::DataError::Io {
-                    file: path.clone(),
-                    source: e,
-                })?,
+                std::fs::read_to_string(path)
+                    .map_err(|e| passerelle_model::error::DataError::Io { file: path.clone(), source: e })?,
             )),
             None => None,
         };

@@ -45,7 +45,8 @@ pub const MIN_SUPPORT: f64 = 0.5;
 /// training).
 pub const MAX_HOURS: f64 = 10_000.0;
 /// Columns of an operator catalogue CSV; only `certification` must be non-empty.
-pub const OPERATOR_COLUMNS: [&str; 7] = ["certification", "level", "hours", "cost", "region", "provider", "covered_items"];
+pub const OPERATOR_COLUMNS: [&str; 7] =
+    ["certification", "level", "hours", "cost", "region", "provider", "covered_items"];
 
 /// Where a figure comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -313,11 +314,7 @@ fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
 }
 
 /// Positions of `wanted` columns in the header of `reader`.
-fn columns(
-    file: &str,
-    reader: &mut csv::Reader<&[u8]>,
-    wanted: &[&'static str],
-) -> Result<Vec<usize>, DataError> {
+fn columns(file: &str, reader: &mut csv::Reader<&[u8]>, wanted: &[&'static str]) -> Result<Vec<usize>, DataError> {
     let header = reader.headers().map_err(|e| DataError::BadRow {
         file: file.to_string(),
         line: 1,
@@ -472,8 +469,7 @@ fn load_map(text: &str, facts: &HashMap<String, Fact>) -> Result<HashMap<u32, (S
             if !matches!(f[2].trim(), "exact" | "successor" | "family") {
                 return Err(format!("match `{}` is not exact, successor or family", f[2]));
             }
-            if map.insert(code, (f[1].trim().to_string(), f[2].trim().to_string(), f[3].trim().to_string())).is_some()
-            {
+            if map.insert(code, (f[1].trim().to_string(), f[2].trim().to_string(), f[3].trim().to_string())).is_some() {
                 return Err(format!("duplicate code_ogr {code}"));
             }
             Ok(())
@@ -483,7 +479,11 @@ fn load_map(text: &str, facts: &HashMap<String, Fact>) -> Result<HashMap<u32, (S
     Ok(map)
 }
 
-fn operator_rows(file: &str, text: &str, catalogue: &Catalogue) -> Result<(HashMap<ItemId, OperatorRow>, Vec<RowIssue>), DataError> {
+fn operator_rows(
+    file: &str,
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<(HashMap<ItemId, OperatorRow>, Vec<RowIssue>), DataError> {
     let mut rows: HashMap<ItemId, OperatorRow> = HashMap::new();
     let mut issues = Vec::new();
     for_each_row(
@@ -497,7 +497,9 @@ fn operator_rows(file: &str, text: &str, catalogue: &Catalogue) -> Result<(HashM
                 .ok()
                 .and_then(|c| catalogue.item_id(c))
                 .filter(|i| catalogue.item(*i).kind == ItemKind::Certification)
-                .ok_or_else(|| format!("certification `{}` is not the code_ogr of a ROME certification", crate::error::echo(code)))?;
+                .ok_or_else(|| {
+                    format!("certification `{}` is not the code_ogr of a ROME certification", crate::error::echo(code))
+                })?;
             let level = match f[1].trim() {
                 "" => None,
                 l => Some(
@@ -516,7 +518,13 @@ fn operator_rows(file: &str, text: &str, catalogue: &Catalogue) -> Result<(HashM
                     .ok()
                     .filter(|v| v.is_finite() && (*v > 0.0 || (zero_ok && *v == 0.0)) && *v <= MAX_HOURS * 1000.0)
                     .map(Some)
-                    .ok_or_else(|| format!("{what} `{}` is not a {} number", crate::error::echo(s), if zero_ok { "non-negative" } else { "positive" }))
+                    .ok_or_else(|| {
+                        format!(
+                            "{what} `{}` is not a {} number",
+                            crate::error::echo(s),
+                            if zero_ok { "non-negative" } else { "positive" }
+                        )
+                    })
             };
             let hours = positive(f[2], "hours", false)?;
             if hours.is_some_and(|h| h > MAX_HOURS) {
@@ -535,7 +543,9 @@ fn operator_rows(file: &str, text: &str, catalogue: &Catalogue) -> Result<(HashM
                                 .ok()
                                 .and_then(|c| catalogue.item_id(c))
                                 .filter(|i| catalogue.item(*i).kind != ItemKind::WorkContext)
-                                .ok_or_else(|| format!("covered_items: `{}` is not a ROME skill code_ogr", crate::error::echo(c)))
+                                .ok_or_else(|| {
+                                    format!("covered_items: `{}` is not a ROME skill code_ogr", crate::error::echo(c))
+                                })
                         })
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
@@ -543,7 +553,10 @@ fn operator_rows(file: &str, text: &str, catalogue: &Catalogue) -> Result<(HashM
             if let Some(previous) = rows.get(&item) {
                 return Err(format!("certification {code} already given on line {}", previous.line));
             }
-            rows.insert(item, OperatorRow { line, level, hours, cost, region: text(f[4]), provider: text(f[5]), covered });
+            rows.insert(
+                item,
+                OperatorRow { line, level, hours, cost, region: text(f[4]), provider: text(f[5]), covered },
+            );
             Ok(())
         },
         |issue| {
@@ -609,10 +622,7 @@ impl TrainingCatalogue {
             let rule = rules.iter().find(|r| r.pattern.is_match(&item.label));
             let fact_basis = |m: &str| if m == "exact" { Basis::Sourced } else { Basis::Derived };
             let fact_source = |f: &Fact, m: &str, note: &str, what: &str| {
-                format!(
-                    "certification_facts.csv row \"{}\" ({m} match: {note}); {what}; source: {}",
-                    f.name, f.source
-                )
+                format!("certification_facts.csv row \"{}\" ({m} match: {note}); {what}; source: {}", f.name, f.source)
             };
             let rule_source = |r: &KindRule| format!("kind_defaults.csv rule \"{}\": {}", r.kind, r.note);
 
@@ -624,18 +634,16 @@ impl TrainingCatalogue {
                 Level { value: r.level, basis: r.basis, source: rule_source(r) }
             } else {
                 let why = fact
-                    .map(|(f, _, _)| format!("certification_facts.csv row \"{}\" gives level `{}`", f.name, f.level_text))
+                    .map(|(f, _, _)| {
+                        format!("certification_facts.csv row \"{}\" gives level `{}`", f.name, f.level_text)
+                    })
                     .unwrap_or_else(|| "no level in the facts or rules".to_string());
                 Level { value: None, basis: Basis::Assumption, source: format!("no level: {why}") }
             };
             let hours = if let Some((row, h)) = op.and_then(|r| r.hours.map(|h| (r, h))) {
                 Figure { value: h, basis: Basis::Operator, source: op_source(row) }
             } else if let Some((f, m, note, (lo, hi))) = fact.and_then(|(f, m, n)| f.hours.map(|h| (f, m, n, h))) {
-                let what = if lo == hi {
-                    format!("{lo} h")
-                } else {
-                    format!("range {lo}-{hi} h, middle used")
-                };
+                let what = if lo == hi { format!("{lo} h") } else { format!("range {lo}-{hi} h, middle used") };
                 Figure { value: (lo + hi) / 2.0, basis: fact_basis(m), source: fact_source(f, m, note, &what) }
             } else if let Some(r) = rule {
                 Figure { value: r.hours, basis: r.basis, source: rule_source(r) }
@@ -655,10 +663,8 @@ impl TrainingCatalogue {
             let own = SkillEstimate { item: id, support: 1.0, specificity: 1.0 };
             let (mut skills, skills_basis) = match op.and_then(|r| r.covered.as_ref()) {
                 Some(covered) => {
-                    let mut s: Vec<SkillEstimate> = covered
-                        .iter()
-                        .map(|&i| SkillEstimate { item: i, support: 1.0, specificity: 1.0 })
-                        .collect();
+                    let mut s: Vec<SkillEstimate> =
+                        covered.iter().map(|&i| SkillEstimate { item: i, support: 1.0, specificity: 1.0 }).collect();
                     s.push(own);
                     (s, Basis::Operator)
                 }
@@ -761,10 +767,16 @@ mod tests {
     #[test]
     fn labels_are_classified() {
         use CertificationClass::*;
-        assert_eq!(classify("Autorisation d'intervention à proximité des réseaux (AIPR)"), (Authorisation, Some(Regulated::Aipr)));
+        assert_eq!(
+            classify("Autorisation d'intervention à proximité des réseaux (AIPR)"),
+            (Authorisation, Some(Regulated::Aipr))
+        );
         assert_eq!(classify("H0B0 Habilitation électrique"), (Authorisation, Some(Regulated::ElectricalHabilitation)));
         assert_eq!(classify("CACES Nacelle 3B R486"), (Authorisation, Some(Regulated::CacesR486)));
-        assert_eq!(classify("Plates-formes élévatrices mobiles de personnel (CACES R 486) - Depuis le 01/01/2020"), (Authorisation, Some(Regulated::CacesR486)));
+        assert_eq!(
+            classify("Plates-formes élévatrices mobiles de personnel (CACES R 486) - Depuis le 01/01/2020"),
+            (Authorisation, Some(Regulated::CacesR486))
+        );
         assert_eq!(classify("Chariots élévateurs en porte-à-faux (CACES R 389-3)"), (Authorisation, None));
         assert_eq!(classify("CQP laveur de vitres spécialisé travaux en hauteur"), (Qualification, None));
         assert_eq!(classify("CQP monteur raccordeur fibre optique"), (Qualification, None));

@@ -213,7 +213,9 @@ impl Search<'_> {
         if bound < self.best.0 || (bound == self.best.0 && cost > self.best.1 + EPS) {
             return;
         }
-        if bound == self.best.0 && self.lower_bound(reachable & !covered & !abandoned, forbidden, cost) > self.best.1 + EPS {
+        if bound == self.best.0
+            && self.lower_bound(reachable & !covered & !abandoned, forbidden, cost) > self.best.1 + EPS
+        {
             // Tying the best count means covering every open element: not cheaply enough.
             return;
         }
@@ -315,9 +317,7 @@ pub fn undominated(problem: &CoverProblem) -> Vec<usize> {
                     k != j
                         && subset(&sets[j], &sets[k])
                         && problem.sets[k].cost <= problem.sets[j].cost + EPS
-                        && (sets[k].len() > sets[j].len()
-                            || problem.sets[k].cost < problem.sets[j].cost - EPS
-                            || k < j)
+                        && (sets[k].len() > sets[j].len() || problem.sets[k].cost < problem.sets[j].cost - EPS || k < j)
                 })
         })
         .collect()
@@ -370,7 +370,8 @@ mod tests {
     fn greedy_trap_is_solved_exactly() {
         // Elements 0..6. Greedy takes the big cheap-per-element set {0,1,2,3} (cost 4, 1 per
         // element) and then needs {4} and {5}; the optimum is {0,1,4} + {2,3,5} = 6 h.
-        let p = problem(6, &[(&[0, 1, 2, 3], 4.0), (&[0, 1, 4], 3.0), (&[2, 3, 5], 3.0), (&[4], 2.5), (&[5], 2.5)], None);
+        let p =
+            problem(6, &[(&[0, 1, 2, 3], 4.0), (&[0, 1, 4], 3.0), (&[2, 3, 5], 3.0), (&[4], 2.5), (&[5], 2.5)], None);
         let g = greedy(&p);
         assert_eq!(g.chosen, vec![0, 3, 4]);
         assert!((g.cost - 9.0).abs() < 1e-9);

@@ -82,10 +82,7 @@ impl PlanConstraints {
         if self.held_certifications.len() > MAX_PROFILE_ITEMS {
             return Err(PlanError::OutOfRange {
                 field: format!("{prefix}.held_certifications"),
-                reason: format!(
-                    "{} entries, at most {MAX_PROFILE_ITEMS} are accepted",
-                    self.held_certifications.len()
-                ),
+                reason: format!("{} entries, at most {MAX_PROFILE_ITEMS} are accepted", self.held_certifications.len()),
             });
         }
         let catalogue = engine.catalogue();
@@ -95,7 +92,8 @@ impl PlanConstraints {
             .enumerate()
             .map(|(i, code)| {
                 let digits = code.trim();
-                let plain = !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+                let plain =
+                    !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
                 plain
                     .then(|| digits.parse::<u32>().ok())
                     .flatten()
@@ -297,7 +295,10 @@ impl<'a> Planner<'a> {
             .filter(|&i| items.binary_search(&i).is_err())
             .collect();
         let relevance_of = |i: ItemId| {
-            occupation.items.binary_search_by_key(&i, |l| l.item).map_or(Relevance::Other, |p| occupation.items[p].relevance)
+            occupation
+                .items
+                .binary_search_by_key(&i, |l| l.item)
+                .map_or(Relevance::Other, |p| occupation.items[p].relevance)
         };
         let level_ok = |cert: &Certification| match (c.max_level, cert.level.value) {
             (Some(max), Some(level)) => level <= max,
@@ -342,7 +343,8 @@ impl<'a> Planner<'a> {
         // The set cover over what the prerequisites leave.
         let universe: Vec<ItemId> =
             missing.iter().copied().filter(|&i| !prerequisites.iter().any(|p| p.skill(i).is_some())).collect();
-        let mut candidates: Vec<usize> = universe.iter().flat_map(|&e| self.training.developing(e).iter().copied()).collect();
+        let mut candidates: Vec<usize> =
+            universe.iter().flat_map(|&e| self.training.developing(e).iter().copied()).collect();
         candidates.sort_unstable();
         candidates.dedup();
         let all = self.training.certifications();
@@ -367,7 +369,11 @@ impl<'a> Planner<'a> {
             let covers = missing
                 .iter()
                 .filter_map(|&i| cert.skill(i).map(|s| (i, s)))
-                .map(|(i, s)| CoveredSkill { skill: skill_ref(i, relevance_of(i)), support: s.support, specificity: s.specificity })
+                .map(|(i, s)| CoveredSkill {
+                    skill: skill_ref(i, relevance_of(i)),
+                    support: s.support,
+                    specificity: s.specificity,
+                })
                 .collect();
             PlannedCertification {
                 code: cert.code,
@@ -440,9 +446,6 @@ impl<'a> Planner<'a> {
     ) -> Result<Vec<TrainingPlan>, PlanError> {
         let constraints = constraints.validate(self.engine, prefix)?;
         let (items, _) = self.engine.resolve(profile)?;
-        targets
-            .iter()
-            .map(|code| Ok(self.plan_for_items(&items, self.target(code, "target")?, &constraints)))
-            .collect()
+        targets.iter().map(|code| Ok(self.plan_for_items(&items, self.target(code, "target")?, &constraints))).collect()
     }
 }

@@ -4,7 +4,7 @@
 //! Proto messages are destructured without `..`.
 
 use passerelle_model::engine::{ModelInfo, OccupationRef};
-use passerelle_model::explore::{ExploreQuery, ExploredPath, Exploration, PathStep, SCORE_BASIS};
+use passerelle_model::explore::{Exploration, ExploreQuery, ExploredPath, PathStep, SCORE_BASIS};
 use passerelle_model::training::catalogue::{Basis, CertificationClass, Figure, Level, Regulated};
 use passerelle_model::training::cover::Solver;
 use passerelle_model::training::plan::{
@@ -185,7 +185,10 @@ pub fn summary(p: &TrainingPlan) -> String {
     };
     if uncovered > 0 {
         let labels: Vec<&str> = p.uncovered.iter().map(|u| u.skill.label.as_str()).collect();
-        s.push_str(&format!(" {uncovered} core skill(s) are NOT covered by any planned certification: {}.", labels.join("; ")));
+        s.push_str(&format!(
+            " {uncovered} core skill(s) are NOT covered by any planned certification: {}.",
+            labels.join("; ")
+        ));
     }
     if !p.unmet_prerequisites.is_empty() {
         let labels: Vec<&str> = p.unmet_prerequisites.iter().map(|u| u.label.as_str()).collect();
@@ -274,7 +277,11 @@ fn planned(c: PlannedCertification) -> pb::PlannedCertification {
         }
         .into(),
         regulated: regulated(r),
-        level: Some(pb::QualificationLevel { level: value.map(u32::from), basis: basis(level_basis), source: level_source }),
+        level: Some(pb::QualificationLevel {
+            level: value.map(u32::from),
+            basis: basis(level_basis),
+            source: level_source,
+        }),
         hours: Some(figure(hours)),
         cost_eur: Some(figure(cost_eur)),
         covers: covers
