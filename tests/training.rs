@@ -171,6 +171,12 @@ async fn recommend_pathways_attaches_a_plan_to_each_result_when_asked() {
         assert_eq!(plan.missing_core_skills.len(), pathway.missing_core_skills.len());
     }
     assert!(!with.info.expect("info").training_basis.is_empty());
+    let mut bad = request(true);
+    bad.plan_constraints = Some(PlanConstraints { max_level: Some(0), ..Default::default() });
+    let status = app.pathways().recommend_pathways(bad).await.expect_err("max_level 0");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let details = status.get_error_details();
+    assert_eq!(details.bad_request().expect("BadRequest").field_violations[0].field, "plan_constraints.max_level");
     let without = app.pathways().recommend_pathways(request(false)).await.expect("valid").into_inner();
     assert!(without.pathways.iter().all(|p| p.training_plan.is_none()));
     assert!(without.info.expect("info").training_basis.is_empty());

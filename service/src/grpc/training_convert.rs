@@ -297,3 +297,38 @@ fn planned(c: PlannedCertification) -> pb::PlannedCertification {
         region: region.unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_types::StatusExt;
+
+    #[test]
+    fn plan_errors_map_to_precise_statuses() {
+        let err = PlanError::OutOfRange {
+            field: "constraints.max_level".into(),
+            reason: "9 is not a qualification level 1-8".into(),
+        };
+        let status = from_plan_error(&err);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "constraints.max_level: 9 is not a qualification level 1-8");
+        let details = status.get_error_details();
+        assert_eq!(details.bad_request().expect("BadRequest").field_violations[0].field, "constraints.max_level");
+        let status = from_plan_error(&PlanError::Query(passerelle_model::error::QueryError::EmptyProfile));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(from_plan_error(&PlanError::CatalogueMismatch).code(), Code::Unavailable);
+    }
+
+    #[test]
+    fn constraints_convert_field_by_field() {
+        let c = constraints(Some(pb::PlanConstraints {
+            max_total_hours: Some(100.0),
+            max_level: Some(4),
+            held_certifications: vec!["403964".into()],
+        }));
+        assert_eq!(c.max_total_hours, Some(100.0));
+        assert_eq!(c.max_level, Some(4));
+        assert_eq!(c.held_certifications, vec!["403964".to_string()]);
+        assert_eq!(constraints(None), PlanConstraints::default());
+    }
+}
