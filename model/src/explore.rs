@@ -162,9 +162,16 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
         let profile = if state.steps.is_empty() {
             query.profile.clone()
         } else {
+            // The declared occupation brings its own items; the others are listed.
+            let own = state.occupation.map(|o| catalogue.occupation(o).items.as_slice()).unwrap_or_default();
             ProfileQuery {
                 occupation_code: state.occupation.map(|o| catalogue.occupation(o).code.clone()),
-                item_codes: state.items.iter().map(|&i| catalogue.item(i).code.to_string()).collect(),
+                item_codes: state
+                    .items
+                    .iter()
+                    .filter(|&&i| own.binary_search_by_key(&i, |l| l.item).is_err())
+                    .map(|&i| catalogue.item(i).code.to_string())
+                    .collect(),
                 removed_item_codes: Vec::new(),
             }
         };
