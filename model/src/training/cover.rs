@@ -299,28 +299,32 @@ pub fn exact(problem: &CoverProblem) -> Option<CoverSolution> {
 /// Removes sets that another set dominates (covers a superset at no greater cost; among
 /// equals the lower index stays). Returns the kept indices.
 pub fn undominated(problem: &CoverProblem) -> Vec<usize> {
-    let sets: Vec<Vec<usize>> = problem
-        .sets
+    // Identical sets first (certifications leading to the same occupation often are): keep
+    // the cheapest, then the lowest index. Then strict supersets at no greater cost.
+    let mut cheapest: std::collections::HashMap<Vec<usize>, usize> = std::collections::HashMap::new();
+    for (j, s) in problem.sets.iter().enumerate() {
+        let mut e: Vec<usize> = s.elements.iter().copied().filter(|&e| e < problem.n_elements).collect();
+        e.sort_unstable();
+        e.dedup();
+        if e.is_empty() {
+            continue;
+        }
+        let slot = cheapest.entry(e).or_insert(j);
+        if problem.sets[j].cost < problem.sets[*slot].cost - EPS {
+            *slot = j;
+        }
+    }
+    let unique: Vec<(Vec<usize>, usize)> = cheapest.into_iter().collect();
+    let subset = |a: &[usize], b: &[usize]| a.len() < b.len() && a.iter().all(|x| b.binary_search(x).is_ok());
+    let mut kept: Vec<usize> = unique
         .iter()
-        .map(|s| {
-            let mut e: Vec<usize> = s.elements.iter().copied().filter(|&e| e < problem.n_elements).collect();
-            e.sort_unstable();
-            e.dedup();
-            e
+        .filter(|(set, j)| {
+            !unique.iter().any(|(other, k)| subset(set, other) && problem.sets[*k].cost <= problem.sets[*j].cost + EPS)
         })
+        .map(|(_, j)| *j)
         .collect();
-    let subset = |a: &[usize], b: &[usize]| a.iter().all(|x| b.binary_search(x).is_ok());
-    (0..sets.len())
-        .filter(|&j| {
-            !sets[j].is_empty()
-                && !(0..sets.len()).any(|k| {
-                    k != j
-                        && subset(&sets[j], &sets[k])
-                        && problem.sets[k].cost <= problem.sets[j].cost + EPS
-                        && (sets[k].len() > sets[j].len() || problem.sets[k].cost < problem.sets[j].cost - EPS || k < j)
-                })
-        })
-        .collect()
+    kept.sort_unstable();
+    kept
 }
 
 /// Exact after removing dominated sets when the instance is small enough, greedy otherwise.
