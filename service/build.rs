@@ -7,7 +7,11 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("..").join("proto");
-    let files = [root.join("passerelle/v1/pathways.proto"), root.join("passerelle/v1/admin.proto")];
+    let files = [
+        root.join("passerelle/v1/pathways.proto"),
+        root.join("passerelle/v1/admin.proto"),
+        root.join("passerelle/v1/training.proto"),
+    ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(&files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -4,6 +4,8 @@
 //! - ROME 4.0 v460 (France Travail, Licence Ouverte / Etalab 2.0): the six files of
 //!   `data/rome-v460/`.
 //! - Target sets: `data/target_sets.toml`.
+//! - Training facts: `data/training/` (certification facts, kind defaults, the map from ROME
+//!   certifications to facts rows; see `data/training/README.md`).
 //! - Model: `data/model/transition-model.json`, a committed artifact produced by
 //!   `passerelle train` on the same data (a test checks that it matches the embedded data).
 //!   A committed artifact rather than training at start-up: start-up stays in the
@@ -18,6 +20,7 @@ use crate::catalogue::{
 use crate::engine::Engine;
 use crate::error::DataError;
 use crate::target_set::TargetSets;
+use crate::training::catalogue::{RowIssue, TrainingCatalogue, TrainingFiles};
 use crate::transition::ModelArtifact;
 
 macro_rules! rome {
@@ -38,6 +41,26 @@ pub const TARGET_SETS_TOML: &str = include_str!("../../data/target_sets.toml");
 
 /// The embedded model artifact (JSON).
 pub const MODEL_JSON: &str = include_str!("../../data/model/transition-model.json");
+
+/// The embedded training files (`data/training/`).
+pub const TRAINING_FILES: TrainingFiles<'static> = TrainingFiles {
+    facts: include_str!("../../data/training/certification_facts.csv"),
+    kind_defaults: include_str!("../../data/training/kind_defaults.csv"),
+    rome_map: include_str!("../../data/training/rome_certifications.csv"),
+};
+
+/// The training catalogue on `catalogue` from the embedded training files, with an optional
+/// operator catalogue `(file name, CSV text)`; returns the operator rows refused.
+///
+/// # Errors
+/// Only if an embedded file was corrupted at build time (a test loads them), or the
+/// operator file lacks a column.
+pub fn training_catalogue(
+    catalogue: &Catalogue,
+    operator: Option<(&str, &str)>,
+) -> Result<(TrainingCatalogue, Vec<RowIssue>), DataError> {
+    TrainingCatalogue::build(catalogue, TRAINING_FILES, operator)
+}
 
 /// The six embedded ROME files.
 pub fn rome_files() -> RomeFiles<'static> {

@@ -10,6 +10,8 @@
 //! - [`eval`]: the source-grouped held-out protocol and ranking metrics.
 //! - [`target_set`]: named sets of target occupations defined by rules over the data.
 //! - [`engine`]: the façade: resolve a profile, rank, explain the gap.
+//! - [`training`]: the training catalogue and planner (certifications that close a gap).
+//! - [`explore`]: multi-step pathways through up to two intermediate occupations.
 //! - [`embedded`]: the default data and model compiled into the binary.
 //!
 //! ```
@@ -32,8 +34,10 @@ pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod explore;
 pub mod features;
 pub mod target_set;
+pub mod training;
 pub mod transition;
 
 #[cfg(test)]

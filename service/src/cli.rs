@@ -43,6 +43,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Answer one recommendation locally and print it as JSON.
     Recommend(RecommendArgs),
+    /// Plan the certifications that close the gap to a target occupation (JSON).
+    Plan(crate::training_cmd::PlanArgs),
+    /// Explore multi-step pathways into a target set, each step with its plan (JSON).
+    Explore(crate::training_cmd::ExploreArgs),
 }
 
 /// Where data, target sets and model come from (embedded defaults when omitted).
@@ -61,7 +65,7 @@ pub struct SourceArgs {
 
 impl From<SourceArgs> for EngineSource {
     fn from(a: SourceArgs) -> Self {
-        EngineSource { data: a.data, target_sets: a.target_sets, model: a.model }
+        EngineSource { data: a.data, target_sets: a.target_sets, model: a.model, training_catalogue: None }
     }
 }
 
@@ -196,6 +200,9 @@ pub enum CliError {
     /// Invalid recommendation query.
     #[error("invalid query: {0}")]
     Query(#[from] QueryError),
+    /// Invalid plan or exploration query.
+    #[error("invalid query: {0}")]
+    Plan(#[from] passerelle_model::training::PlanError),
     /// Training failed.
     #[error(transparent)]
     Train(#[from] TrainError),
@@ -238,6 +245,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(args) => tokio::task::block_in_place(|| train_command(&args)),
         Command::Eval(args) => tokio::task::block_in_place(|| eval_command(&args)),
         Command::Recommend(args) => tokio::task::block_in_place(|| recommend_command(args)),
+        Command::Plan(args) => tokio::task::block_in_place(|| crate::training_cmd::plan_command(args)),
+        Command::Explore(args) => tokio::task::block_in_place(|| crate::training_cmd::explore_command(args)),
     }
 }
 

@@ -16,3 +16,4 @@ pub mod serve_cmd;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+pub mod training_cmd;

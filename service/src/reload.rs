@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use passerelle_model::error::DataError;
 
 use crate::grpc::pathway::EngineSlot;
+use crate::grpc::training::TrainingSlot;
 use crate::server::EngineSource;
 
 /// What a successful reload did.
@@ -61,13 +62,21 @@ pub enum ReloadError {
 pub struct Reloader {
     source: EngineSource,
     slot: EngineSlot,
+    training: Option<TrainingSlot>,
     busy: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
     /// A reloader of `slot` from `source`.
     pub fn new(source: EngineSource, slot: EngineSlot) -> Self {
-        Reloader { source, slot, busy: tokio::sync::Mutex::new(()) }
+        Reloader { source, slot, training: None, busy: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Also rebuilds the training catalogue of `training` from the reloaded data (stored just
+    /// before the engine, so plans always match the data they are asked about).
+    pub fn with_training(mut self, training: TrainingSlot) -> Self {
+        self.training = Some(training);
+        self
     }
 
     /// Loads, validates and swaps (see the module docs).
@@ -84,11 +93,21 @@ impl Reloader {
         drop(previous);
         let started = Instant::now();
         let source = self.source.clone();
-        let loaded = tokio::task::spawn_blocking(move || source.load())
-            .await
-            .unwrap_or_else(|e| Err(DataError::Artifact { reason: format!("loader task failed: {e}") }));
+        let with_training = self.training.is_some();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let engine = source.load()?;
+            let training = if with_training { Some(source.load_training(engine.catalogue())?) } else { None };
+            Ok((engine, training))
+        })
+        .await
+        .unwrap_or_else(|e| Err(DataError::Artifact { reason: format!("loader task failed: {e}") }));
         let engine = match loaded {
-            Ok(engine) => Arc::new(engine),
+            Ok((engine, training)) => {
+                if let (Some(slot), Some(training)) = (&self.training, training) {
+                    slot.store(Some(Arc::new(training)));
+                }
+                Arc::new(engine)
+            }
             Err(source) => {
                 tracing::warn!(error = %source, serving = %previous_checksum, "model reload refused; the old model keeps serving");
                 return Err(ReloadError::Refused { path, source, serving: previous_checksum });

@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// API keys, one per line (# comments); keys also come from env PASSERELLE_API_KEYS (comma-separated). With any key, PathwayService and AdminService require `authorization: Bearer <key>` or `x-api-key: <key>` [key api_keys_file].
     #[arg(long, value_name = "FILE")]
     pub api_keys_file: Option<PathBuf>,
+    /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,covered_items); overrides the embedded training facts; bad rows are logged and skipped [key training_catalogue].
+    #[arg(long, value_name = "FILE")]
+    pub training_catalogue: Option<PathBuf>,
     /// Prometheus endpoint; off when unset [key metrics_addr].
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -104,6 +107,7 @@ impl ServeArgs {
             tls_key: self.tls_key.clone(),
             tls_client_ca: self.tls_client_ca.clone(),
             api_keys_file: self.api_keys_file.clone(),
+            training_catalogue: self.training_catalogue.clone(),
             metrics_addr: self.metrics_addr,
         }
     }

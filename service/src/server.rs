@@ -13,6 +13,7 @@ use passerelle_model::embedded;
 use passerelle_model::engine::Engine;
 use passerelle_model::error::DataError;
 use passerelle_model::target_set::TargetSets;
+use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::transition::ModelArtifact;
 use tokio::net::TcpListener;
 use tokio_stream::{Stream, StreamExt};
@@ -26,7 +27,9 @@ use crate::grpc::pathway::{EngineSlot, PathwayApi};
 use crate::guard::GuardLayer;
 use crate::limits::RequestLimits;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
+use crate::grpc::training::{TrainingApi, TrainingSlot};
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
+use crate::proto::v1::training_service_server::TrainingServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::reload::{ReloadError, Reloader};
 use crate::settings::Settings;
@@ -54,6 +57,8 @@ pub struct EngineSource {
     pub target_sets: Option<PathBuf>,
     /// A model artifact written by `passerelle train`.
     pub model: Option<PathBuf>,
+    /// An operator training catalogue (CSV) overriding the embedded training facts.
+    pub training_catalogue: Option<PathBuf>,
 }
 
 /// Why the server stopped with an error.
@@ -108,6 +113,27 @@ impl EngineSource {
     }
 }
 
+impl EngineSource {
+    /// Builds the training catalogue on `catalogue` from the embedded facts and the operator
+    /// file, if any. Refused operator rows are logged as warnings (file, line, reason) and
+    /// the good rows are used.
+    ///
+    /// # Errors
+    /// [`DataError`] when the operator file cannot be read or lacks a column.
+    pub fn load_training(&self, catalogue: &Catalogue) -> Result<TrainingCatalogue, DataError> {
+        let operator = match &self.training_catalogue {
+            Some(path) => Some((path.display().to_string(), read(path)?)),
+            None => None,
+        };
+        let (training, issues) =
+            embedded::training_catalogue(catalogue, operator.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+        for issue in &issues {
+            tracing::warn!(%issue, "operator training catalogue: row refused");
+        }
+        Ok(training)
+    }
+}
+
 fn read(path: &PathBuf) -> Result<String, DataError> {
     std::fs::read_to_string(path).map_err(|source| DataError::Io { file: path.clone(), source })
 }
@@ -134,6 +160,7 @@ pub async fn serve(
         data: source.data,
         target_sets: source.target_sets,
         model: source.model,
+        training_catalogue: source.training_catalogue,
         // Sub-second test graces are kept: settings count whole seconds.
         shutdown_grace_secs: grace.as_secs(),
         ..Settings::default()
@@ -207,8 +234,10 @@ async fn serve_inner(
     let tls = tls_config(&settings)?;
     let (reporter, health) = tonic_health::server::health_reporter();
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
+    let training_name = <TrainingServiceServer<TrainingApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status("", ServingStatus::NotServing).await;
     reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+    reporter.set_service_status(training_name, ServingStatus::NotServing).await;
 
     // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
     let reflection = || {
@@ -221,11 +250,18 @@ async fn serve_inner(
 
     let slot: EngineSlot = Arc::new(ArcSwapOption::empty());
     let limits = RequestLimits { max_profile_items: settings.max_profile_items, max_top_k: settings.max_top_k };
-    let api = PathwayServiceServer::new(PathwayApi::with_limits(Arc::clone(&slot), limits))
+    let training_slot: TrainingSlot = Arc::new(ArcSwapOption::empty());
+    let api = PathwayServiceServer::new(
+        PathwayApi::with_limits(Arc::clone(&slot), limits).with_training(Arc::clone(&training_slot)),
+    )
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
     let source = settings.engine_source();
-    let reloader = Arc::new(Reloader::new(source.clone(), Arc::clone(&slot)));
+    let training_api = TrainingServiceServer::new(TrainingApi::new(Arc::clone(&slot), Arc::clone(&training_slot)))
+        .max_decoding_message_size(settings.max_request_bytes)
+        .max_encoding_message_size(settings.max_response_bytes);
+    let reloader =
+        Arc::new(Reloader::new(source.clone(), Arc::clone(&slot)).with_training(Arc::clone(&training_slot)));
     let admin = AdminServiceServer::new(AdminApi::new(Arc::clone(&reloader)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
@@ -234,20 +270,27 @@ async fn serve_inner(
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();
     let loader_slot = Arc::clone(&slot);
+    let loader_training = Arc::clone(&training_slot);
     tokio::spawn(async move {
         let started = std::time::Instant::now();
-        let engine = match preloaded {
-            Some(engine) => Ok(engine),
-            None => tokio::task::spawn_blocking(move || source.load().map(Arc::new))
-                .await
-                .unwrap_or_else(|e| Err(DataError::Artifact { reason: format!("loader task failed: {e}") })),
-        };
+        let engine = tokio::task::spawn_blocking(move || {
+            let engine = match preloaded {
+                Some(engine) => engine,
+                None => Arc::new(source.load()?),
+            };
+            let training = source.load_training(engine.catalogue())?;
+            Ok((engine, Arc::new(training)))
+        })
+        .await
+        .unwrap_or_else(|e| Err(DataError::Artifact { reason: format!("loader task failed: {e}") }));
         match engine {
-            Ok(engine) => {
+            Ok((engine, training)) => {
                 let (occupations, model) = (engine.catalogue().occupations.len(), engine.model_info().checksum.clone());
+                loader_training.store(Some(training));
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
+                loader_reporter.set_service_status(training_name, ServingStatus::Serving).await;
                 // Logged once the model answers, so "serving" in the log is true.
                 tracing::info!(
                     occupations,
@@ -285,6 +328,8 @@ async fn serve_inner(
         };
         stop_reporter.set_service_status("", ServingStatus::NotServing).await;
         stop_reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(training_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(training_name, ServingStatus::NotServing).await;
         if reason.is_none() {
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight requests");
         }
@@ -322,6 +367,7 @@ async fn serve_inner(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
+        .add_service(training_api)
         .add_service(admin)
         .serve_with_incoming_shutdown(incoming, stopped);
     let outcome = tokio::select! {

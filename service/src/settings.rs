@@ -55,6 +55,7 @@ const ENV_NOT_KEYS: &[&str] = &["config", "api_keys"];
 /// | `tls_cert`, `tls_key` | unset | PEM certificate chain and private key: TLS (rustls) when both set |
 /// | `tls_client_ca` | unset | PEM CA: clients must present a certificate it signed (mutual TLS) |
 /// | `api_keys_file` | unset | one key per line (`#` comments); with `PASSERELLE_API_KEYS`, keys are required |
+/// | `training_catalogue` | unset | operator training catalogue, CSV; overrides the embedded training facts |
 /// | `metrics_addr` | unset | Prometheus endpoint; off when unset |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -98,6 +99,9 @@ pub struct Settings {
     pub tls_client_ca: Option<PathBuf>,
     /// File of API keys, one per line; blank lines and lines starting with `#` are skipped.
     pub api_keys_file: Option<PathBuf>,
+    /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,
+    /// covered_items); overrides the embedded training facts; bad rows are logged and skipped.
+    pub training_catalogue: Option<PathBuf>,
     /// Prometheus endpoint; off when unset.
     pub metrics_addr: Option<SocketAddr>,
 }
@@ -122,6 +126,7 @@ impl Default for Settings {
             tls_key: None,
             tls_client_ca: None,
             api_keys_file: None,
+            training_catalogue: None,
             metrics_addr: None,
         }
     }
@@ -202,7 +207,7 @@ impl Settings {
     }
 
     /// The keys, as in the config file (lower case) and after the [`ENV_PREFIX`] (upper case).
-    pub fn keys() -> [&'static str; 18] {
+    pub fn keys() -> [&'static str; 19] {
         [
             "addr",
             "log_format",
@@ -221,6 +226,7 @@ impl Settings {
             "tls_key",
             "tls_client_ca",
             "api_keys_file",
+            "training_catalogue",
             "metrics_addr",
         ]
     }
@@ -297,7 +303,12 @@ impl Settings {
 
     /// Where the engine is loaded from.
     pub fn engine_source(&self) -> EngineSource {
-        EngineSource { data: self.data.clone(), target_sets: self.target_sets.clone(), model: self.model.clone() }
+        EngineSource {
+            data: self.data.clone(),
+            target_sets: self.target_sets.clone(),
+            model: self.model.clone(),
+            training_catalogue: self.training_catalogue.clone(),
+        }
     }
 
     /// `request_timeout_ms` as a duration.
@@ -383,6 +394,9 @@ pub struct SettingsOverrides {
     /// `api_keys_file`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_keys_file: Option<PathBuf>,
+    /// `training_catalogue`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training_catalogue: Option<PathBuf>,
     /// `metrics_addr`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<SocketAddr>,

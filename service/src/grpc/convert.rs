@@ -43,6 +43,9 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
         target_set_name,
         include_current_occupation,
         model_only,
+        // Training plans: read by `grpc::pathway` before this conversion.
+        include_training_plan: _,
+        plan_constraints: _,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
     let target_set = if target_set_name.trim().is_empty() {
@@ -93,6 +96,7 @@ pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::Rec
             model_checksum: model.checksum.clone(),
             model_kind: model.model_kind.clone(),
             ranking_basis: RANKING_BASIS.to_string(),
+            training_basis: String::new(),
         }),
     }
 }
@@ -131,10 +135,12 @@ fn pathway(r: Recommendation) -> pb::Pathway {
             })
             .collect(),
         curated_order: curated_order.map_or(0, u32::from),
+        training_plan: None,
     }
 }
 
-fn skill(s: SkillRef) -> pb::Skill {
+/// Converts a skill (also used by the training conversions).
+pub fn skill(s: SkillRef) -> pb::Skill {
     let SkillRef { code, label, kind, relevance } = s;
     let kind = match kind {
         ItemKind::SavoirFaire => pb::SkillKind::SavoirFaire,

@@ -4,3 +4,5 @@ pub mod admin;
 pub mod convert;
 pub mod pathway;
 pub mod status;
+pub mod training;
+pub mod training_convert;

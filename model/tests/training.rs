@@ -1,0 +1,339 @@
+//! Training plans and multi-step pathways on the embedded ROME v460 data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::OnceLock;
+
+use passerelle_model::catalogue::ItemKind;
+use passerelle_model::embedded;
+use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery};
+use passerelle_model::explore::{explore, ExploreQuery};
+use passerelle_model::training::catalogue::{Basis, CertificationClass, Regulated, TrainingCatalogue};
+use passerelle_model::training::cover::Solver;
+use passerelle_model::training::plan::{PlanConstraints, PlanQuery, PlanRole, Planner, TrainingPlan, UncoveredReason};
+use passerelle_model::training::PlanError;
+use proptest::prelude::*;
+
+fn fixtures() -> &'static (Engine, TrainingCatalogue) {
+    static F: OnceLock<(Engine, TrainingCatalogue)> = OnceLock::new();
+    F.get_or_init(|| {
+        let engine = embedded::engine().expect("engine");
+        let (training, issues) = embedded::training_catalogue(engine.catalogue(), None).expect("training");
+        assert!(issues.is_empty());
+        (engine, training)
+    })
+}
+
+fn profile(code: &str) -> ProfileQuery {
+    ProfileQuery { occupation_code: Some(code.into()), ..Default::default() }
+}
+
+fn plan(query: PlanQuery) -> Result<TrainingPlan, PlanError> {
+    let (engine, training) = fixtures();
+    Planner::new(engine, training)?.plan(&query)
+}
+
+fn to_f1623(profile: ProfileQuery, constraints: PlanConstraints) -> TrainingPlan {
+    plan(PlanQuery { profile, target_occupation_code: "F1623".into(), constraints }).expect("valid")
+}
+
+fn codes(p: &TrainingPlan) -> Vec<u32> {
+    p.certifications.iter().map(|c| c.code).collect()
+}
+
+/// F1623's core skills that I1315 lacks (unix_coherence_item, coeur_metier = Principale).
+const F1623_GAP: [u32; 8] = [300182, 400343, 489419, 106766, 109801, 109804, 405492, 405495];
+
+#[test]
+fn every_rome_certification_has_level_hours_and_cost_with_their_basis() {
+    let (engine, training) = fixtures();
+    let n = engine.catalogue().items.iter().filter(|i| i.kind == ItemKind::Certification).count();
+    assert_eq!(n, 3223);
+    assert_eq!(training.certifications().len(), 3223);
+    let cert =
+        |code: u32| training.certification(engine.catalogue().item_id(code).expect("item")).expect("certification");
+    // AIPR: 1 day (7 h) and 132 EUR TTC, both from the facts table.
+    let aipr = cert(403964);
+    assert_eq!((aipr.hours.value, aipr.hours.basis), (7.0, Basis::Sourced));
+    assert_eq!((aipr.cost_eur.value, aipr.cost_eur.basis), (132.0, Basis::Sourced));
+    assert_eq!((aipr.class, aipr.regulated), (CertificationClass::Authorisation, Some(Regulated::Aipr)));
+    assert_eq!(aipr.skills.len(), 1, "an authorisation covers only itself");
+    // Titre professionnel fibre: Afpa 350-700 h, middle 525 h, sourced.
+    let tp = cert(490946);
+    assert_eq!((tp.hours.value, tp.hours.basis), (525.0, Basis::Sourced));
+    assert!(tp.hours.source.contains("range 350-700 h"), "{}", tp.hours.source);
+    // No cost anywhere: hours x 25.5 EUR/h, an estimate.
+    assert_eq!((tp.cost_eur.value, tp.cost_eur.basis), (525.0 * 25.5, Basis::Estimate));
+    // CQP: no facts figure, kind rule "CQP": 300 h, an assumption, no level.
+    let cqp = cert(490944);
+    assert_eq!((cqp.hours.value, cqp.hours.basis, cqp.level.value), (300.0, Basis::Assumption, None));
+    // Bac pro SN option C: level 4 of its successor (Bac pro CIEL), derived.
+    let bac = cert(491142);
+    assert_eq!((bac.level.value, bac.level.basis), (Some(4), Basis::Derived));
+    // CACES R486: generic CACES 14-35 h, middle 24.5 h; cost 600-2000 EUR, middle 1300.
+    let caces = cert(403188);
+    assert_eq!((caces.hours.value, caces.cost_eur.value, caces.regulated), (24.5, 1300.0, Some(Regulated::CacesR486)));
+    // CQP monteur raccordeur fibre optique leads only to F1623: it develops all F1623's
+    // skills and knowledge (support 1).
+    for code in F1623_GAP {
+        let s = cqp.skill(engine.catalogue().item_id(code).expect("item")).expect("estimated skill");
+        assert_eq!(s.support, 1.0);
+    }
+}
+
+#[test]
+fn fibre_splicer_to_mobile_networks_gets_the_fibre_certification_and_aipr_when_missing() {
+    // Without AIPR (removed from the I1315 profile), F1623 lists it: prerequisite first.
+    let without_aipr = ProfileQuery { removed_item_codes: vec!["403964".into()], ..profile("I1315") };
+    let p = to_f1623(without_aipr, PlanConstraints::default());
+    assert_eq!(p.missing_core.iter().map(|s| s.code).collect::<Vec<_>>(), F1623_GAP);
+    assert_eq!(codes(&p), vec![403964, 490944]);
+    assert_eq!(p.certifications[0].role, PlanRole::RegulatedPrerequisite);
+    assert_eq!((p.certifications[0].hours.value, p.certifications[0].hours.basis), (7.0, Basis::Sourced));
+    // The cheapest of the three certifications that lead only to F1623 (CQP 300 h,
+    // "Monteur installateur de réseaux très haut débit" 400 h, titre professionnel 525 h).
+    let cqp = &p.certifications[1];
+    assert_eq!(cqp.role, PlanRole::CoversSkills);
+    assert_eq!(cqp.label, "CQP monteur raccordeur fibre optique");
+    assert_eq!(cqp.covers.iter().map(|c| c.skill.code).collect::<Vec<_>>(), F1623_GAP);
+    assert_eq!(p.total_hours, 307.0);
+    assert_eq!(p.total_cost_eur, 132.0 + 300.0 * 25.5);
+    assert!(p.cost_includes_estimates);
+    assert!(p.uncovered.is_empty() && p.unmet_prerequisites.is_empty());
+    assert_eq!(p.solver, Solver::Exact);
+
+    // I1315 lists AIPR itself: no prerequisite.
+    let p = to_f1623(profile("I1315"), PlanConstraints::default());
+    assert_eq!(codes(&p), vec![490944]);
+    assert_eq!(p.total_hours, 300.0);
+}
+
+#[test]
+fn a_held_certification_is_never_proposed_again() {
+    let held = PlanConstraints { held_certifications: vec!["490944".into()], ..Default::default() };
+    let p = to_f1623(profile("I1315"), held);
+    assert_eq!(codes(&p), vec![490945], "next cheapest: 400 h (assumption)");
+    let in_profile = ProfileQuery { item_codes: vec!["490944".into(), "490945".into()], ..profile("I1315") };
+    let p = to_f1623(in_profile, PlanConstraints::default());
+    assert_eq!(codes(&p), vec![490946]);
+    assert_eq!(p.total_hours, 525.0);
+}
+
+#[test]
+fn hours_limit_leaves_skills_uncovered_and_says_why() {
+    let without_aipr = ProfileQuery { removed_item_codes: vec!["403964".into()], ..profile("I1315") };
+    let p = to_f1623(without_aipr, PlanConstraints { max_total_hours: Some(100.0), ..Default::default() });
+    assert_eq!(codes(&p), vec![403964]);
+    assert_eq!(p.total_hours, 7.0);
+    assert_eq!(p.uncovered.len(), 8);
+    assert!(p.uncovered.iter().all(|u| u.reason == UncoveredReason::Constraints));
+    // Too little time even for the prerequisite: it is reported, not silently dropped.
+    let without_aipr = ProfileQuery { removed_item_codes: vec!["403964".into()], ..profile("I1315") };
+    let p = to_f1623(without_aipr, PlanConstraints { max_total_hours: Some(5.0), ..Default::default() });
+    assert!(p.certifications.is_empty());
+    assert_eq!(p.unmet_prerequisites.len(), 1);
+    assert_eq!(p.unmet_prerequisites[0].code, 403964);
+}
+
+#[test]
+fn invalid_queries_name_the_field() {
+    let q = |target: &str, constraints: PlanConstraints| PlanQuery {
+        profile: profile("I1315"),
+        target_occupation_code: target.into(),
+        constraints,
+    };
+    let err = plan(q("Z9999", PlanConstraints::default())).expect_err("unknown target");
+    assert_eq!(err.field(), "target_occupation_code");
+    let held = PlanConstraints { held_certifications: vec!["100023".into()], ..Default::default() };
+    let err = plan(q("F1623", held)).expect_err("not a certification");
+    assert_eq!(
+        err.to_string(),
+        "constraints.held_certifications[0]: `100023` is not the code_ogr of a ROME certification"
+    );
+    let err = plan(q("F1623", PlanConstraints { max_level: Some(9), ..Default::default() })).expect_err("level");
+    assert_eq!(err.field(), "constraints.max_level");
+    let err =
+        plan(q("F1623", PlanConstraints { max_total_hours: Some(f64::NAN), ..Default::default() })).expect_err("nan");
+    assert_eq!(err.field(), "constraints.max_total_hours");
+    let (engine, training) = fixtures();
+    let err = explore(
+        engine,
+        training,
+        &ExploreQuery { profile: profile("I1315"), max_intermediates: Some(3), ..Default::default() },
+    )
+    .expect_err("too deep");
+    assert_eq!(err.field(), "max_intermediates");
+}
+
+#[test]
+fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
+    let (engine, _) = fixtures();
+    let csv = "certification,level,hours,cost,region,provider,covered_items\n\
+               490944,3,250,1800,84,AFPA Lyon,489419;405492\n\
+               999999,,10,,,,\n\
+               490945,,-3,,,,\n\
+               490946,9,,,,,\n\
+               490944,,100,,,,\n\
+               403964,,,,,,125917;abc\n";
+    let (training, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let lines: Vec<u64> = issues.iter().map(|i| i.line).collect();
+    assert_eq!(lines, vec![3, 4, 5, 6, 7], "{issues:?}");
+    assert_eq!(
+        issues[0].to_string(),
+        "opco.csv: line 3: certification `999999` is not the code_ogr of a ROME certification"
+    );
+    assert!(issues[3].reason.contains("already given on line 2"), "{}", issues[3].reason);
+    let cqp = training.certification(engine.catalogue().item_id(490944).expect("item")).expect("cert");
+    assert_eq!((cqp.hours.value, cqp.hours.basis), (250.0, Basis::Operator));
+    assert_eq!(cqp.hours.source, "operator catalogue opco.csv: line 2");
+    assert_eq!((cqp.cost_eur.value, cqp.level.value), (1800.0, Some(3)));
+    assert_eq!((cqp.provider.as_deref(), cqp.region.as_deref()), (Some("AFPA Lyon"), Some("84")));
+    assert_eq!(cqp.skills.len(), 3, "two declared skills and itself");
+    assert_eq!(cqp.skills_basis, Basis::Operator);
+    let plan = Planner::new(engine, &training)
+        .expect("same data")
+        .plan(&PlanQuery { profile: profile("I1315"), target_occupation_code: "F1623".into(), ..Default::default() })
+        .expect("valid");
+    let planned = plan.certifications.iter().find(|c| c.code == 490944);
+    assert!(planned.is_none_or(|c| c.hours.basis == Basis::Operator));
+}
+
+#[test]
+fn two_step_pathway_hand_checked_on_real_data() {
+    let (engine, training) = fixtures();
+    let ex = explore(
+        engine,
+        training,
+        &ExploreQuery {
+            profile: profile("I1315"),
+            target_set: "DIGITAL_INFRASTRUCTURE".into(),
+            top_k: Some(20),
+            ..Default::default()
+        },
+    )
+    .expect("valid");
+    // Monteur raccordeur fibre optique → monteur installateur d'équipements connectés →
+    // technicien de maintenance d'équipements connectés.
+    let path = ex
+        .paths
+        .iter()
+        .find(|p| p.steps.iter().map(|s| s.to.code.as_str()).collect::<Vec<_>>() == ["I1314", "I1320"])
+        .expect("I1315 → I1314 → I1320 among the 20 best");
+    let recommend = |profile: ProfileQuery, set: &str, code: &str| {
+        let answer = engine
+            .recommend(&RecommendQuery {
+                profile,
+                top_k: Some(100),
+                target_set: set.into(),
+                model_only: true,
+                ..Default::default()
+            })
+            .expect("valid");
+        answer.results.iter().find(|r| r.occupation.code == code).map(|r| r.probability).expect("ranked")
+    };
+    // Step 1: the model's probability for I1315 → I1314.
+    let p1 = recommend(profile("I1315"), "ALL", "I1314");
+    // Step 2: the person now holds I1315's items plus I1314's, I1314 declared.
+    let i1315 = &engine.catalogue().occupation(engine.catalogue().occupation_id("I1315").expect("I1315")).items;
+    let held: Vec<String> = i1315.iter().map(|l| engine.catalogue().item(l.item).code.to_string()).collect();
+    let p2 = recommend(ProfileQuery { item_codes: held, ..profile("I1314") }, "DIGITAL_INFRASTRUCTURE", "I1320");
+    let (s1, s2) = (&path.steps[0], &path.steps[1]);
+    assert_eq!((s1.probability, s2.probability), (p1, p2));
+    assert_eq!(s1.from.as_ref().map(|o| o.code.as_str()), Some("I1315"));
+    assert_eq!(s2.from.as_ref().map(|o| o.code.as_str()), Some("I1314"));
+    // Step 1 plan: CACES R486 (I1314 lists it; generic CACES 14-35 h → 24.5 h, sourced) and
+    // a 400 h qualification (no rule matched: assumption).
+    assert_eq!(codes(&s1.plan), vec![200059, 515088]);
+    assert_eq!(s1.plan.certifications[0].regulated, Some(Regulated::CacesR486));
+    assert_eq!(s1.plan.total_hours, 424.5);
+    // Step 2 gap: the direct gap I1315 → I1320 minus what I1314 taught (405406, 103503).
+    let direct =
+        plan(PlanQuery { profile: profile("I1315"), target_occupation_code: "I1320".into(), ..Default::default() })
+            .expect("valid");
+    let direct_gap: Vec<u32> = direct.missing_core.iter().map(|s| s.code).collect();
+    assert_eq!(direct_gap, vec![113669, 114645, 405406, 405418, 405419, 405421, 405428, 405431, 103503]);
+    let step_gap: Vec<u32> = s2.plan.missing_core.iter().map(|s| s.code).collect();
+    assert_eq!(step_gap, vec![113669, 114645, 405418, 405419, 405421, 405428, 405431]);
+    assert_eq!(s2.plan.total_hours, 400.0);
+    assert_eq!(path.total_hours, 824.5);
+    assert!((path.probability - p1 * p2).abs() < 1e-12);
+    assert!((path.score - p1 * p2 * (-824.5f64 / 1607.0).exp()).abs() < 1e-12);
+    // Ranked by score; no path visits an occupation twice or returns to I1315.
+    assert!(ex.paths.windows(2).all(|w| w[0].score >= w[1].score));
+    for p in &ex.paths {
+        let mut seen = vec!["I1315".to_string()];
+        for s in &p.steps {
+            assert!(
+                !seen.contains(&s.to.code),
+                "cycle in {:?}",
+                p.steps.iter().map(|s| &s.to.code).collect::<Vec<_>>()
+            );
+            seen.push(s.to.code.clone());
+        }
+        assert!(p.steps.len() <= 3);
+    }
+}
+
+#[test]
+fn exploration_respects_max_hours() {
+    let (engine, training) = fixtures();
+    let q = ExploreQuery {
+        profile: profile("I1315"),
+        target_set: "DIGITAL_INFRASTRUCTURE".into(),
+        top_k: Some(20),
+        constraints: PlanConstraints { max_total_hours: Some(450.0), ..Default::default() },
+        ..Default::default()
+    };
+    let ex = explore(engine, training, &q).expect("valid");
+    assert!(!ex.paths.is_empty());
+    assert!(ex.paths_over_max_hours > 0);
+    for p in &ex.paths {
+        assert!(p.total_hours <= 450.0);
+        assert_eq!(p.total_hours, p.steps.iter().map(|s| s.plan.total_hours).sum::<f64>());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A plan covers every skill it claims (each claim is in the certification's skill set
+    /// and in the gap), never exceeds the constraints, never proposes a held certification,
+    /// and accounts for every missing core skill.
+    #[test]
+    fn plans_cover_what_they_claim_within_constraints(
+        source in 0usize..1584,
+        target in 0usize..1584,
+        max_hours in proptest::option::of(1.0f64..2000.0),
+        max_level in proptest::option::of(1u32..=8),
+        held_index in proptest::option::of(0usize..3223),
+    ) {
+        let (engine, training) = fixtures();
+        let cat = engine.catalogue();
+        let held: Vec<String> = held_index.map(|i| training.certifications()[i].code.to_string()).into_iter().collect();
+        let constraints = PlanConstraints { max_total_hours: max_hours, max_level, held_certifications: held.clone() };
+        let p = plan(PlanQuery {
+            profile: profile(&cat.occupations[source].code),
+            target_occupation_code: cat.occupations[target].code.clone(),
+            constraints,
+        }).expect("valid");
+        prop_assert!(p.total_hours <= max_hours.unwrap_or(f64::INFINITY) + 1e-9);
+        let gap: Vec<u32> = p.missing_core.iter().map(|s| s.code).collect();
+        let mut covered = Vec::new();
+        for c in &p.certifications {
+            prop_assert!(!held.contains(&c.code.to_string()));
+            if let (Some(max), Some(level)) = (max_level, c.level.value) {
+                prop_assert!(u32::from(level) <= max);
+            }
+            let cert = training.certification(cat.item_id(c.code).expect("item")).expect("cert");
+            for s in &c.covers {
+                prop_assert!(gap.contains(&s.skill.code));
+                prop_assert!(cert.skill(cat.item_id(s.skill.code).expect("item")).is_some());
+                covered.push(s.skill.code);
+            }
+        }
+        for code in &gap {
+            let uncovered = p.uncovered.iter().any(|u| u.skill.code == *code);
+            prop_assert!(covered.contains(code) != uncovered, "skill {} both or neither covered and uncovered", code);
+        }
+    }
+}

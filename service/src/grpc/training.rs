@@ -1,0 +1,95 @@
+//! `passerelle.v1.TrainingService`: training plans and multi-step pathways.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use passerelle_model::engine::Engine;
+use passerelle_model::explore::explore;
+use passerelle_model::training::catalogue::TrainingCatalogue;
+use passerelle_model::training::plan::Planner;
+use tonic::{Request, Response, Status};
+
+use crate::grpc::pathway::EngineSlot;
+use crate::grpc::training_convert as convert;
+use crate::proto::v1 as pb;
+
+/// The training catalogue currently served: empty while loading, swapped with the engine.
+pub type TrainingSlot = Arc<ArcSwapOption<TrainingCatalogue>>;
+
+/// Implementation of `TrainingService` over the shared engine and training catalogue.
+#[derive(Debug, Clone)]
+pub struct TrainingApi {
+    engine: EngineSlot,
+    training: TrainingSlot,
+}
+
+impl TrainingApi {
+    /// A service answering from the two slots (`UNAVAILABLE` while either is empty).
+    pub fn new(engine: EngineSlot, training: TrainingSlot) -> Self {
+        TrainingApi { engine, training }
+    }
+}
+
+/// The engine and training catalogue, or `UNAVAILABLE` while they load.
+///
+/// # Errors
+/// `UNAVAILABLE` while either slot is empty.
+pub fn loaded(engine: &EngineSlot, training: &TrainingSlot) -> Result<(Arc<Engine>, Arc<TrainingCatalogue>), Status> {
+    match (engine.load_full(), training.load_full()) {
+        (Some(e), Some(t)) => Ok((e, t)),
+        _ => Err(Status::unavailable("the model and training catalogue are still loading")),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::training_service_server::TrainingService for TrainingApi {
+    #[tracing::instrument(name = "PlanTraining", skip_all)]
+    async fn plan_training(
+        &self,
+        request: Request<pb::PlanTrainingRequest>,
+    ) -> Result<Response<pb::PlanTrainingResponse>, Status> {
+        let (engine, training) = loaded(&self.engine, &self.training)?;
+        let query = convert::plan_query(request.into_inner())?;
+        let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
+        let answer = tokio::task::spawn_blocking(move || Planner::new(&e, &t)?.plan(&query))
+            .await
+            .map_err(|e| Status::internal(format!("planning task failed: {e}")))?;
+        match answer {
+            Ok(plan) => {
+                tracing::debug!(certifications = plan.certifications.len(), hours = plan.total_hours, "planned");
+                Ok(Response::new(pb::PlanTrainingResponse {
+                    plan: Some(convert::plan(plan)),
+                    info: Some(convert::info(engine.model_info(), training.operator_file.as_deref())),
+                }))
+            }
+            Err(err) => {
+                tracing::info!(field = err.field(), "invalid request");
+                Err(convert::from_plan_error(&err))
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "ExplorePathways", skip_all)]
+    async fn explore_pathways(
+        &self,
+        request: Request<pb::ExplorePathwaysRequest>,
+    ) -> Result<Response<pb::ExplorePathwaysResponse>, Status> {
+        let (engine, training) = loaded(&self.engine, &self.training)?;
+        let query = convert::explore_query(request.into_inner())?;
+        let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
+        let answer = tokio::task::spawn_blocking(move || explore(&e, &t, &query))
+            .await
+            .map_err(|e| Status::internal(format!("exploration task failed: {e}")))?;
+        match answer {
+            Ok(exploration) => {
+                tracing::debug!(paths = exploration.paths.len(), considered = exploration.paths_considered, "explored");
+                let info = convert::info(engine.model_info(), training.operator_file.as_deref());
+                Ok(Response::new(convert::explore_response(exploration, info)))
+            }
+            Err(err) => {
+                tracing::info!(field = err.field(), "invalid request");
+                Err(convert::from_plan_error(&err))
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! `passerelle plan` and `passerelle explore`: training plans and multi-step pathways,
+//! computed locally and printed as JSON (domain field names).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use passerelle_model::embedded;
+use passerelle_model::engine::{Engine, ProfileQuery};
+use passerelle_model::explore::{explore, ExploreQuery, SCORE_BASIS};
+use passerelle_model::training::catalogue::TrainingCatalogue;
+use passerelle_model::training::plan::{PlanConstraints, PlanQuery, Planner};
+
+use crate::cli::{CliError, SourceArgs};
+use crate::grpc::training_convert::{summary, TRAINING_BASIS};
+use crate::server::EngineSource;
+
+/// The profile and constraints shared by `plan` and `explore`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanProfileArgs {
+    /// Current or past occupation, ROME code (e.g. I1315).
+    #[arg(long)]
+    pub occupation: Option<String>,
+    /// An item held (`code_ogr`); repeat for several.
+    #[arg(long = "item", allow_hyphen_values = true)]
+    pub items: Vec<String>,
+    /// An item to remove (`code_ogr`); repeat for several.
+    #[arg(long = "remove", allow_hyphen_values = true)]
+    pub removed: Vec<String>,
+    /// Largest total training duration, hours (0 < h <= 10000).
+    #[arg(long)]
+    pub max_hours: Option<f64>,
+    /// Highest qualification level (1-8) of a proposed certification.
+    #[arg(long)]
+    pub max_level: Option<u32>,
+    /// A certification already held (`code_ogr`); repeat for several.
+    #[arg(long = "held", allow_hyphen_values = true)]
+    pub held: Vec<String>,
+    /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,
+    /// covered_items); bad rows are reported on stderr with their line and skipped.
+    #[arg(long, env = "PASSERELLE_TRAINING_CATALOGUE")]
+    pub training_catalogue: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+}
+
+impl PlanProfileArgs {
+    fn profile(&self) -> ProfileQuery {
+        ProfileQuery {
+            occupation_code: self.occupation.clone(),
+            item_codes: self.items.clone(),
+            removed_item_codes: self.removed.clone(),
+        }
+    }
+
+    fn constraints(&self) -> PlanConstraints {
+        PlanConstraints {
+            max_total_hours: self.max_hours,
+            max_level: self.max_level,
+            held_certifications: self.held.clone(),
+        }
+    }
+
+    /// Loads the engine and the training catalogue; refused operator rows go to stderr.
+    fn load(&self) -> Result<(Engine, TrainingCatalogue), CliError> {
+        let source = EngineSource { training_catalogue: self.training_catalogue.clone(), ..self.source.clone().into() };
+        let engine = source.load()?;
+        let operator = match &source.training_catalogue {
+            Some(path) => Some((
+                path.display().to_string(),
+                std::fs::read_to_string(path)
+                    .map_err(|e| passerelle_model::error::DataError::Io { file: path.clone(), source: e })?,
+            )),
+            None => None,
+        };
+        let (training, issues) =
+            embedded::training_catalogue(engine.catalogue(), operator.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+        for issue in &issues {
+            eprintln!("warning: row refused: {issue}");
+        }
+        Ok((engine, training))
+    }
+}
+
+/// `passerelle plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Target occupation, ROME code (e.g. F1623).
+    #[arg(long)]
+    pub target: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub profile: PlanProfileArgs,
+}
+
+/// `passerelle explore`.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
+    #[arg(long, default_value = "DIGITAL_INFRASTRUCTURE")]
+    pub target_set: String,
+    /// Largest number of intermediate occupations (0-2).
+    #[arg(long, default_value_t = passerelle_model::explore::MAX_INTERMEDIATES)]
+    pub max_intermediates: u32,
+    /// Number of paths (1-20).
+    #[arg(long, default_value_t = passerelle_model::explore::DEFAULT_PATHS)]
+    pub top_k: u32,
+    /// Moves tried per step (1-10).
+    #[arg(long, default_value_t = passerelle_model::explore::DEFAULT_FAN_OUT)]
+    pub fan_out: u32,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub profile: PlanProfileArgs,
+}
+
+fn print(value: &serde_json::Value) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    writeln!(stdout, "{text}").map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
+}
+
+/// Runs `passerelle plan`.
+///
+/// # Errors
+/// [`CliError`] naming the file and line, or the field, at fault.
+pub fn plan_command(args: PlanArgs) -> Result<(), CliError> {
+    let (engine, training) = args.profile.load()?;
+    let planner = Planner::new(&engine, &training)?;
+    let plan = planner.plan(&PlanQuery {
+        profile: args.profile.profile(),
+        target_occupation_code: args.target,
+        constraints: args.profile.constraints(),
+    })?;
+    print(&serde_json::json!({
+        "summary": summary(&plan),
+        "plan": plan,
+        "training_basis": TRAINING_BASIS,
+        "data_source": embedded::ROME_ATTRIBUTION,
+        "operator_catalogue": training.operator_file,
+    }))
+}
+
+/// Runs `passerelle explore`.
+///
+/// # Errors
+/// [`CliError`] naming the file and line, or the field, at fault.
+pub fn explore_command(args: ExploreArgs) -> Result<(), CliError> {
+    let (engine, training) = args.profile.load()?;
+    let answer = explore(
+        &engine,
+        &training,
+        &ExploreQuery {
+            profile: args.profile.profile(),
+            target_set: args.target_set,
+            max_intermediates: Some(args.max_intermediates),
+            top_k: Some(args.top_k),
+            fan_out: Some(args.fan_out),
+            constraints: args.profile.constraints(),
+        },
+    )?;
+    print(&serde_json::json!({
+        "exploration": answer,
+        "score_basis": SCORE_BASIS,
+        "training_basis": TRAINING_BASIS,
+        "probability_basis": crate::grpc::convert::probability_basis(engine.model_info().calibrated),
+        "data_source": embedded::ROME_ATTRIBUTION,
+        "operator_catalogue": training.operator_file,
+    }))
+}

@@ -1,0 +1,68 @@
+//! `passerelle plan` and `passerelle explore` as a user runs them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn passerelle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_passerelle")).args(args).output().expect("run passerelle")
+}
+
+#[test]
+fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
+    let path = std::env::temp_dir().join(format!("passerelle-opco-{}.csv", std::process::id()));
+    std::fs::write(
+        &path,
+        "certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,-3,,,,\n",
+    )
+    .unwrap();
+    let out = passerelle(&[
+        "plan",
+        "--occupation",
+        "I1315",
+        "--remove",
+        "403964",
+        "--target",
+        "F1623",
+        "--training-catalogue",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        format!("warning: row refused: {}: line 3: hours `-3` is not a positive number", path.display())
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let certs = json["plan"]["certifications"].as_array().unwrap();
+    let codes: Vec<u64> = certs.iter().map(|c| c["code"].as_u64().unwrap()).collect();
+    assert_eq!(codes, [403964, 490944]);
+    assert_eq!(certs[1]["hours"]["value"], 250.0);
+    assert_eq!(certs[1]["hours"]["basis"], "operator");
+    assert_eq!(certs[1]["provider"], "AFPA");
+    assert_eq!(json["plan"]["total_hours"], 257.0);
+    assert!(json["summary"].as_str().unwrap().starts_with("2 certification(s), 257.0 h"));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn plan_with_unknown_target_fails_naming_the_field() {
+    let out = passerelle(&["plan", "--occupation", "I1315", "--target", "Z9999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid query: target_occupation_code: unknown ROME code `Z9999`"
+    );
+}
+
+#[test]
+fn explore_prints_the_best_paths_as_json() {
+    let out = passerelle(&["explore", "--occupation", "I1315", "--top-k", "3", "--max-hours", "1000"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let paths = json["exploration"]["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 3);
+    assert_eq!(json["exploration"]["target_set"], "DIGITAL_INFRASTRUCTURE");
+    assert!(paths.iter().all(|p| p["total_hours"].as_f64().unwrap() <= 1000.0));
+    assert!(json["score_basis"].as_str().unwrap().contains("1607"));
+}
