@@ -17,6 +17,7 @@ use crate::catalogue::{
 };
 use crate::engine::Engine;
 use crate::error::DataError;
+use crate::search::{load_appellations, SearchIndex};
 use crate::target_set::TargetSets;
 use crate::transition::ModelArtifact;
 
@@ -38,6 +39,25 @@ pub const TARGET_SETS_TOML: &str = include_str!("../../data/target_sets.toml");
 
 /// The embedded model artifact (JSON).
 pub const MODEL_JSON: &str = include_str!("../../data/model/transition-model.json");
+
+/// The embedded ROME appellations (job titles), `data/rome-v460/unix_referentiel_appellation_v460_utf8.csv`,
+/// used by text search only (not covered by the model's data checksum).
+pub const APPELLATIONS_CSV: &[u8] = include_bytes!("../../data/rome-v460/unix_referentiel_appellation_v460_utf8.csv");
+
+/// The embedded DARES / Pôle emploi tension indicators, 2019 (`data/dares-tensions/tensions.csv`).
+pub const TENSIONS_CSV: &[u8] = include_bytes!("../../data/dares-tensions/tensions.csv");
+
+/// The embedded FAP 225 → ROME v3 correspondence (`data/dares-tensions/fap225_rome.csv`).
+pub const FAP_ROME_CSV: &[u8] = include_bytes!("../../data/dares-tensions/fap225_rome.csv");
+
+/// The search index over the embedded appellations and the catalogue's labels.
+///
+/// # Errors
+/// Only if the embedded appellation file does not match the catalogue.
+pub fn search_index(catalogue: &Catalogue) -> Result<SearchIndex, DataError> {
+    let appellations = load_appellations(APPELLATIONS_CSV, catalogue)?;
+    SearchIndex::new(catalogue, &appellations)
+}
 
 /// The six embedded ROME files.
 pub fn rome_files() -> RomeFiles<'static> {

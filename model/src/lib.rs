@@ -33,7 +33,9 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod features;
+pub mod search;
 pub mod target_set;
+pub mod tension;
 pub mod transition;
 
 #[cfg(test)]
