@@ -2,7 +2,9 @@
 //! file, database or download.
 //!
 //! - ROME 4.0 v460 (France Travail, Licence Ouverte / Etalab 2.0): the six files of
-//!   `data/rome-v460/`.
+//!   `data/rome-v460/` the model is trained on, and the appellations (job titles) used by
+//!   text search.
+//! - DARES / Pôle emploi tension indicators, 2019 (Licence Ouverte): `data/dares-tensions/`.
 //! - Target sets: `data/target_sets.toml`.
 //! - Model: `data/model/transition-model.json`, a committed artifact produced by
 //!   `passerelle train` on the same data (a test checks that it matches the embedded data).
@@ -19,6 +21,7 @@ use crate::engine::Engine;
 use crate::error::DataError;
 use crate::search::{load_appellations, SearchIndex};
 use crate::target_set::TargetSets;
+use crate::tension::TensionTable;
 use crate::transition::ModelArtifact;
 
 macro_rules! rome {
@@ -59,6 +62,14 @@ pub fn search_index(catalogue: &Catalogue) -> Result<SearchIndex, DataError> {
     SearchIndex::new(catalogue, &appellations)
 }
 
+/// The embedded DARES tension indicators (2019) and FAP → ROME v3 map.
+///
+/// # Errors
+/// Only if the embedded files were corrupted at build time (a test loads them).
+pub fn tension_table() -> Result<TensionTable, DataError> {
+    TensionTable::from_csv(TENSIONS_CSV, FAP_ROME_CSV)
+}
+
 /// The six embedded ROME files.
 pub fn rome_files() -> RomeFiles<'static> {
     RomeFiles {
@@ -81,7 +92,8 @@ pub fn catalogue() -> Result<Catalogue, DataError> {
     Catalogue::from_files(&rome_files())
 }
 
-/// The engine on embedded data, target sets and model.
+/// The engine on embedded data, target sets and model, with text search (appellations) and
+/// the DARES tension indicators.
 ///
 /// # Errors
 /// As [`catalogue`], or if the embedded artifact is refused.
@@ -89,5 +101,6 @@ pub fn engine() -> Result<Engine, DataError> {
     let catalogue = catalogue()?;
     let sets = TargetSets::from_toml("data/target_sets.toml", TARGET_SETS_TOML, &catalogue)?;
     let artifact = ModelArtifact::from_json(MODEL_JSON)?;
-    Engine::new(catalogue, sets, artifact)
+    let search = search_index(&catalogue)?;
+    Ok(Engine::new(catalogue, sets, artifact)?.with_search(search).with_tensions(tension_table()?))
 }

@@ -21,6 +21,7 @@
 //!     target_set: "DIGITAL_INFRASTRUCTURE".into(),
 //!     include_current_occupation: false,
 //!     model_only: false,
+//!     tension_weight: 0.0,
 //! })?;
 //! assert_eq!(answer.results.len(), 5);
 //! assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));

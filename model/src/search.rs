@@ -468,8 +468,9 @@ impl SearchIndex {
         for (d, score) in self.occupation_index.score(&words) {
             let doc = &self.occupation_docs[d as usize];
             let e = best.entry(doc.occupation).or_insert((d, score));
-            let better = score > e.1
-                || (score == e.1 && self.occupation_docs[e.0 as usize].label.len() > doc.label.len());
+            // Ties: the shorter title, then the first document (appellations before labels).
+            let key = |d: u32| (self.occupation_docs[d as usize].label.len(), d);
+            let better = score > e.1 || (score == e.1 && key(d) < key(e.0));
             if better {
                 *e = (d, score);
             }

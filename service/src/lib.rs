@@ -7,5 +7,6 @@
 pub mod cli;
 pub mod grpc;
 pub mod proto;
+pub mod search_cmd;
 pub mod server;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use passerelle_model::catalogue::Catalogue;
 use passerelle_model::embedded;
 use passerelle_model::engine::Engine;
 use passerelle_model::error::DataError;
+use passerelle_model::search;
 use passerelle_model::target_set::TargetSets;
 use passerelle_model::transition::ModelArtifact;
 use tokio::net::TcpListener;
@@ -18,7 +19,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
+use crate::grpc::search::SearchApi;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
+use crate::proto::v1::search_service_server::SearchServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 
 /// Largest request accepted, in bytes (a profile of 2 × 1000 item codes is about 20 KiB).
@@ -84,7 +87,27 @@ impl EngineSource {
             })?,
             None => ModelArtifact::from_json(embedded::MODEL_JSON)?,
         };
-        Engine::new(catalogue, sets, artifact)
+        // Text search: the folder's appellation file when it has one (else occupation and
+        // item labels only); tension figures: the embedded DARES 2019 files, joined through
+        // each occupation's ROME v3 code.
+        let appellations: std::borrow::Cow<'static, [u8]> = match &self.data {
+            Some(dir) => {
+                let path = dir.join(search::FILE_APPELLATIONS);
+                match std::fs::read(&path) {
+                    Ok(bytes) => bytes.into(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        tracing::warn!(file = %path.display(), "no appellation file: text search uses occupation and item labels only");
+                        std::borrow::Cow::Borrowed(&[][..])
+                    }
+                    Err(source) => return Err(DataError::Io { file: path, source }),
+                }
+            }
+            None => embedded::APPELLATIONS_CSV.into(),
+        };
+        let appellations =
+            if appellations.is_empty() { Vec::new() } else { search::load_appellations(&appellations, &catalogue)? };
+        let search = search::SearchIndex::new(&catalogue, &appellations)?;
+        Ok(Engine::new(catalogue, sets, artifact)?.with_search(search).with_tensions(embedded::tension_table()?))
     }
 }
 
@@ -125,6 +148,9 @@ pub async fn serve(
 
     let slot: EngineSlot = Arc::new(ArcSwapOption::empty());
     let api = PathwayServiceServer::new(PathwayApi::new(Arc::clone(&slot)))
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let search_api = SearchServiceServer::new(SearchApi::new(Arc::clone(&slot)))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
@@ -192,6 +218,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
+        .add_service(search_api)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped);
     tokio::select! {
         result = server => result?,

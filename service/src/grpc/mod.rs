@@ -1,5 +1,7 @@
 //! gRPC adapters: one module per service, conversions at the edge, one error → status map.
 
 pub mod convert;
+pub mod demand;
 pub mod pathway;
+pub mod search;
 pub mod status;
