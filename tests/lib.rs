@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use passerelle_model::engine::Engine;
 use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
+use passerelle_service::proto::v1::search_service_client::SearchServiceClient;
 use passerelle_service::server::{serve, EngineSource, ServeError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -38,6 +39,11 @@ impl TestApp {
     /// A `PathwayService` client.
     pub fn pathways(&self) -> PathwayServiceClient<Channel> {
         PathwayServiceClient::new(self.channel.clone())
+    }
+
+    /// A `SearchService` client.
+    pub fn search(&self) -> SearchServiceClient<Channel> {
+        SearchServiceClient::new(self.channel.clone())
     }
 
     /// A health client.
