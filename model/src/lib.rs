@@ -9,6 +9,8 @@
 //! - [`transition`]: the linfa logistic model, its training and its artifact.
 //! - [`eval`]: the source-grouped held-out protocol and ranking metrics.
 //! - [`target_set`]: named sets of target occupations defined by rules over the data.
+//! - [`search`]: text search over ROME appellations, occupation and item labels.
+//! - [`tension`]: DARES 2019 labour-market tension by job family and area, mapped to ROME.
 //! - [`engine`]: the façade: resolve a profile, rank, explain the gap.
 //! - [`embedded`]: the default data and model compiled into the binary.
 //!

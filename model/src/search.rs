@@ -20,7 +20,8 @@
 //!    objets connectés, "datacentre" → datacenter, …). A synonym match scores 0.95.
 //! 4. **Typos**: each query word is looked up in the index vocabulary with a Levenshtein
 //!    automaton over an [`fst`] set: up to 1 edit for words of 4–5 letters, 2 edits from 6
-//!    letters (none below 4). A match at Damerau–Levenshtein distance `d` ([`strsim`])
+//!    letters (none below 4); the second edit is tried only when the word has no exact,
+//!    synonym or 1-edit match (it costs milliseconds to build). A match at Damerau–Levenshtein distance `d` ([`strsim`])
 //!    scores `1 − 0.15·d`. A query word of 3 letters or more that begins a longer indexed
 //!    word ("electr" → electricien) scores `0.5 + 0.4 · len(query word) / len(word)`.
 //! 5. **Score** of a document (an appellation or a label), in [0, 1]:
@@ -32,8 +33,8 @@
 //!    An occupation's score is that of its best appellation or label.
 //!
 //! # Why `fst` + `strsim` rather than a search engine
-//! The corpus is small (14,704 occupation documents, 24,000 item labels, about 16,000
-//! distinct words) and read-only. `fst` (BurntSushi; the finite-state sets under tantivy
+//! The corpus is small (14,704 occupation documents: 13,120 appellations and 1,584 labels;
+//! 33,655 item labels) and read-only. `fst` (BurntSushi; the finite-state sets under tantivy
 //! and ripgrep's ecosystem, one small dependency) gives exact, prefix and Levenshtein
 //! look-ups over the vocabulary in microseconds, and `strsim` (already in the build
 //! through clap) the edit distance for scoring. tantivy with a French analyser would add
@@ -104,6 +105,8 @@ pub const SYNONYMS: &[(&str, &[&str])] = &[
     ("telecommunication", &["telecom"]),
     ("telecommunications", &["telecom"]),
     ("reseau", &["reseaux"]),
+    ("soudure", &["soudage"]),
+    ("soudage", &["soudure"]),
 ];
 
 /// French words ignored in titles and queries.
@@ -309,32 +312,37 @@ impl TextIndex {
     /// Candidate words of the vocabulary for one query word, with their similarity.
     fn candidates(&self, word: &QueryWord) -> HashMap<u32, f32> {
         let mut out: HashMap<u32, f32> = HashMap::new();
-        let mut put = |id: u64, sim: f32| {
+        fn put(out: &mut HashMap<u32, f32>, id: u64, sim: f32) {
             let e = out.entry(id as u32).or_insert(0.0);
             *e = e.max(sim);
-        };
+        }
         let q = word.stem.as_str();
         if let Some(id) = self.vocabulary.get(q) {
-            put(id, 1.0);
+            put(&mut out, id, 1.0);
         }
         for s in &word.synonyms {
             if let Some(id) = self.vocabulary.get(s) {
-                put(id, 0.95);
+                put(&mut out, id, 0.95);
             }
         }
         let len = q.chars().count();
-        let distance = match len {
+        let max_distance = match len {
             0..=3 => 0,
             4..=5 => 1,
             _ => 2,
         };
-        if distance > 0 {
+        // One edit first; a second only for a word that matched nothing so far (building
+        // the 2-edit automaton costs milliseconds, the 1-edit one tens of microseconds).
+        for distance in 1..=max_distance {
+            if distance == 2 && !out.is_empty() {
+                break;
+            }
             if let Ok(lev) = Levenshtein::new(q, distance) {
                 let mut stream = self.vocabulary.search(lev).into_stream();
                 while let Some((key, id)) = stream.next() {
                     let term = String::from_utf8_lossy(key);
                     let d = strsim::damerau_levenshtein(q, &term);
-                    put(id, (1.0 - 0.15 * d as f32).max(0.0));
+                    put(&mut out, id, (1.0 - 0.15 * d as f32).max(0.0));
                 }
             }
         }
@@ -344,7 +352,7 @@ impl TextIndex {
             let mut taken = 0;
             while let Some((key, id)) = stream.next() {
                 if key.len() > q.len() {
-                    put(id, 0.5 + 0.4 * q.len() as f32 / key.len() as f32);
+                    put(&mut out, id, 0.5 + 0.4 * q.len() as f32 / key.len() as f32);
                     taken += 1;
                     if taken >= 200 {
                         break;
@@ -361,7 +369,9 @@ impl TextIndex {
         let mut hits = vec![0u16; self.doc_len.len()];
         let mut touched: Vec<u32> = Vec::new();
         let mut total_weight = 0.0f32;
-        let mut best: HashMap<u32, f32> = HashMap::new();
+        // Best similarity of the current word per document (dense), and which are set.
+        let mut best = vec![0.0f32; self.doc_len.len()];
+        let mut best_set: Vec<u32> = Vec::new();
         for word in words {
             let candidates = self.candidates(word);
             // Weight: idf of the best-matching word (highest similarity, then rarest).
@@ -371,19 +381,23 @@ impl TextIndex {
                 .map(|(id, _)| self.idf[*id as usize])
                 .unwrap_or(self.max_idf);
             total_weight += weight;
-            best.clear();
             for (&id, &sim) in &candidates {
                 for &d in &self.postings[id as usize] {
-                    let e = best.entry(d).or_insert(0.0);
+                    let e = &mut best[d as usize];
+                    if *e == 0.0 {
+                        best_set.push(d);
+                    }
                     *e = e.max(sim);
                 }
             }
-            for (&d, &sim) in &best {
-                if hits[d as usize] == 0 {
+            for d in best_set.drain(..) {
+                let i = d as usize;
+                if hits[i] == 0 {
                     touched.push(d);
                 }
-                hits[d as usize] += 1;
-                weighted[d as usize] += weight * sim;
+                hits[i] += 1;
+                weighted[i] += weight * best[i];
+                best[i] = 0.0;
             }
         }
         touched

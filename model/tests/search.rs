@@ -56,8 +56,8 @@ fn job_title_test_set_reaches_top5_target() {
     let n = cases.len() as f64;
     println!("job titles: {} cases, top-1 {:.3}, top-5 {:.3}", cases.len(), top1 as f64 / n, top5 as f64 / n);
     assert!(top5 as f64 / n >= 0.90, "top-5 {top5}/{}: {misses:#?}", cases.len());
-    // Figures reported in README (69 cases): 66 top-1, 69 top-5.
-    assert_eq!((cases.len(), top1, top5), (69, 66, 69), "update README if this changes: {misses:#?}");
+    // Figures reported in README (69 cases): 67 top-1, 69 top-5.
+    assert_eq!((cases.len(), top1, top5), (69, 67, 69), "update README if this changes: {misses:#?}");
 }
 
 #[test]
@@ -110,9 +110,10 @@ fn skill_search_finds_certifications_and_savoir_faire() {
     let hits = index.skills(catalogue, "AIPR", Some(1), "query").unwrap();
     assert_eq!(hits[0].label, "Autorisation d'intervention à proximité des réseaux (AIPR)");
     let hits = index.skills(catalogue, "soudure fibre optique", Some(2), "query").unwrap();
-    assert_eq!(hits[0].label, "Utilisation de soudeuse à fibres optiques");
-    assert_eq!(hits[1].code, 405397);
-    assert_eq!(hits[1].kind, ItemKind::SavoirFaire);
+    // "soudure" ↔ "soudage" is in the synonym table.
+    assert_eq!((hits[0].code, hits[0].kind), (405397, ItemKind::SavoirFaire));
+    assert_eq!(hits[0].label, "Réaliser des opérations de soudage de fibre optique");
+    assert_eq!(hits[1].label, "Utilisation de soudeuse à fibres optiques");
 }
 
 #[test]
