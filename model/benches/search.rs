@@ -29,6 +29,10 @@ fn bench(c: &mut Criterion) {
         model_only: false,
         tension_weight: w,
     };
+    let plain = query(ProfileQuery { occupation_code: Some("I1315".into()), ..Default::default() }, "ALL", 0.0);
+    c.bench_function("recommend I1315 vs all, national figures (same conditions)", |b| {
+        b.iter(|| engine.recommend(black_box(&plain)).expect("valid"))
+    });
     let reunion = ProfileQuery { occupation_code: Some("I1315".into()), region: Some("04".into()), ..Default::default() };
     let blended = query(reunion.clone(), "ALL", 0.3);
     c.bench_function("recommend I1315 vs all, region 04, tension weight 0.3", |b| {

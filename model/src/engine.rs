@@ -406,13 +406,24 @@ impl Engine {
     /// `model_only`, or without a declared occupation, the model ranks everything. The
     /// model itself never sees the declared occupation's own curated row.
     ///
+    /// Job title and tension: a profile's `job_title` is resolved by text search to its best
+    /// occupation, used as the declared occupation (the answer carries the resolution and
+    /// the alternatives). With tension data loaded, each result carries the DARES 2019
+    /// figures of its job family for the profile's department, region or France (see
+    /// [`TensionTable::lookup`]); with `tension_weight = w > 0`, results are ordered by
+    /// `(1 − w) · probability + w · (category − 1) / 4` ([`tension_score`]), and the curated
+    /// order no longer decides.
+    ///
     /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460), a few
     /// vectors of one entry per occupation, a top-k selection among the candidates, and the
     /// gap description of the kept results only (0.84 ms for all 1,584 occupations, top 10).
     ///
     /// # Errors
     /// [`QueryError`] naming the field at fault (see [`Engine::resolve`]), plus
-    /// [`QueryError::TopKOutOfRange`] and [`QueryError::UnknownTargetSet`].
+    /// [`QueryError::TopKOutOfRange`], [`QueryError::UnknownTargetSet`],
+    /// [`QueryError::InvalidValue`] (`tension_weight`, `profile.job_title`),
+    /// [`QueryError::NoMatchingOccupation`], [`QueryError::UnknownArea`] and
+    /// [`QueryError::NotLoaded`] (job title, area or weight without search or tension data).
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Recommendations, QueryError> {
         let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K);
         if !(1..=MAX_TOP_K).contains(&top_k) {

@@ -133,7 +133,8 @@ type Key = (String, AreaLevel, String);
 /// The loaded tension indicators and the FAP → ROME v3 map. Immutable.
 #[derive(Debug, Clone)]
 pub struct TensionTable {
-    rows: HashMap<Key, TensionRow>,
+    /// Family → rows by level (`AreaLevel as usize`) → area code (empty for national).
+    rows: HashMap<String, [HashMap<String, TensionRow>; 3]>,
     /// ROME v3 code → FAP families, largest national employment first.
     fap_by_rome_v3: HashMap<String, Vec<String>>,
     regions: BTreeSet<String>,
@@ -311,7 +312,8 @@ impl TensionTable {
                         }
                         AreaLevel::National => {}
                     }
-                    if table.rows.insert(key.clone(), value).is_some() {
+                    let by_level = table.rows.entry(key.0.clone()).or_default();
+                    if by_level[key.1 as usize].insert(key.2.clone(), value).is_some() {
                         return Err(bad(FILE_TENSIONS, line, format!("duplicate row for {} {:?} `{}`", key.0, key.1, key.2)));
                     }
                 }
@@ -361,13 +363,8 @@ impl TensionTable {
                 faps.push(fap.to_string());
             }
         }
-        let national = |fap: &str| {
-            self.rows
-                .get(&(fap.to_string(), AreaLevel::National, String::new()))
-                .and_then(|r| r.employment)
-                .unwrap_or(0)
-        };
         let mut map = std::mem::take(&mut self.fap_by_rome_v3);
+        let national = |fap: &str| self.row(fap, AreaLevel::National, "").and_then(|r| r.employment).unwrap_or(0);
         for faps in map.values_mut() {
             faps.sort_by(|a, b| national(b).cmp(&national(a)).then(a.cmp(b)));
         }
@@ -382,7 +379,7 @@ impl TensionTable {
 
     /// The row of a family in an area (`area` empty for national).
     pub fn row(&self, fap: &str, level: AreaLevel, area: &str) -> Option<&TensionRow> {
-        self.rows.get(&(fap.to_string(), level, area.to_string()))
+        self.rows.get(fap)?[level as usize].get(area)
     }
 
     /// INSEE region codes covered by the data.

@@ -136,3 +136,25 @@ fn top_k_out_of_range_is_refused() {
     assert!(matches!(index.occupations(catalogue, "cariste", Some(0), "q"), Err(QueryError::TopKOutOfRange { got: 0, max: 50 })));
     assert!(matches!(index.skills(catalogue, "cariste", Some(51), "q"), Err(QueryError::TopKOutOfRange { got: 51, max: 50 })));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any text: no panic; either a field error on `query` or sorted scores in [0, 1].
+    #[test]
+    fn any_text_gives_sorted_unit_scores_or_a_field_error(text in "\\PC{0,60}", k in 1u32..=50) {
+        let (catalogue, index) = data();
+        match index.occupations(catalogue, &text, Some(k), "query") {
+            Ok(hits) => {
+                proptest::prop_assert!(hits.len() <= k as usize);
+                proptest::prop_assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+                proptest::prop_assert!(hits.iter().all(|h| (0.0..=1.0).contains(&h.score)));
+            }
+            Err(QueryError::InvalidValue { field, .. }) => proptest::prop_assert_eq!(field, "query"),
+            Err(other) => proptest::prop_assert!(false, "{other:?}"),
+        }
+        match index.skills(catalogue, &text, Some(k), "query") {
+            Ok(hits) => proptest::prop_assert!(hits.iter().all(|h| (0.0..=1.0).contains(&h.score))),
+            Err(e) => proptest::prop_assert_eq!(e.field(), "query"),
+        }
+    }
+}
