@@ -127,19 +127,11 @@ async fn a_job_title_profile_is_resolved_and_says_which_occupation_was_used() {
 #[tokio::test]
 async fn region_tension_reorders_the_answer_as_documented() {
     let app = spawn_app().await;
-    let national = app
-        .pathways()
-        .recommend_pathways(digital(fibre_splicer_in(""), 5, 0.3))
-        .await
-        .expect("valid")
-        .into_inner();
+    let national =
+        app.pathways().recommend_pathways(digital(fibre_splicer_in(""), 5, 0.3)).await.expect("valid").into_inner();
     assert_eq!(codes(&national), ["I1314", "F1605", "I1311", "I1320", "I1319"]);
-    let reunion = app
-        .pathways()
-        .recommend_pathways(digital(fibre_splicer_in("04"), 5, 0.3))
-        .await
-        .expect("valid")
-        .into_inner();
+    let reunion =
+        app.pathways().recommend_pathways(digital(fibre_splicer_in("04"), 5, 0.3)).await.expect("valid").into_inner();
     assert_eq!(codes(&reunion), ["F1605", "M1804", "I1314", "I1311", "F1602"]);
     let mut previous = f64::INFINITY;
     for p in &reunion.pathways {
@@ -178,7 +170,8 @@ async fn region_tension_reorders_the_answer_as_documented() {
     assert_eq!((context.region.as_str(), context.weight, context.data_year), ("04", 0.3, 2019));
 
     // Without a weight the region only annotates: same order as without a region.
-    let plain = app.pathways().recommend_pathways(digital(fibre_splicer_in(""), 5, 0.0)).await.expect("ok").into_inner();
+    let plain =
+        app.pathways().recommend_pathways(digital(fibre_splicer_in(""), 5, 0.0)).await.expect("ok").into_inner();
     let annotated =
         app.pathways().recommend_pathways(digital(fibre_splicer_in("04"), 5, 0.0)).await.expect("ok").into_inner();
     assert_eq!(codes(&plain), codes(&annotated));
@@ -204,7 +197,11 @@ async fn bad_area_weight_and_title_name_the_field() {
         ),
         (digital(fibre_splicer_in(""), 5, 1.5), "tension_weight", "tension_weight: 1.5 is out of range 0..=1"),
         (
-            digital(Profile { occupation_code: "I1315".into(), job_title: "cariste".into(), ..Default::default() }, 5, 0.0),
+            digital(
+                Profile { occupation_code: "I1315".into(), job_title: "cariste".into(), ..Default::default() },
+                5,
+                0.0,
+            ),
             "profile.job_title",
             "profile.job_title: give either occupation_code or job_title, not both",
         ),

@@ -33,7 +33,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("recommend I1315 vs all, national figures (same conditions)", |b| {
         b.iter(|| engine.recommend(black_box(&plain)).expect("valid"))
     });
-    let reunion = ProfileQuery { occupation_code: Some("I1315".into()), region: Some("04".into()), ..Default::default() };
+    let reunion =
+        ProfileQuery { occupation_code: Some("I1315".into()), region: Some("04".into()), ..Default::default() };
     let blended = query(reunion.clone(), "ALL", 0.3);
     c.bench_function("recommend I1315 vs all, region 04, tension weight 0.3", |b| {
         b.iter(|| engine.recommend(black_box(&blended)).expect("valid"))
@@ -43,7 +44,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| engine.recommend(black_box(&annotated)).expect("valid"))
     });
     let titled = query(ProfileQuery { job_title: Some("monteuse FTTH".into()), ..Default::default() }, "ALL", 0.0);
-    c.bench_function("recommend by job title vs all", |b| b.iter(|| engine.recommend(black_box(&titled)).expect("valid")));
+    c.bench_function("recommend by job title vs all", |b| {
+        b.iter(|| engine.recommend(black_box(&titled)).expect("valid"))
+    });
     let catalogue = engine.catalogue().clone();
     c.bench_function("build search index (appellations + labels)", |b| {
         b.iter(|| embedded::search_index(black_box(&catalogue)).expect("ok"))

@@ -279,7 +279,10 @@ impl<'a> CsvFile<'a> {
     }
 
     /// Visits every record with its line number and the wanted fields, in order.
-    pub(crate) fn for_each(mut self, mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>) -> Result<(), DataError> {
+    pub(crate) fn for_each(
+        mut self,
+        mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>,
+    ) -> Result<(), DataError> {
         let mut record = csv::StringRecord::new();
         loop {
             let line = self.reader.position().line() + 1;

@@ -540,12 +540,9 @@ impl Engine {
             })
             .collect();
         let tension = match (&self.tensions, area) {
-            (Some(table), Some(area)) => Some(TensionContext {
-                basis: tension_basis(table.year, weight),
-                area,
-                weight,
-                year: table.year,
-            }),
+            (Some(table), Some(area)) => {
+                Some(TensionContext { basis: tension_basis(table.year, weight), area, weight, year: table.year })
+            }
             _ => None,
         };
         let anchor = self.occupation_ref(scan.anchor());

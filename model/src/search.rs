@@ -130,9 +130,16 @@ pub fn stem(word: &str) -> String {
     if s.len() > 3 && (s.ends_with('s') || s.ends_with('x')) && !s.ends_with("ss") {
         s.pop();
     }
-    for (from, to) in
-        [("euse", "eur"), ("rice", "eur"), ("ienne", "ien"), ("iere", "ier"), ("ive", "if"), ("ffe", "f"), ("onne", "on"), ("elle", "el")]
-    {
+    for (from, to) in [
+        ("euse", "eur"),
+        ("rice", "eur"),
+        ("ienne", "ien"),
+        ("iere", "ier"),
+        ("ive", "if"),
+        ("ffe", "f"),
+        ("onne", "on"),
+        ("elle", "el"),
+    ] {
         if s.len() > from.len() + 1 && s.ends_with(from) {
             s.truncate(s.len() - from.len());
             s.push_str(to);
@@ -443,11 +450,11 @@ impl SearchIndex {
             .iter()
             .map(|a| OccupationDoc { occupation: a.occupation, label: a.label.clone(), appellation: Some(a.code_ogr) })
             .collect();
-        occupation_docs.extend(
-            catalogue
-                .occupation_ids()
-                .map(|o| OccupationDoc { occupation: o, label: catalogue.occupation(o).label.clone(), appellation: None }),
-        );
+        occupation_docs.extend(catalogue.occupation_ids().map(|o| OccupationDoc {
+            occupation: o,
+            label: catalogue.occupation(o).label.clone(),
+            appellation: None,
+        }));
         let occupation_index = TextIndex::build(occupation_docs.iter().map(|d| d.label.as_str()))?;
         let skill_docs: Vec<ItemId> = (0..catalogue.items.len() as u32)
             .map(ItemId)
@@ -492,7 +499,9 @@ impl SearchIndex {
         let mut hits: Vec<(OccupationId, u32, f32)> = best.into_iter().map(|(o, (d, s))| (o, d, s)).collect();
         hits.sort_by(|a, b| {
             b.2.total_cmp(&a.2)
-                .then(self.occupation_docs[a.1 as usize].label.len().cmp(&self.occupation_docs[b.1 as usize].label.len()))
+                .then(
+                    self.occupation_docs[a.1 as usize].label.len().cmp(&self.occupation_docs[b.1 as usize].label.len()),
+                )
                 .then(catalogue.occupation(a.0).code.cmp(&catalogue.occupation(b.0).code))
         });
         hits.truncate(top_k);
@@ -613,11 +622,17 @@ mod tests {
 
     #[test]
     fn words_fold_case_accents_gender_and_plural() {
-        assert_eq!(doc_words("Monteur raccordeur / Monteuse raccordeuse fibre optique"), ["fibr", "monteur", "optiqu", "raccordeur"]);
+        assert_eq!(
+            doc_words("Monteur raccordeur / Monteuse raccordeuse fibre optique"),
+            ["fibr", "monteur", "optiqu", "raccordeur"]
+        );
         assert_eq!(doc_words("MONTEUSES RACCORDEUSES"), ["monteur", "raccordeur"]);
         assert_eq!(doc_words("Électricienne d'équipement"), ["electricien", "equipement"]);
         assert_eq!(doc_words("Cheffe d'équipe maçonne"), ["chef", "equip", "macon"]);
-        assert_eq!(doc_words("Technicien / Technicienne des réseaux mobiles 4G-5G"), ["4g", "5g", "mobil", "reseau", "technicien"]);
+        assert_eq!(
+            doc_words("Technicien / Technicienne des réseaux mobiles 4G-5G"),
+            ["4g", "5g", "mobil", "reseau", "technicien"]
+        );
         assert_eq!(stem("conductrice"), "conducteur");
         assert_eq!(stem("infirmiere"), "infirmier");
         assert_eq!(stem("sportive"), "sportif");

@@ -237,9 +237,8 @@ impl TensionTable {
             skipped: Skipped::default(),
         };
         for record in reader.records() {
-            let record = record.map_err(|e| {
-                bad(FILE_TENSIONS, e.position().map(|p| p.line()).unwrap_or(0), e.to_string())
-            })?;
+            let record =
+                record.map_err(|e| bad(FILE_TENSIONS, e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             let get = |c: usize| record.get(c).unwrap_or("");
             let row = || -> Result<Option<(Key, TensionRow, u16)>, String> {
@@ -264,7 +263,8 @@ impl TensionTable {
                     }
                     other => return Err(format!("niveau_geo `{other}` is not nat, reg or dep")),
                 };
-                let year: u16 = get(c_year).trim().parse().map_err(|_| format!("Année `{}` is not a year", get(c_year)))?;
+                let year: u16 =
+                    get(c_year).trim().parse().map_err(|_| format!("Année `{}` is not a year", get(c_year)))?;
                 let emp = get(c_emp).trim();
                 let employment = if emp.is_empty() || emp == "NA" {
                     None
@@ -275,7 +275,12 @@ impl TensionTable {
                 let indicator = if t.is_empty() || t == "NA" {
                     None
                 } else {
-                    Some(t.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or(format!("Tension `{t}` is not a number"))?)
+                    Some(
+                        t.parse::<f64>()
+                            .ok()
+                            .filter(|v| v.is_finite())
+                            .ok_or(format!("Tension `{t}` is not a number"))?,
+                    )
                 };
                 let category = quintile(get(c_cat), "Catégorie Tension")?;
                 let mut comps = [None; 6];
@@ -293,7 +298,11 @@ impl TensionTable {
                     }),
                     _ => None,
                 };
-                Ok(Some(((fap.to_string(), level, area), TensionRow { employment, indicator, category, components }, year)))
+                Ok(Some((
+                    (fap.to_string(), level, area),
+                    TensionRow { employment, indicator, category, components },
+                    year,
+                )))
             };
             match row().map_err(|reason| bad(FILE_TENSIONS, line, reason))? {
                 None => table.skipped.fap87_rows += 1,
@@ -314,7 +323,11 @@ impl TensionTable {
                     }
                     let by_level = table.rows.entry(key.0.clone()).or_default();
                     if by_level[key.1 as usize].insert(key.2.clone(), value).is_some() {
-                        return Err(bad(FILE_TENSIONS, line, format!("duplicate row for {} {:?} `{}`", key.0, key.1, key.2)));
+                        return Err(bad(
+                            FILE_TENSIONS,
+                            line,
+                            format!("duplicate row for {} {:?} `{}`", key.0, key.1, key.2),
+                        ));
                     }
                 }
             }
@@ -399,16 +412,17 @@ impl TensionTable {
     /// [`QueryError::UnknownArea`] on `profile.region` / `profile.department` for a code
     /// that is not an INSEE code covered by the data.
     pub fn area(&self, region: Option<&str>, department: Option<&str>) -> Result<Area, QueryError> {
-        let check = |value: Option<&str>, set: &BTreeSet<String>, field: &str, what: &'static str| {
-            match value.map(str::trim).filter(|v| !v.is_empty()) {
-                None => Ok(None),
-                Some(v) => {
-                    let v_up = v.to_ascii_uppercase();
-                    if set.contains(&v_up) {
-                        Ok(Some(v_up))
-                    } else {
-                        Err(QueryError::UnknownArea { field: field.to_string(), code: echo(v), what })
-                    }
+        let check = |value: Option<&str>, set: &BTreeSet<String>, field: &str, what: &'static str| match value
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => Ok(None),
+            Some(v) => {
+                let v_up = v.to_ascii_uppercase();
+                if set.contains(&v_up) {
+                    Ok(Some(v_up))
+                } else {
+                    Err(QueryError::UnknownArea { field: field.to_string(), code: echo(v), what })
                 }
             }
         };
@@ -456,7 +470,10 @@ mod tests {
     const HEADER: &str = "fap,Emploi moyen,Tension ,Catégorie Tension,Intensité d'embauches,Lien formation-emploi,Manque de main-d'œuvre disponible,Non-durabilité de l'emploi,Conditions de travail contraignantes,Inadéquation géographique,Année,niveau_geo,niveau_fap,reg,dep\n";
 
     fn table(rows: &str, map: &str) -> Result<TensionTable, DataError> {
-        TensionTable::from_csv(format!("{HEADER}{rows}").as_bytes(), format!("Fap;Rome;intitule_rome\n{map}").as_bytes())
+        TensionTable::from_csv(
+            format!("{HEADER}{rows}").as_bytes(),
+            format!("Fap;Rome;intitule_rome\n{map}").as_bytes(),
+        )
     }
 
     const ROWS: &str = "\
@@ -491,11 +508,17 @@ G1Z,4,0.1,1.0,1.0,1.0,1.0,1.0,1.0,1.0,2019,nat,fap 87,,
         let t = table(ROWS, MAP).unwrap();
         let area = |r: Option<&str>, d: Option<&str>| t.area(r, d).unwrap();
         let dep = t.lookup("I1307", &area(None, Some("2a"))).unwrap();
-        assert_eq!((dep.level, dep.area_code.as_str(), dep.category, dep.fallback), (AreaLevel::Department, "2A", 2, false));
+        assert_eq!(
+            (dep.level, dep.area_code.as_str(), dep.category, dep.fallback),
+            (AreaLevel::Department, "2A", 2, false)
+        );
         assert_eq!(dep.components.unwrap().hiring_intensity, 1);
         // Paris has no category: its region (11) is used, and the answer says so.
         let paris = t.lookup("I1307", &area(Some("11"), Some("75"))).unwrap();
-        assert_eq!((paris.level, paris.area_code.as_str(), paris.category, paris.fallback), (AreaLevel::Region, "11", 3, true));
+        assert_eq!(
+            (paris.level, paris.area_code.as_str(), paris.category, paris.fallback),
+            (AreaLevel::Region, "11", 3, true)
+        );
         // Guadeloupe (01) has no category: national.
         let gp = t.lookup("I1307", &area(Some("01"), None)).unwrap();
         assert_eq!((gp.level, gp.category, gp.fallback), (AreaLevel::National, 5, true));
@@ -511,7 +534,9 @@ G1Z,4,0.1,1.0,1.0,1.0,1.0,1.0,1.0,1.0,2019,nat,fap 87,,
             t.area(Some("99"), None),
             Err(QueryError::UnknownArea { field: "profile.region".into(), code: "99".into(), what: "region" })
         );
-        assert!(matches!(t.area(None, Some("2C")), Err(QueryError::UnknownArea { ref field, .. }) if field == "profile.department"));
+        assert!(
+            matches!(t.area(None, Some("2C")), Err(QueryError::UnknownArea { ref field, .. }) if field == "profile.department")
+        );
         assert_eq!(t.area(Some(" "), Some("")).unwrap(), Area::default());
     }
 

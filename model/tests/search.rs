@@ -67,7 +67,10 @@ fn every_expected_code_is_the_code_of_its_source_appellation() {
     let appellations = passerelle_model::search::load_appellations(bytes, catalogue).unwrap();
     assert_eq!(appellations.len(), 13_120);
     for (query, expected, source) in cases() {
-        let a = appellations.iter().find(|a| a.label == source).unwrap_or_else(|| panic!("{query}: no appellation {source}"));
+        let a = appellations
+            .iter()
+            .find(|a| a.label == source)
+            .unwrap_or_else(|| panic!("{query}: no appellation {source}"));
         assert_eq!(catalogue.occupation(a.occupation).code, expected, "{query}");
     }
 }
@@ -75,7 +78,8 @@ fn every_expected_code_is_the_code_of_its_source_appellation() {
 #[test]
 fn exact_appellation_scores_one_and_names_what_matched() {
     let (catalogue, index) = data();
-    let hits = index.occupations(catalogue, "Monteur raccordeur / Monteuse raccordeuse fibre optique", Some(3), "q").unwrap();
+    let hits =
+        index.occupations(catalogue, "Monteur raccordeur / Monteuse raccordeuse fibre optique", Some(3), "q").unwrap();
     assert_eq!(hits[0].code, "I1315");
     assert_eq!(hits[0].score, 1.0);
     // The occupation label and the appellation are the same text: the appellation is shorter
@@ -133,8 +137,14 @@ fn job_title_resolution_reports_alternatives_when_ambiguous() {
 #[test]
 fn top_k_out_of_range_is_refused() {
     let (catalogue, index) = data();
-    assert!(matches!(index.occupations(catalogue, "cariste", Some(0), "q"), Err(QueryError::TopKOutOfRange { got: 0, max: 50 })));
-    assert!(matches!(index.skills(catalogue, "cariste", Some(51), "q"), Err(QueryError::TopKOutOfRange { got: 51, max: 50 })));
+    assert!(matches!(
+        index.occupations(catalogue, "cariste", Some(0), "q"),
+        Err(QueryError::TopKOutOfRange { got: 0, max: 50 })
+    ));
+    assert!(matches!(
+        index.skills(catalogue, "cariste", Some(51), "q"),
+        Err(QueryError::TopKOutOfRange { got: 51, max: 50 })
+    ));
 }
 
 proptest::proptest! {

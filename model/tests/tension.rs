@@ -55,7 +55,10 @@ fn regional_figures_and_fallbacks_on_real_rows() {
     // La Réunion (04): G1Z70 category 1, B3Z20 category 3 (tensions.csv, `reg` rows `4.0`).
     let reunion = t.area(Some("04"), None).unwrap();
     let telecom = t.lookup("I1307", &reunion).unwrap();
-    assert_eq!((telecom.fap.as_str(), telecom.level, telecom.category, telecom.fallback), ("G1Z70", AreaLevel::Region, 1, false));
+    assert_eq!(
+        (telecom.fap.as_str(), telecom.level, telecom.category, telecom.fallback),
+        ("G1Z70", AreaLevel::Region, 1, false)
+    );
     let elec = t.lookup("F1602", &reunion).unwrap();
     assert_eq!((elec.fap.as_str(), elec.category), ("B3Z20", 3));
     // Guyane (03): M2Z90 has no category there → national (5), flagged as a fallback.

@@ -164,14 +164,20 @@ fn search_prints_occupations_and_skills_as_json() {
     assert_eq!(json["occupations"].as_array().unwrap().len(), 2);
     let out = passerelle(&["search", "habilitation electrique", "--skills", "--top-k", "1"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_eq!((json["skills"][0]["code"].as_u64(), json["skills"][0]["kind"].as_str()), (Some(512501), Some("certification")));
+    assert_eq!(
+        (json["skills"][0]["code"].as_u64(), json["skills"][0]["kind"].as_str()),
+        (Some(512501), Some("certification"))
+    );
 }
 
 #[test]
 fn search_and_region_errors_name_the_field() {
     let out = passerelle(&["search", "de la"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: invalid query: query: no searchable word in `de la`");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid query: query: no searchable word in `de la`"
+    );
     let out = passerelle(&["recommend", "--occupation", "I1315", "--region", "99"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
