@@ -28,6 +28,20 @@ fn fibre_splicer_in(region: &str) -> Profile {
 }
 
 #[tokio::test]
+async fn health_reports_the_search_service() {
+    let app = spawn_app().await;
+    let status = app
+        .health()
+        .check(tonic_health::pb::HealthCheckRequest { service: "passerelle.v1.SearchService".into() })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status;
+    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn search_occupations_finds_the_appellation_behind_a_feminine_abbreviated_title() {
     let app = spawn_app().await;
     let response = app

@@ -136,6 +136,8 @@ pub async fn serve(
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status("", ServingStatus::NotServing).await;
     reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+    let search_name = <SearchServiceServer<SearchApi> as tonic::server::NamedService>::NAME;
+    reporter.set_service_status(search_name, ServingStatus::NotServing).await;
 
     // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
     let reflection = || {
@@ -176,6 +178,7 @@ pub async fn serve(
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
+                loader_reporter.set_service_status(search_name, ServingStatus::Serving).await;
             }
             Err(err) => {
                 let _ = load_failed_tx.send(err);
@@ -192,6 +195,7 @@ pub async fn serve(
         };
         stop_reporter.set_service_status("", ServingStatus::NotServing).await;
         stop_reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(search_name, ServingStatus::NotServing).await;
         if reason.is_none() {
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight requests");
         }
