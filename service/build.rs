@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("passerelle/v1/pathways.proto"),
         root.join("passerelle/v1/admin.proto"),
         root.join("passerelle/v1/training.proto"),
+        root.join("passerelle/v1/search.proto"),
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(&files, [&root])?;

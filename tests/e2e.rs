@@ -18,6 +18,9 @@ use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_types::StatusExt;
 
+/// SearchService, job titles and labour-market tension (issue #7).
+mod search;
+
 fn request(occupation: &str, set: TargetSet, top_k: Option<u32>) -> RecommendPathwaysRequest {
     RecommendPathwaysRequest {
         profile: Some(Profile { occupation_code: occupation.to_string(), ..Default::default() }),
@@ -122,7 +125,7 @@ async fn grpc_answer_equals_the_engine_answer() {
     req.profile = Some(Profile {
         occupation_code: String::new(),
         item_codes: vec!["100023".into(), "100063".into()],
-        removed_item_codes: vec![],
+        ..Default::default()
     });
     let response = app.pathways().recommend_pathways(req).await.expect("valid").into_inner();
     assert!(response.anchor_inferred);
@@ -132,12 +135,13 @@ async fn grpc_answer_equals_the_engine_answer() {
             profile: passerelle_model::engine::ProfileQuery {
                 occupation_code: None,
                 item_codes: vec!["100023".into(), "100063".into()],
-                removed_item_codes: vec![],
+                ..Default::default()
             },
             top_k: Some(3),
             target_set: "ALL".into(),
             include_current_occupation: false,
             model_only: false,
+            tension_weight: 0.0,
         })
         .expect("valid");
     let grpc: Vec<(String, f64)> = response

@@ -8,6 +8,7 @@ use passerelle_model::engine::Engine;
 use passerelle_service::auth::ApiKeys;
 use passerelle_service::proto::v1::admin_service_client::AdminServiceClient;
 use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
+use passerelle_service::proto::v1::search_service_client::SearchServiceClient;
 use passerelle_service::proto::v1::training_service_client::TrainingServiceClient;
 use passerelle_service::server::{serve, serve_with_settings, EngineSource, ServeError};
 use passerelle_service::settings::Settings;
@@ -52,6 +53,11 @@ impl TestApp {
     /// A `TrainingService` client.
     pub fn training(&self) -> TrainingServiceClient<Channel> {
         TrainingServiceClient::new(self.channel.clone())
+    }
+
+    /// A `SearchService` client.
+    pub fn search(&self) -> SearchServiceClient<Channel> {
+        SearchServiceClient::new(self.channel.clone())
     }
 
     /// A health client.

@@ -16,6 +16,7 @@ fn bench(c: &mut Criterion) {
         target_set: set.into(),
         include_current_occupation: false,
         model_only: false,
+        tension_weight: 0.0,
     };
     let all = query("ALL", 10);
     c.bench_function("recommend I1315 vs all 1,584 occupations, top 10 with gaps", |b| {

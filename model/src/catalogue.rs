@@ -251,7 +251,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A CSV reader over one file that reports errors with file name and line.
-struct CsvFile<'a> {
+pub(crate) struct CsvFile<'a> {
     name: &'static str,
     reader: csv::Reader<&'a [u8]>,
     columns: Vec<usize>,
@@ -259,7 +259,7 @@ struct CsvFile<'a> {
 
 impl<'a> CsvFile<'a> {
     /// Opens `bytes` and locates the `wanted` columns in the header.
-    fn open(name: &'static str, bytes: &'a [u8], wanted: &[&'static str]) -> Result<Self, DataError> {
+    pub(crate) fn open(name: &'static str, bytes: &'a [u8], wanted: &[&'static str]) -> Result<Self, DataError> {
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
         let header = reader.headers().map_err(|e| DataError::BadRow {
             file: name.to_string(),
@@ -279,7 +279,10 @@ impl<'a> CsvFile<'a> {
     }
 
     /// Visits every record with its line number and the wanted fields, in order.
-    fn for_each(mut self, mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>) -> Result<(), DataError> {
+    pub(crate) fn for_each(
+        mut self,
+        mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>,
+    ) -> Result<(), DataError> {
         let mut record = csv::StringRecord::new();
         loop {
             let line = self.reader.position().line() + 1;

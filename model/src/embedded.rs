@@ -2,7 +2,9 @@
 //! file, database or download.
 //!
 //! - ROME 4.0 v460 (France Travail, Licence Ouverte / Etalab 2.0): the six files of
-//!   `data/rome-v460/`.
+//!   `data/rome-v460/` the model is trained on, and the appellations (job titles) used by
+//!   text search.
+//! - DARES / Pôle emploi tension indicators, 2019 (Licence Ouverte): `data/dares-tensions/`.
 //! - Target sets: `data/target_sets.toml`.
 //! - Training facts: `data/training/` (certification facts, kind defaults, the map from ROME
 //!   certifications to facts rows; see `data/training/README.md`).
@@ -19,7 +21,9 @@ use crate::catalogue::{
 };
 use crate::engine::Engine;
 use crate::error::DataError;
+use crate::search::{load_appellations, SearchIndex};
 use crate::target_set::TargetSets;
+use crate::tension::TensionTable;
 use crate::training::catalogue::{RowIssue, TrainingCatalogue, TrainingFiles};
 use crate::transition::ModelArtifact;
 
@@ -62,6 +66,33 @@ pub fn training_catalogue(
     TrainingCatalogue::build(catalogue, TRAINING_FILES, operator)
 }
 
+/// The embedded ROME appellations (job titles), `data/rome-v460/unix_referentiel_appellation_v460_utf8.csv`,
+/// used by text search only (not covered by the model's data checksum).
+pub const APPELLATIONS_CSV: &[u8] = include_bytes!("../../data/rome-v460/unix_referentiel_appellation_v460_utf8.csv");
+
+/// The embedded DARES / Pôle emploi tension indicators, 2019 (`data/dares-tensions/tensions.csv`).
+pub const TENSIONS_CSV: &[u8] = include_bytes!("../../data/dares-tensions/tensions.csv");
+
+/// The embedded FAP 225 → ROME v3 correspondence (`data/dares-tensions/fap225_rome.csv`).
+pub const FAP_ROME_CSV: &[u8] = include_bytes!("../../data/dares-tensions/fap225_rome.csv");
+
+/// The search index over the embedded appellations and the catalogue's labels.
+///
+/// # Errors
+/// Only if the embedded appellation file does not match the catalogue.
+pub fn search_index(catalogue: &Catalogue) -> Result<SearchIndex, DataError> {
+    let appellations = load_appellations(APPELLATIONS_CSV, catalogue)?;
+    SearchIndex::new(catalogue, &appellations)
+}
+
+/// The embedded DARES tension indicators (2019) and FAP → ROME v3 map.
+///
+/// # Errors
+/// Only if the embedded files were corrupted at build time (a test loads them).
+pub fn tension_table() -> Result<TensionTable, DataError> {
+    TensionTable::from_csv(TENSIONS_CSV, FAP_ROME_CSV)
+}
+
 /// The six embedded ROME files.
 pub fn rome_files() -> RomeFiles<'static> {
     RomeFiles {
@@ -84,7 +115,8 @@ pub fn catalogue() -> Result<Catalogue, DataError> {
     Catalogue::from_files(&rome_files())
 }
 
-/// The engine on embedded data, target sets and model.
+/// The engine on embedded data, target sets and model, with text search (appellations) and
+/// the DARES tension indicators.
 ///
 /// # Errors
 /// As [`catalogue`], or if the embedded artifact is refused.
@@ -92,5 +124,6 @@ pub fn engine() -> Result<Engine, DataError> {
     let catalogue = catalogue()?;
     let sets = TargetSets::from_toml("data/target_sets.toml", TARGET_SETS_TOML, &catalogue)?;
     let artifact = ModelArtifact::from_json(MODEL_JSON)?;
-    Engine::new(catalogue, sets, artifact)
+    let search = search_index(&catalogue)?;
+    Ok(Engine::new(catalogue, sets, artifact)?.with_search(search).with_tensions(tension_table()?))
 }

@@ -7,8 +7,12 @@ use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 use crate::error::{echo, DataError, QueryError};
+use std::sync::Arc;
+
 use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES};
+use crate::search::{JobTitleMatch, OccupationHit, SearchIndex, SkillHit};
 use crate::target_set::TargetSets;
+use crate::tension::{Area, TensionFact, TensionTable, TENSION_ATTRIBUTION};
 use crate::transition::{ModelArtifact, TransitionModel};
 
 /// `top_k` when the query gives none.
@@ -28,10 +32,17 @@ pub struct ProfileQuery {
     pub item_codes: Vec<String>,
     /// `code_ogr`s the person never did (removed from the occupation's items).
     pub removed_item_codes: Vec<String>,
+    /// A job title in words ("monteuse FTTH"), instead of `occupation_code`: resolved to
+    /// the best-matching occupation by text search (see [`crate::search`]).
+    pub job_title: Option<String>,
+    /// INSEE region code (`11`, `04`…) for the tension figures; empty or `None`: not given.
+    pub region: Option<String>,
+    /// INSEE department code (`75`, `2A`, `974`…) for the tension figures.
+    pub department: Option<String>,
 }
 
 /// A recommendation query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecommendQuery {
     /// Who the person is.
     pub profile: ProfileQuery,
@@ -44,6 +55,10 @@ pub struct RecommendQuery {
     /// Rank by the model alone, ignoring France Travail's curated list for the declared
     /// occupation (default: no, see [`Engine::recommend`]).
     pub model_only: bool,
+    /// Weight `w` in [0, 1] of labour-market tension in the ranking (default 0: off). With
+    /// `w > 0` results are ordered by `(1 − w) · probability + w · (category − 1) / 4`
+    /// (see [`Engine::recommend`]).
+    pub tension_weight: f64,
 }
 
 impl Default for RecommendQuery {
@@ -54,6 +69,7 @@ impl Default for RecommendQuery {
             target_set: crate::target_set::ALL.to_string(),
             include_current_occupation: false,
             model_only: false,
+            tension_weight: 0.0,
         }
     }
 }
@@ -126,6 +142,25 @@ pub struct Recommendation {
     /// `numero_ordre` (1 = closest) of this move in France Travail's curated list for the
     /// declared occupation, if it is listed there (real, sourced evidence).
     pub curated_order: Option<u16>,
+    /// Labour-market tension of the target's job family in the profile's area (DARES 2019),
+    /// `None` when the engine has no tension data or the occupation no FAP family.
+    pub tension: Option<TensionFact>,
+    /// The blended ranking score `(1 − w) · probability + w · tension score`, when the
+    /// query asked for a tension weight `w > 0`.
+    pub blended_score: Option<f64>,
+}
+
+/// How labour-market tension was used in an answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensionContext {
+    /// The area asked for (validated INSEE codes); empty: national.
+    pub area: Area,
+    /// The tension weight of the query.
+    pub weight: f64,
+    /// Year of the data.
+    pub year: u16,
+    /// Source, licence attribution and year, and the ranking rule when `weight > 0`.
+    pub basis: String,
 }
 
 /// The answer to a [`RecommendQuery`].
@@ -143,6 +178,17 @@ pub struct Recommendations {
     pub candidates_scored: usize,
     /// Results, best first, at most `top_k`.
     pub results: Vec<Recommendation>,
+    /// The job title of the profile and the occupation it was resolved to (with the
+    /// alternatives when ambiguous); `None` when the profile gave none.
+    pub job_title: Option<JobTitleMatch>,
+    /// How tension figures were used; `None` when the engine has no tension data.
+    pub tension: Option<TensionContext>,
+}
+
+/// Tension score of a category 1–5 in [0, 1]: `(category − 1) / 4`; an occupation without
+/// figures (no FAP family) gets the neutral 0.5, an assumption stated in the answer.
+pub fn tension_score(fact: Option<&TensionFact>) -> f64 {
+    fact.map(|f| f64::from(f.category.clamp(1, 5) - 1) / 4.0).unwrap_or(0.5)
 }
 
 /// Facts about the loaded model that answers and the model card report.
@@ -172,6 +218,10 @@ pub struct Engine {
     artifact: ModelArtifact,
     /// For each occupation, its curated mobilities with their `numero_ordre`.
     curated: Vec<Vec<(OccupationId, u16)>>,
+    /// Text search over appellations and labels (see [`Engine::with_search`]).
+    search: Option<Arc<SearchIndex>>,
+    /// DARES tension indicators (see [`Engine::with_tensions`]).
+    tensions: Option<Arc<TensionTable>>,
 }
 
 impl Engine {
@@ -201,7 +251,76 @@ impl Engine {
         for m in &catalogue.mobilities {
             curated[m.source.0 as usize].push((m.target, m.order));
         }
-        Ok(Engine { catalogue, index, evidence, model: artifact.model.clone(), target_sets, info, artifact, curated })
+        Ok(Engine {
+            catalogue,
+            index,
+            evidence,
+            model: artifact.model.clone(),
+            target_sets,
+            info,
+            artifact,
+            curated,
+            search: None,
+            tensions: None,
+        })
+    }
+
+    /// Adds text search (job titles in profiles, [`Engine::search_occupations`],
+    /// [`Engine::search_skills`]).
+    pub fn with_search(mut self, search: SearchIndex) -> Self {
+        self.search = Some(Arc::new(search));
+        self
+    }
+
+    /// Adds the DARES tension indicators (tension per result, regions, tension weight).
+    pub fn with_tensions(mut self, tensions: TensionTable) -> Self {
+        self.tensions = Some(Arc::new(tensions));
+        self
+    }
+
+    /// The search index, if loaded.
+    pub fn search(&self) -> Option<&SearchIndex> {
+        self.search.as_deref()
+    }
+
+    /// The tension table, if loaded.
+    pub fn tensions(&self) -> Option<&TensionTable> {
+        self.tensions.as_deref()
+    }
+
+    fn search_or_err(&self, field: &str) -> Result<&SearchIndex, QueryError> {
+        self.search().ok_or_else(|| QueryError::NotLoaded { field: field.to_string(), what: "text search" })
+    }
+
+    /// Occupations for a free text (field `query`); see [`SearchIndex::occupations`].
+    ///
+    /// # Errors
+    /// As [`SearchIndex::occupations`]; [`QueryError::NotLoaded`] without a search index.
+    pub fn search_occupations(&self, text: &str, top_k: Option<u32>) -> Result<Vec<OccupationHit>, QueryError> {
+        self.search_or_err("query")?.occupations(&self.catalogue, text, top_k, "query")
+    }
+
+    /// Items (savoir-faire, savoirs, certifications) for a free text (field `query`).
+    ///
+    /// # Errors
+    /// As [`SearchIndex::skills`]; [`QueryError::NotLoaded`] without a search index.
+    pub fn search_skills(&self, text: &str, top_k: Option<u32>) -> Result<Vec<SkillHit>, QueryError> {
+        self.search_or_err("query")?.skills(&self.catalogue, text, top_k, "query")
+    }
+
+    /// Resolves `profile.job_title` (if any) to an occupation code.
+    fn resolve_job_title(&self, profile: &ProfileQuery) -> Result<Option<JobTitleMatch>, QueryError> {
+        let Some(title) = profile.job_title.as_deref().filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        if profile.occupation_code.as_deref().is_some_and(|c| !c.trim().is_empty()) {
+            return Err(QueryError::InvalidValue {
+                field: "profile.job_title".to_string(),
+                reason: "give either occupation_code or job_title, not both".to_string(),
+            });
+        }
+        let search = self.search_or_err("profile.job_title")?;
+        search.job_title(&self.catalogue, title, "profile.job_title").map(Some)
     }
 
     /// The loaded catalogue.
@@ -287,13 +406,24 @@ impl Engine {
     /// `model_only`, or without a declared occupation, the model ranks everything. The
     /// model itself never sees the declared occupation's own curated row.
     ///
+    /// Job title and tension: a profile's `job_title` is resolved by text search to its best
+    /// occupation, used as the declared occupation (the answer carries the resolution and
+    /// the alternatives). With tension data loaded, each result carries the DARES 2019
+    /// figures of its job family for the profile's department, region or France (see
+    /// [`TensionTable::lookup`]); with `tension_weight = w > 0`, results are ordered by
+    /// `(1 − w) · probability + w · (category − 1) / 4` ([`tension_score`]), and the curated
+    /// order no longer decides.
+    ///
     /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460), a few
     /// vectors of one entry per occupation, a top-k selection among the candidates, and the
     /// gap description of the kept results only (0.84 ms for all 1,584 occupations, top 10).
     ///
     /// # Errors
     /// [`QueryError`] naming the field at fault (see [`Engine::resolve`]), plus
-    /// [`QueryError::TopKOutOfRange`] and [`QueryError::UnknownTargetSet`].
+    /// [`QueryError::TopKOutOfRange`], [`QueryError::UnknownTargetSet`],
+    /// [`QueryError::InvalidValue`] (`tension_weight`, `profile.job_title`),
+    /// [`QueryError::NoMatchingOccupation`], [`QueryError::UnknownArea`] and
+    /// [`QueryError::NotLoaded`] (job title, area or weight without search or tension data).
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Recommendations, QueryError> {
         let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K);
         if !(1..=MAX_TOP_K).contains(&top_k) {
@@ -303,30 +433,81 @@ impl Engine {
             .target_sets
             .get(query.target_set.trim())
             .ok_or_else(|| QueryError::UnknownTargetSet { name: echo(&query.target_set) })?;
-        let (items, declared) = self.resolve(&query.profile)?;
+        let weight = query.tension_weight;
+        if !(0.0..=1.0).contains(&weight) {
+            return Err(QueryError::InvalidValue {
+                field: "tension_weight".to_string(),
+                reason: format!("{weight} is out of range 0..=1"),
+            });
+        }
+        let area = match &self.tensions {
+            Some(t) => Some(t.area(query.profile.region.as_deref(), query.profile.department.as_deref())?),
+            None => {
+                let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+                let field = if given(&query.profile.region) {
+                    Some("profile.region")
+                } else if given(&query.profile.department) {
+                    Some("profile.department")
+                } else if weight > 0.0 {
+                    Some("tension_weight")
+                } else {
+                    None
+                };
+                if let Some(field) = field {
+                    return Err(QueryError::NotLoaded { field: field.to_string(), what: "tension data" });
+                }
+                None
+            }
+        };
+        let tension_of = |t: OccupationId| -> Option<TensionFact> {
+            let (table, area) = (self.tensions.as_deref()?, area.as_ref()?);
+            table.lookup(&self.catalogue.occupation(t).rome_v3_parent, area)
+        };
+        let job_title = self.resolve_job_title(&query.profile)?;
+        let resolved_profile;
+        let profile_query = match &job_title {
+            Some(m) => {
+                resolved_profile = ProfileQuery { occupation_code: Some(m.used.code.clone()), ..query.profile.clone() };
+                &resolved_profile
+            }
+            None => &query.profile,
+        };
+        let (items, declared) = self.resolve(profile_query)?;
         let profile = ProfileVector::new(&self.index, &items);
         let scan = self.index.scan(&self.catalogue, &self.evidence, &profile, declared);
         let curated_order = |t: OccupationId| -> Option<u16> {
             let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
         };
-        // Sort key: curated position (u16::MAX when not curated or model_only), then the
-        // model's logit (same order as the probability, without the calibration's flat
-        // steps), cosine, code. Only the kept results are calibrated and described.
-        let mut scored: Vec<(OccupationId, u16, f64, f64)> = set
+        // Sort key: curated position (u16::MAX when not curated, model_only or ranked with
+        // tension), then the blended score (0 without tension weight), then the model's
+        // logit (same order as the probability, without the calibration's flat steps),
+        // cosine, code. Only the kept results are calibrated and described.
+        let blending = weight > 0.0;
+        let mut scored: Vec<(OccupationId, u16, f64, f64, f64)> = set
             .members
             .iter()
             .copied()
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
             .map(|t| {
-                let key = if query.model_only { None } else { curated_order(t) };
+                let key = if query.model_only || blending { None } else { curated_order(t) };
                 let logit = self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t));
-                (t, key.unwrap_or(u16::MAX), logit, scan.cosine(t))
+                let blend = if blending {
+                    (1.0 - weight) * self.model.probability_of(logit) + weight * tension_score(tension_of(t).as_ref())
+                } else {
+                    0.0
+                };
+                (t, key.unwrap_or(u16::MAX), blend, logit, scan.cosine(t))
             })
             .collect();
         let candidates_scored = scored.len();
-        let order = |a: &(OccupationId, u16, f64, f64), b: &(OccupationId, u16, f64, f64)| {
-            a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)).then(b.3.total_cmp(&a.3)).then(a.0.cmp(&b.0))
+        type Scored = (OccupationId, u16, f64, f64, f64);
+        let order = |a: &Scored, b: &Scored| {
+            a.1.cmp(&b.1)
+                .then(b.2.total_cmp(&a.2))
+                .then(b.3.total_cmp(&a.3))
+                .then(b.4.total_cmp(&a.4))
+                .then(a.0.cmp(&b.0))
         };
         let keep = (top_k as usize).min(scored.len());
         if keep > 0 && keep < scored.len() {
@@ -336,7 +517,7 @@ impl Engine {
         scored.sort_by(order);
         let results = scored
             .into_iter()
-            .map(|(t, _, logit, cosine)| {
+            .map(|(t, _, blend, logit, cosine)| {
                 let probability = self.model.probability_of(logit);
                 let x = scan.features(&self.index, &self.catalogue, t);
                 let top_factors = self
@@ -353,9 +534,17 @@ impl Engine {
                     .collect();
                 let mut result = self.describe(t, probability, cosine, &profile, top_factors);
                 result.curated_order = curated_order(t);
+                result.tension = tension_of(t);
+                result.blended_score = blending.then_some(blend);
                 result
             })
             .collect();
+        let tension = match (&self.tensions, area) {
+            (Some(table), Some(area)) => {
+                Some(TensionContext { basis: tension_basis(table.year, weight), area, weight, year: table.year })
+            }
+            _ => None,
+        };
         let anchor = self.occupation_ref(scan.anchor());
         Ok(Recommendations {
             anchor,
@@ -364,6 +553,8 @@ impl Engine {
             profile_items: profile.items().len(),
             candidates_scored,
             results,
+            job_title,
+            tension,
         })
     }
 
@@ -413,6 +604,24 @@ impl Engine {
             missing_other,
             top_factors,
             curated_order: None,
+            tension: None,
+            blended_score: None,
         }
     }
+}
+
+/// The provenance and ranking sentence of an answer that uses tension figures.
+fn tension_basis(year: u16, weight: f64) -> String {
+    let mut basis = format!(
+        "{TENSION_ATTRIBUTION}, {year} (Licence Ouverte): tension category 1-5 of the target's FAP 225 job family \
+         (via its ROME v3 code), for the department if given and published, else the region, else France; \
+         figures are {year}'s."
+    );
+    if weight > 0.0 {
+        basis.push_str(&format!(
+            " Ranked by (1 - {weight}) x probability + {weight} x (category - 1) / 4; an occupation without \
+             tension figures is assumed neutral (0.5); France Travail's curated order does not decide the order."
+        ));
+    }
+    basis
 }

@@ -100,6 +100,41 @@ pub enum QueryError {
         /// The name as received.
         name: String,
     },
+    /// A value is malformed or out of its documented range (an empty or too long search
+    /// text, a tension weight outside [0, 1], …).
+    #[error("{field}: {reason}")]
+    InvalidValue {
+        /// Request field.
+        field: String,
+        /// What is wrong, with the accepted range.
+        reason: String,
+    },
+    /// A job title matches no occupation well enough.
+    #[error("{field}: no occupation matches `{text}` (try other words, or give a ROME code)")]
+    NoMatchingOccupation {
+        /// Request field (e.g. `profile.job_title`).
+        field: String,
+        /// The text as received (cut).
+        text: String,
+    },
+    /// A region or department code is not an INSEE code covered by the tension data.
+    #[error("{field}: `{code}` is not an INSEE {what} code covered by the DARES tension data")]
+    UnknownArea {
+        /// Request field (`profile.region` or `profile.department`).
+        field: String,
+        /// The code as received (cut).
+        code: String,
+        /// `region` or `department`.
+        what: &'static str,
+    },
+    /// A feature needs data this engine was built without (e.g. search without an index).
+    #[error("{field}: {what} is not loaded in this server")]
+    NotLoaded {
+        /// Request field that needs it.
+        field: String,
+        /// What is missing.
+        what: &'static str,
+    },
 }
 
 /// Longest echo of a client value in an error message, in characters: error messages
@@ -124,7 +159,11 @@ impl QueryError {
         match self {
             QueryError::UnknownOccupation { field, .. }
             | QueryError::UnknownItem { field, .. }
-            | QueryError::TooManyItems { field, .. } => field,
+            | QueryError::TooManyItems { field, .. }
+            | QueryError::InvalidValue { field, .. }
+            | QueryError::NoMatchingOccupation { field, .. }
+            | QueryError::UnknownArea { field, .. }
+            | QueryError::NotLoaded { field, .. } => field,
             QueryError::EmptyProfile => "profile",
             QueryError::TopKOutOfRange { .. } => "top_k",
             QueryError::UnknownTargetSet { .. } => "target_set",

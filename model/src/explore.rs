@@ -172,7 +172,7 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
                     .filter(|&&i| own.binary_search_by_key(&i, |l| l.item).is_err())
                     .map(|&i| catalogue.item(i).code.to_string())
                     .collect(),
-                removed_item_codes: Vec::new(),
+                ..ProfileQuery::default()
             }
         };
         let wanted = (fan_out as usize + state.visited.len()).min(MAX_TOP_K as usize) as u32;
@@ -182,6 +182,7 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
             target_set: set.to_string(),
             include_current_occupation: false,
             model_only: true,
+            tension_weight: 0.0,
         })?;
         Ok(answer
             .results

@@ -9,6 +9,8 @@
 //! - [`transition`]: the linfa logistic model, its training and its artifact.
 //! - [`eval`]: the source-grouped held-out protocol and ranking metrics.
 //! - [`target_set`]: named sets of target occupations defined by rules over the data.
+//! - [`search`]: text search over ROME appellations, occupation and item labels.
+//! - [`tension`]: DARES 2019 labour-market tension by job family and area, mapped to ROME.
 //! - [`engine`]: the façade: resolve a profile, rank, explain the gap.
 //! - [`training`]: the training catalogue and planner (certifications that close a gap).
 //! - [`explore`]: multi-step pathways through up to two intermediate occupations.
@@ -23,6 +25,7 @@
 //!     target_set: "DIGITAL_INFRASTRUCTURE".into(),
 //!     include_current_occupation: false,
 //!     model_only: false,
+//!     tension_weight: 0.0,
 //! })?;
 //! assert_eq!(answer.results.len(), 5);
 //! assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));
@@ -36,7 +39,9 @@ pub mod error;
 pub mod eval;
 pub mod explore;
 pub mod features;
+pub mod search;
 pub mod target_set;
+pub mod tension;
 pub mod training;
 pub mod transition;
 

@@ -27,6 +27,7 @@ fn query(occupation: &str, set: &str, top_k: Option<u32>) -> RecommendQuery {
         target_set: set.to_string(),
         include_current_occupation: false,
         model_only: false,
+        tension_weight: 0.0,
     }
 }
 
@@ -247,11 +248,12 @@ proptest! {
         let cat = engine.catalogue();
         let codes: Vec<String> = picks.iter().map(|&i| cat.items[i].code.to_string()).collect();
         let q = RecommendQuery {
-            profile: ProfileQuery { occupation_code: None, item_codes: codes.clone(), removed_item_codes: vec![] },
+            profile: ProfileQuery { occupation_code: None, item_codes: codes.clone(), ..Default::default() },
             top_k: Some(k),
             target_set: "ALL".into(),
             include_current_occupation: true,
             model_only: false,
+            tension_weight: 0.0,
         };
         let answer = engine.recommend(&q).expect("known items are valid");
         prop_assert_eq!(answer.results.len(), k as usize);

@@ -47,6 +47,8 @@ pub enum Command {
     Plan(crate::training_cmd::PlanArgs),
     /// Explore multi-step pathways into a target set, each step with its plan (JSON).
     Explore(crate::training_cmd::ExploreArgs),
+    /// Find occupations (or, with --skills, items) from words, and print them as JSON.
+    Search(crate::search_cmd::SearchArgs),
 }
 
 /// Where data, target sets and model come from (embedded defaults when omitted).
@@ -186,6 +188,18 @@ pub struct RecommendArgs {
     /// Rank by the model alone, ignoring France Travail's curated list for the occupation.
     #[arg(long)]
     pub model_only: bool,
+    /// A job title in words instead of --occupation (e.g. "monteuse FTTH").
+    #[arg(long)]
+    pub job_title: Option<String>,
+    /// INSEE region code for labour-market tension (e.g. 11, 04).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// INSEE department code for labour-market tension (e.g. 75, 2A, 974).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Weight in [0, 1] of labour-market tension in the ranking (0: off).
+    #[arg(long, default_value_t = 0.0)]
+    pub tension_weight: f64,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
@@ -247,6 +261,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Recommend(args) => tokio::task::block_in_place(|| recommend_command(args)),
         Command::Plan(args) => tokio::task::block_in_place(|| crate::training_cmd::plan_command(args)),
         Command::Explore(args) => tokio::task::block_in_place(|| crate::training_cmd::explore_command(args)),
+        Command::Search(args) => tokio::task::block_in_place(|| crate::search_cmd::search_command(args)),
     }
 }
 
@@ -426,11 +441,15 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
             occupation_code: args.occupation,
             item_codes: args.items,
             removed_item_codes: args.removed,
+            job_title: args.job_title,
+            region: args.region,
+            department: args.department,
         },
         top_k: Some(args.top_k),
         target_set: args.target_set,
         include_current_occupation: args.include_current,
         model_only: args.model_only,
+        tension_weight: args.tension_weight,
     };
     let answer = engine.recommend(&query)?;
     let out = serde_json::json!({

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod limits;
 pub mod proto;
 pub mod reload;
+pub mod search_cmd;
 pub mod serve_cmd;
 pub mod server;
 pub mod settings;

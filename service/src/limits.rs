@@ -65,11 +65,13 @@ mod tests {
                 occupation_code: None,
                 item_codes: vec!["100023".into(); items],
                 removed_item_codes: vec!["100063".into(); removed],
+                ..ProfileQuery::default()
             },
             top_k,
             target_set: "ALL".into(),
             include_current_occupation: false,
             model_only: false,
+            tension_weight: 0.0,
         }
     }
 

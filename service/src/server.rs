@@ -12,6 +12,7 @@ use passerelle_model::catalogue::Catalogue;
 use passerelle_model::embedded;
 use passerelle_model::engine::Engine;
 use passerelle_model::error::DataError;
+use passerelle_model::search;
 use passerelle_model::target_set::TargetSets;
 use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::transition::ModelArtifact;
@@ -24,11 +25,13 @@ use crate::auth::ApiKeys;
 use crate::connections::limited_incoming;
 use crate::grpc::admin::AdminApi;
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
+use crate::grpc::search::SearchApi;
+use crate::grpc::training::{TrainingApi, TrainingSlot};
 use crate::guard::GuardLayer;
 use crate::limits::RequestLimits;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
-use crate::grpc::training::{TrainingApi, TrainingSlot};
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
+use crate::proto::v1::search_service_server::SearchServiceServer;
 use crate::proto::v1::training_service_server::TrainingServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::reload::{ReloadError, Reloader};
@@ -109,7 +112,27 @@ impl EngineSource {
             })?,
             None => ModelArtifact::from_json(embedded::MODEL_JSON)?,
         };
-        Engine::new(catalogue, sets, artifact)
+        // Text search: the folder's appellation file when it has one (else occupation and
+        // item labels only); tension figures: the embedded DARES 2019 files, joined through
+        // each occupation's ROME v3 code.
+        let appellations: std::borrow::Cow<'static, [u8]> = match &self.data {
+            Some(dir) => {
+                let path = dir.join(search::FILE_APPELLATIONS);
+                match std::fs::read(&path) {
+                    Ok(bytes) => bytes.into(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        tracing::warn!(file = %path.display(), "no appellation file: text search uses occupation and item labels only");
+                        std::borrow::Cow::Borrowed(&[][..])
+                    }
+                    Err(source) => return Err(DataError::Io { file: path, source }),
+                }
+            }
+            None => embedded::APPELLATIONS_CSV.into(),
+        };
+        let appellations =
+            if appellations.is_empty() { Vec::new() } else { search::load_appellations(&appellations, &catalogue)? };
+        let search = search::SearchIndex::new(&catalogue, &appellations)?;
+        Ok(Engine::new(catalogue, sets, artifact)?.with_search(search).with_tensions(embedded::tension_table()?))
     }
 }
 
@@ -238,6 +261,8 @@ async fn serve_inner(
     reporter.set_service_status("", ServingStatus::NotServing).await;
     reporter.set_service_status(service_name, ServingStatus::NotServing).await;
     reporter.set_service_status(training_name, ServingStatus::NotServing).await;
+    let search_name = <SearchServiceServer<SearchApi> as tonic::server::NamedService>::NAME;
+    reporter.set_service_status(search_name, ServingStatus::NotServing).await;
 
     // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
     let reflection = || {
@@ -254,18 +279,20 @@ async fn serve_inner(
     let api = PathwayServiceServer::new(
         PathwayApi::with_limits(Arc::clone(&slot), limits).with_training(Arc::clone(&training_slot)),
     )
-        .max_decoding_message_size(settings.max_request_bytes)
-        .max_encoding_message_size(settings.max_response_bytes);
+    .max_decoding_message_size(settings.max_request_bytes)
+    .max_encoding_message_size(settings.max_response_bytes);
     let source = settings.engine_source();
     let training_api = TrainingServiceServer::new(TrainingApi::new(Arc::clone(&slot), Arc::clone(&training_slot)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
-    let reloader =
-        Arc::new(Reloader::new(source.clone(), Arc::clone(&slot)).with_training(Arc::clone(&training_slot)));
+    let reloader = Arc::new(Reloader::new(source.clone(), Arc::clone(&slot)).with_training(Arc::clone(&training_slot)));
     let admin = AdminServiceServer::new(AdminApi::new(Arc::clone(&reloader)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
     let guard = GuardLayer::new(api_keys, settings.max_concurrent_requests, settings.request_timeout());
+    let search_api = SearchServiceServer::new(SearchApi::new(Arc::clone(&slot)))
+        .max_decoding_message_size(settings.max_request_bytes)
+        .max_encoding_message_size(settings.max_response_bytes);
 
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();
@@ -291,6 +318,7 @@ async fn serve_inner(
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
                 loader_reporter.set_service_status(training_name, ServingStatus::Serving).await;
+                loader_reporter.set_service_status(search_name, ServingStatus::Serving).await;
                 // Logged once the model answers, so "serving" in the log is true.
                 tracing::info!(
                     occupations,
@@ -329,7 +357,7 @@ async fn serve_inner(
         stop_reporter.set_service_status("", ServingStatus::NotServing).await;
         stop_reporter.set_service_status(service_name, ServingStatus::NotServing).await;
         stop_reporter.set_service_status(training_name, ServingStatus::NotServing).await;
-        stop_reporter.set_service_status(training_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(search_name, ServingStatus::NotServing).await;
         if reason.is_none() {
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight requests");
         }
@@ -368,6 +396,7 @@ async fn serve_inner(
         .add_service(reflection_v1alpha)
         .add_service(api)
         .add_service(training_api)
+        .add_service(search_api)
         .add_service(admin)
         .serve_with_incoming_shutdown(incoming, stopped);
     let outcome = tokio::select! {

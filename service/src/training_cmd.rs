@@ -51,6 +51,7 @@ impl PlanProfileArgs {
             occupation_code: self.occupation.clone(),
             item_codes: self.items.clone(),
             removed_item_codes: self.removed.clone(),
+            ..ProfileQuery::default()
         }
     }
 

@@ -152,3 +152,36 @@ fn eval_writes_every_held_out_ranking_as_csv() {
     assert_eq!((second[0], second[1]), (first[0], "2"));
     assert!(second[3].parse::<f64>().unwrap() <= score);
 }
+
+#[test]
+fn search_prints_occupations_and_skills_as_json() {
+    let out = passerelle(&["search", "monteuse raccordeuse FTTH", "--top-k", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let best = &json["occupations"][0];
+    assert_eq!(best["code"], "I1315");
+    assert_eq!(best["matched"], "Monteur raccordeur / Monteuse raccordeuse fibre optique");
+    assert_eq!(json["occupations"].as_array().unwrap().len(), 2);
+    let out = passerelle(&["search", "habilitation electrique", "--skills", "--top-k", "1"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(
+        (json["skills"][0]["code"].as_u64(), json["skills"][0]["kind"].as_str()),
+        (Some(512501), Some("certification"))
+    );
+}
+
+#[test]
+fn search_and_region_errors_name_the_field() {
+    let out = passerelle(&["search", "de la"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid query: query: no searchable word in `de la`"
+    );
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--region", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid query: profile.region: `99` is not an INSEE region code covered by the DARES tension data"
+    );
+}

@@ -199,6 +199,7 @@ fn logs_at_info_hold_no_profile_data_and_sighup_reloads_and_sigterm_exits_zero()
                 occupation_code: "I1315".into(),
                 item_codes: vec!["100023".into(), "100063".into()],
                 removed_item_codes: vec![],
+                ..Default::default()
             }),
             top_k: Some(5),
             target_set_name: "DIGITAL_INFRASTRUCTURE".into(),
@@ -211,6 +212,7 @@ fn logs_at_info_hold_no_profile_data_and_sighup_reloads_and_sigterm_exits_zero()
                     occupation_code: occupation.into(),
                     item_codes: vec![item.into()],
                     removed_item_codes: vec![],
+                    ..Default::default()
                 }),
                 ..Default::default()
             };

@@ -9,6 +9,7 @@ use passerelle_model::engine::{
 use passerelle_model::target_set;
 use tonic::{Code, Status};
 
+use crate::grpc::demand;
 use crate::grpc::status::invalid_field;
 use crate::proto::v1 as pb;
 
@@ -46,6 +47,7 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
         // Training plans: read by `grpc::pathway` before this conversion.
         include_training_plan: _,
         plan_constraints: _,
+        tension_weight,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
     let target_set = if target_set_name.trim().is_empty() {
@@ -63,22 +65,44 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
     } else {
         target_set_name.trim().to_string()
     };
-    Ok(RecommendQuery { profile: profile_query(profile), top_k, target_set, include_current_occupation, model_only })
+    Ok(RecommendQuery {
+        profile: profile_query(profile),
+        top_k,
+        target_set,
+        include_current_occupation,
+        model_only,
+        tension_weight,
+    })
 }
 
 /// Converts a proto profile.
 pub fn profile_query(profile: pb::Profile) -> ProfileQuery {
-    let pb::Profile { occupation_code, item_codes, removed_item_codes } = profile;
+    let pb::Profile { occupation_code, item_codes, removed_item_codes, job_title, region, department } = profile;
+    let given = |s: String| (!s.trim().is_empty()).then_some(s);
     ProfileQuery {
-        occupation_code: (!occupation_code.trim().is_empty()).then_some(occupation_code),
+        occupation_code: given(occupation_code),
         item_codes,
         removed_item_codes,
+        job_title: given(job_title),
+        region: given(region),
+        department: given(department),
     }
 }
 
 /// Converts a domain answer into the response.
 pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::RecommendPathwaysResponse {
-    let Recommendations { anchor, anchor_basis, target_set, profile_items, candidates_scored, results } = answer;
+    let Recommendations {
+        anchor,
+        anchor_basis,
+        target_set,
+        profile_items,
+        candidates_scored,
+        results,
+        job_title,
+        tension,
+    } = answer;
+    let blended = tension.as_ref().is_some_and(|t| t.weight > 0.0);
+    let tension_source = tension.as_ref().map(|t| t.basis.clone()).unwrap_or_default();
     pb::RecommendPathwaysResponse {
         pathways: results.into_iter().map(pathway).collect(),
         anchor_occupation: Some(occupation(anchor)),
@@ -95,9 +119,13 @@ pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::Rec
             probability_basis: probability_basis(model.calibrated),
             model_checksum: model.checksum.clone(),
             model_kind: model.model_kind.clone(),
-            ranking_basis: RANKING_BASIS.to_string(),
+            ranking_basis: if blended { String::new() } else { RANKING_BASIS.to_string() }
+                + &tension.as_ref().filter(|_| blended).map(|t| t.basis.clone()).unwrap_or_default(),
+            tension_source,
             training_basis: String::new(),
         }),
+        job_title: job_title.map(demand::job_title),
+        tension: tension.map(demand::tension_context),
     }
 }
 
@@ -117,6 +145,8 @@ fn pathway(r: Recommendation) -> pb::Pathway {
         missing_other,
         top_factors,
         curated_order,
+        tension,
+        blended_score,
     } = r;
     pb::Pathway {
         occupation: Some(occupation(occ)),
@@ -136,6 +166,8 @@ fn pathway(r: Recommendation) -> pb::Pathway {
             .collect(),
         curated_order: curated_order.map_or(0, u32::from),
         training_plan: None,
+        tension: tension.map(demand::tension),
+        blended_score,
     }
 }
 

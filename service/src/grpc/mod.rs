@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod convert;
+pub mod demand;
 pub mod pathway;
+pub mod search;
 pub mod status;
 pub mod training;
 pub mod training_convert;

@@ -16,7 +16,12 @@ pub fn from_query_error(err: &QueryError) -> Status {
         | QueryError::EmptyProfile
         | QueryError::TopKOutOfRange { .. }
         | QueryError::TooManyItems { .. }
-        | QueryError::UnknownTargetSet { .. } => Code::InvalidArgument,
+        | QueryError::UnknownTargetSet { .. }
+        | QueryError::InvalidValue { .. }
+        | QueryError::NoMatchingOccupation { .. }
+        | QueryError::UnknownArea { .. } => Code::InvalidArgument,
+        // The server was started without the data a field needs: not the caller's fault.
+        QueryError::NotLoaded { .. } => Code::FailedPrecondition,
     };
     invalid_field(code, err.field(), &err.to_string())
 }

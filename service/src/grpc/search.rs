@@ -1,0 +1,81 @@
+//! `passerelle.v1.SearchService`: occupations and items from the words people type.
+
+use std::sync::Arc;
+
+use passerelle_model::catalogue::ItemKind;
+use passerelle_model::search::SkillHit;
+use tonic::{Request, Response, Status};
+
+use crate::grpc::pathway::EngineSlot;
+use crate::grpc::{demand, status};
+use crate::proto::v1 as pb;
+
+/// Implementation of `SearchService` over the shared engine slot.
+#[derive(Debug, Clone)]
+pub struct SearchApi {
+    engine: EngineSlot,
+}
+
+impl SearchApi {
+    /// A service answering from `engine` (`UNAVAILABLE` while the slot is empty).
+    pub fn new(engine: EngineSlot) -> Self {
+        SearchApi { engine }
+    }
+}
+
+fn skill_match(hit: SkillHit) -> pb::SkillMatch {
+    let SkillHit { code, label, kind, score } = hit;
+    let kind = match kind {
+        ItemKind::SavoirFaire => pb::SkillKind::SavoirFaire,
+        ItemKind::SavoirEtre => pb::SkillKind::SavoirEtre,
+        ItemKind::Savoir => pb::SkillKind::Savoir,
+        ItemKind::Certification => pb::SkillKind::Certification,
+        ItemKind::WorkContext => pb::SkillKind::WorkContext,
+    };
+    pb::SkillMatch { code: code.to_string(), label, kind: kind.into(), score }
+}
+
+#[tonic::async_trait]
+impl pb::search_service_server::SearchService for SearchApi {
+    #[tracing::instrument(name = "SearchOccupations", skip_all)]
+    async fn search_occupations(
+        &self,
+        request: Request<pb::SearchOccupationsRequest>,
+    ) -> Result<Response<pb::SearchOccupationsResponse>, Status> {
+        let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
+        let pb::SearchOccupationsRequest { query, top_k } = request.into_inner();
+        let searcher = Arc::clone(&engine);
+        let hits = tokio::task::spawn_blocking(move || searcher.search_occupations(&query, top_k))
+            .await
+            .map_err(|e| Status::internal(format!("search task failed: {e}")))?
+            .map_err(|err| {
+                tracing::info!(field = err.field(), "invalid request");
+                status::from_query_error(&err)
+            })?;
+        Ok(Response::new(pb::SearchOccupationsResponse {
+            occupations: hits.into_iter().map(demand::occupation_match).collect(),
+            data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string(),
+        }))
+    }
+
+    #[tracing::instrument(name = "SearchSkills", skip_all)]
+    async fn search_skills(
+        &self,
+        request: Request<pb::SearchSkillsRequest>,
+    ) -> Result<Response<pb::SearchSkillsResponse>, Status> {
+        let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
+        let pb::SearchSkillsRequest { query, top_k } = request.into_inner();
+        let searcher = Arc::clone(&engine);
+        let hits = tokio::task::spawn_blocking(move || searcher.search_skills(&query, top_k))
+            .await
+            .map_err(|e| Status::internal(format!("search task failed: {e}")))?
+            .map_err(|err| {
+                tracing::info!(field = err.field(), "invalid request");
+                status::from_query_error(&err)
+            })?;
+        Ok(Response::new(pb::SearchSkillsResponse {
+            skills: hits.into_iter().map(skill_match).collect(),
+            data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string(),
+        }))
+    }
+}

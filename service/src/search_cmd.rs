@@ -1,0 +1,50 @@
+//! `passerelle search`: occupations (or items) from words, printed as JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use passerelle_model::embedded;
+use passerelle_model::search::{DEFAULT_SEARCH_TOP_K, MAX_SEARCH_TOP_K};
+
+use crate::cli::{CliError, SourceArgs};
+use crate::server::EngineSource;
+
+/// `passerelle search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The words to look for, e.g. "monteuse raccordeuse FTTH" (at most 200 characters).
+    pub text: String,
+    /// Search items (savoir-faire, savoirs, certifications) instead of occupations.
+    #[arg(long)]
+    pub skills: bool,
+    /// Number of results (1..=50).
+    #[arg(long, default_value_t = DEFAULT_SEARCH_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SEARCH_TOP_K)))]
+    pub top_k: u32,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+}
+
+/// Runs `passerelle search`.
+///
+/// # Errors
+/// [`CliError::Data`] if the data cannot be loaded, [`CliError::Query`] for an empty or too
+/// long text, [`CliError::Write`] if stdout is closed.
+pub fn search_command(args: SearchArgs) -> Result<(), CliError> {
+    let engine = EngineSource::from(args.source).load()?;
+    let out = if args.skills {
+        serde_json::json!({
+            "skills": engine.search_skills(&args.text, Some(args.top_k))?,
+            "data_source": embedded::ROME_ATTRIBUTION,
+        })
+    } else {
+        serde_json::json!({
+            "occupations": engine.search_occupations(&args.text, Some(args.top_k))?,
+            "data_source": embedded::ROME_ATTRIBUTION,
+        })
+    };
+    let text = serde_json::to_string_pretty(&out).unwrap_or_default();
+    writeln!(std::io::stdout().lock(), "{text}")
+        .map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
+}
