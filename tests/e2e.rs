@@ -267,3 +267,5 @@ async fn shutdown_ends_even_with_a_health_watch_stream_open() {
     stopping.await.expect("join").expect("clean stop");
     drop(stream);
 }
+
+mod observability;

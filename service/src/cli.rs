@@ -16,7 +16,7 @@ use passerelle_model::transition::{
     fit, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
 };
 
-use crate::server::{serve, shutdown_signal, EngineSource, ServeError, SHUTDOWN_GRACE_SECS};
+use crate::server::{serve_observed, shutdown_signal, EngineSource, ServeError, SHUTDOWN_GRACE_SECS};
 use crate::telemetry::{self, LogFormat};
 
 /// Passerelle: career pathways into digital-infrastructure jobs, from ROME 4.0 skills.
@@ -71,6 +71,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "PASSERELLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`, HTTP/1.1); none if unset.
+    #[arg(long, env = "PASSERELLE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
@@ -244,7 +247,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|source| CliError::Bind { addr: args.addr, source })?;
             tracing::info!(addr = %args.addr, "passerelle listening (health NOT_SERVING until the model is loaded)");
             let grace = std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS);
-            serve(listener, args.source.into(), None, shutdown_signal(), grace).await?;
+            let metrics_listener = match args.metrics_addr {
+                Some(addr) => {
+                    Some(tokio::net::TcpListener::bind(addr).await.map_err(|source| CliError::Bind { addr, source })?)
+                }
+                None => None,
+            };
+            if let Some(addr) = args.metrics_addr {
+                tracing::info!(%addr, "metrics at http://{addr}/metrics");
+            }
+            let metrics = crate::metrics::Metrics::new();
+            serve_observed(listener, metrics_listener, metrics, args.source.into(), None, shutdown_signal(), grace)
+                .await?;
             tracing::info!("stopped");
             Ok(())
         }

@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod grpc;
+pub mod metrics;
 pub mod proto;
+pub mod request_id;
 pub mod server;
 pub mod telemetry;

@@ -18,8 +18,10 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
+use crate::metrics::Metrics;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::request_id::RequestIdLayer;
 
 /// Largest request accepted, in bytes (a profile of 2 × 1000 item codes is about 20 KiB).
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
@@ -109,6 +111,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServeError> {
+    serve_observed(listener, None, Metrics::new(), source, preloaded, shutdown, grace).await
+}
+
+/// [`serve`], recording into `metrics` (see [`crate::metrics`]) and, when `metrics_listener`
+/// is given, serving them at `GET /metrics` on it (HTTP/1.1) until the server stops.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_observed(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    metrics: Arc<Metrics>,
+    source: EngineSource,
+    preloaded: Option<Arc<Engine>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    let metrics_endpoint =
+        metrics_listener.map(|l| AbortOnDrop(tokio::spawn(crate::metrics::serve_endpoint(l, Arc::clone(&metrics)))));
     let (reporter, health) = tonic_health::server::health_reporter();
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status("", ServingStatus::NotServing).await;
@@ -131,6 +152,7 @@ pub async fn serve(
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();
     let loader_slot = Arc::clone(&slot);
+    let loader_metrics = Arc::clone(&metrics);
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         let engine = match preloaded {
@@ -147,6 +169,7 @@ pub async fn serve(
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "model loaded; serving"
                 );
+                loader_metrics.model_loaded(engine.model_info(), started.elapsed());
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
@@ -188,6 +211,8 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
         .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
+        .layer(RequestIdLayer)
+        .layer(metrics.layer())
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -200,9 +225,19 @@ pub async fn serve(
         }
     }
 
+    drop(metrics_endpoint);
     match error_rx.await {
         Ok(Some(err)) => Err(ServeError::Load(err)),
         _ => Ok(()),
+    }
+}
+
+/// Aborts the task when dropped (the metrics endpoint stops with the server).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -35,7 +35,9 @@ impl pb::pathway_service_server::PathwayService for PathwayApi {
         let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
         let query = convert::recommend_query(request.into_inner())?;
         let scorer = Arc::clone(&engine);
-        let answer = tokio::task::spawn_blocking(move || scorer.recommend(&query))
+        // The blocking thread does not inherit the request's span: carry it over (request id).
+        let span = tracing::info_span!("engine.recommend");
+        let answer = tokio::task::spawn_blocking(move || span.in_scope(|| scorer.recommend(&query)))
             .await
             .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?;
         match answer {
