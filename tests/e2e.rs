@@ -269,3 +269,4 @@ async fn shutdown_ends_even_with_a_health_watch_stream_open() {
 }
 
 mod observability;
+mod python_interop;
