@@ -20,7 +20,11 @@ fn artifact() -> &'static ModelArtifact {
     ARTIFACT.get_or_init(|| ModelArtifact::from_json(embedded::MODEL_JSON).expect("embedded model"))
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(
+    init: {
+        let _ = artifact();
+    },
+    |data: &[u8]| {
     let mut parts = data.split(|&b| b == 0);
     let files = ROME_FILES.iter().map(|&name| (name, Cow::Borrowed(parts.next().unwrap_or_default()))).collect();
     let Ok(catalogue) = Catalogue::from_files(&RomeFiles { files }) else { return };
@@ -46,4 +50,5 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-});
+}
+);
