@@ -6,11 +6,12 @@ use std::sync::{Arc, OnceLock};
 
 use passerelle_model::engine::Engine;
 use passerelle_service::auth::ApiKeys;
+use passerelle_service::metrics::Metrics;
 use passerelle_service::proto::v1::admin_service_client::AdminServiceClient;
 use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
 use passerelle_service::proto::v1::search_service_client::SearchServiceClient;
 use passerelle_service::proto::v1::training_service_client::TrainingServiceClient;
-use passerelle_service::server::{serve, serve_with_settings, EngineSource, ServeError};
+use passerelle_service::server::{serve, serve_observed, serve_with_settings, EngineSource, ServeError};
 use passerelle_service::settings::Settings;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -116,6 +117,63 @@ pub async fn spawn_with(source: EngineSource, preloaded: Option<Arc<Engine>>) ->
         Err(e) => panic!("endpoint: {e}"),
     };
     TestApp { addr, channel, shutdown: Some(tx), handle }
+}
+
+/// Starts the server with the embedded engine and a metrics endpoint on another port of
+/// 127.0.0.1; waits until health reports SERVING. Returns the app and the metrics address.
+pub async fn spawn_observed() -> (TestApp, SocketAddr) {
+    let (listener, addr) = bind_loopback().await;
+    let (metrics_listener, metrics_addr) = bind_loopback().await;
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(serve_observed(
+        listener,
+        Some(metrics_listener),
+        Metrics::new(),
+        EngineSource::default(),
+        Some(shared_engine()),
+        async move {
+            let _ = rx.await;
+        },
+        std::time::Duration::from_secs(1),
+    ));
+    let channel = match Channel::from_shared(format!("http://{addr}")) {
+        Ok(endpoint) => endpoint.connect_lazy(),
+        Err(e) => panic!("endpoint: {e}"),
+    };
+    let app = TestApp { addr, channel, shutdown: Some(tx), handle };
+    wait_serving(&app).await;
+    (app, metrics_addr)
+}
+
+async fn bind_loopback() -> (TcpListener, SocketAddr) {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind 127.0.0.1:0: {e}"),
+    };
+    match listener.local_addr() {
+        Ok(addr) => (listener, addr),
+        Err(e) => panic!("local_addr: {e}"),
+    }
+}
+
+/// `GET path` over HTTP/1.1 on `addr`; returns the status line and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = match tokio::net::TcpStream::connect(addr).await {
+        Ok(s) => s,
+        Err(e) => panic!("connect {addr}: {e}"),
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if let Err(e) = stream.write_all(request.as_bytes()).await {
+        panic!("write: {e}");
+    }
+    let mut raw = String::new();
+    if let Err(e) = stream.read_to_string(&mut raw).await {
+        panic!("read: {e}");
+    }
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
+    let status = head.lines().next().unwrap_or_default().to_string();
+    (status, body.to_string())
 }
 
 /// Waits (through the health Watch stream, no sleep) until the server reports SERVING.

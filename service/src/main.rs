@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: under load the server's blocking-pool threads
+/// spent about a fifth of their time in glibc malloc (arena consolidation); see README.md,
+/// "Load harness".
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = passerelle_service::cli::Cli::parse();

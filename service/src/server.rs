@@ -3,6 +3,7 @@
 //! concurrency, deadlines), the connection limit, hot reload, graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,12 +30,14 @@ use crate::grpc::search::SearchApi;
 use crate::grpc::training::{TrainingApi, TrainingSlot};
 use crate::guard::GuardLayer;
 use crate::limits::RequestLimits;
+use crate::metrics::Metrics;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
 use crate::proto::v1::search_service_server::SearchServiceServer;
 use crate::proto::v1::training_service_server::TrainingServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::reload::{ReloadError, Reloader};
+use crate::request_id::RequestIdLayer;
 use crate::settings::Settings;
 
 /// Largest request accepted, in bytes (a profile of 2 × 1000 item codes is about 20 KiB).
@@ -83,6 +86,15 @@ pub enum ServeError {
         key: &'static str,
         /// What is wrong, with the file.
         reason: String,
+    },
+    /// The metrics endpoint (setting `metrics_addr`) cannot listen.
+    #[error("invalid setting `metrics_addr`: cannot listen on {addr}: {source}")]
+    MetricsBind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -188,7 +200,34 @@ pub async fn serve(
         shutdown_grace_secs: grace.as_secs(),
         ..Settings::default()
     };
-    serve_inner(listener, settings, None, preloaded, shutdown, tokio_stream::pending(), Some(grace)).await
+    let observed = Observed { metrics: Metrics::new(), listener: None };
+    serve_inner(listener, settings, None, preloaded, shutdown, tokio_stream::pending(), Some(grace), observed).await
+}
+
+/// [`serve`], recording into `metrics` (see [`crate::metrics`]) and, when `metrics_listener`
+/// is given, serving them at `GET /metrics` on it (HTTP/1.1) until the server stops.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_observed(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    metrics: Arc<Metrics>,
+    source: EngineSource,
+    preloaded: Option<Arc<Engine>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    let settings = Settings {
+        data: source.data,
+        target_sets: source.target_sets,
+        model: source.model,
+        training_catalogue: source.training_catalogue,
+        shutdown_grace_secs: grace.as_secs(),
+        ..Settings::default()
+    };
+    let observed = Observed { metrics, listener: metrics_listener };
+    serve_inner(listener, settings, None, preloaded, shutdown, tokio_stream::pending(), Some(grace), observed).await
 }
 
 /// Serves on `listener` with `settings` (its `addr` is ignored: the listener is bound
@@ -209,7 +248,21 @@ pub async fn serve_with_settings(
     shutdown: impl Future<Output = ()> + Send + 'static,
     reloads: impl Stream<Item = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    serve_inner(listener, settings, api_keys, preloaded, shutdown, reloads, None).await
+    let metrics_listener = match settings.metrics_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| ServeError::MetricsBind { addr, source })?),
+        None => None,
+    };
+    if let Some(addr) = metrics_listener.as_ref().and_then(|l| l.local_addr().ok()) {
+        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    }
+    let observed = Observed { metrics: Metrics::new(), listener: metrics_listener };
+    serve_inner(listener, settings, api_keys, preloaded, shutdown, reloads, None, observed).await
+}
+
+/// Where a server records its metrics, and the listener of its `/metrics` endpoint if any.
+struct Observed {
+    metrics: Arc<Metrics>,
+    listener: Option<TcpListener>,
 }
 
 /// An error and its sources, joined with `: ` (tonic's transport errors say little alone).
@@ -252,7 +305,11 @@ async fn serve_inner(
     shutdown: impl Future<Output = ()> + Send + 'static,
     reloads: impl Stream<Item = ()> + Send + 'static,
     exact_grace: Option<Duration>,
+    observed: Observed,
 ) -> Result<(), ServeError> {
+    let Observed { metrics, listener: metrics_listener } = observed;
+    let metrics_endpoint =
+        metrics_listener.map(|l| AbortOnDrop(tokio::spawn(crate::metrics::serve_endpoint(l, Arc::clone(&metrics)))));
     let grace = exact_grace.unwrap_or_else(|| settings.shutdown_grace());
     let tls = tls_config(&settings)?;
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -298,6 +355,7 @@ async fn serve_inner(
     let loader_reporter = reporter.clone();
     let loader_slot = Arc::clone(&slot);
     let loader_training = Arc::clone(&training_slot);
+    let loader_metrics = Arc::clone(&metrics);
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         let engine = tokio::task::spawn_blocking(move || {
@@ -313,6 +371,7 @@ async fn serve_inner(
         match engine {
             Ok((engine, training)) => {
                 let (occupations, model) = (engine.catalogue().occupations.len(), engine.model_info().checksum.clone());
+                loader_metrics.model_loaded(engine.model_info(), started.elapsed());
                 loader_training.store(Some(training));
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
@@ -390,6 +449,8 @@ async fn serve_inner(
     }
     let server = builder
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
+        .layer(RequestIdLayer)
+        .layer(metrics.layer())
         .layer(guard)
         .add_service(health)
         .add_service(reflection_v1)
@@ -410,9 +471,19 @@ async fn serve_inner(
     accept_task.abort();
     outcome?;
 
+    drop(metrics_endpoint);
     match error_rx.await {
         Ok(Some(err)) => Err(ServeError::Load(err)),
         _ => Ok(()),
+    }
+}
+
+/// Aborts the task when dropped (the metrics endpoint stops with the server).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

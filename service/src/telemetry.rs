@@ -3,6 +3,7 @@
 //! Personal data rule: request handlers log no profile content (no ROME code, item code or
 //! identifier) at info level or above; such details are at most `debug`.
 
+use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
@@ -24,10 +25,23 @@ where
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal;
     // Colours only on a terminal, never in a log file.
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stderr().is_terminal()).with_writer(sink);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = subscriber(format, filter, std::io::stderr().is_terminal(), sink).try_init();
+}
+
+/// The subscriber [`init`] installs, for a given filter; tests use it with
+/// `tracing::subscriber::with_default` to capture logs.
+///
+/// In JSON each line is one object with `timestamp`, `level`, `fields.message`, the other
+/// event fields, `target`, `span` (the innermost span: e.g. `engine.recommend`) and `spans`
+/// (outermost first: `grpc` with `request_id` and `method`, see [`crate::request_id`]).
+pub fn subscriber<W>(format: LogFormat, filter: EnvFilter, ansi: bool, sink: W) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(sink);
+    match format {
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().with_current_span(true).with_span_list(true).finish()),
+    }
 }

@@ -68,7 +68,9 @@ impl pb::pathway_service_server::PathwayService for PathwayApi {
         }
         let query = self.checked_query(request)?;
         let scorer = Arc::clone(&engine);
-        let answer = tokio::task::spawn_blocking(move || scorer.recommend(&query))
+        // The blocking thread does not inherit the request's span: carry it over (request id).
+        let span = tracing::info_span!("engine.recommend");
+        let answer = tokio::task::spawn_blocking(move || span.in_scope(|| scorer.recommend(&query)))
             .await
             .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?;
         match answer {
