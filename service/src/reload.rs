@@ -13,6 +13,7 @@ use passerelle_model::error::DataError;
 
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::training::TrainingSlot;
+use crate::metrics::Metrics;
 use crate::server::EngineSource;
 
 /// What a successful reload did.
@@ -63,19 +64,26 @@ pub struct Reloader {
     source: EngineSource,
     slot: EngineSlot,
     training: Option<TrainingSlot>,
+    metrics: Option<Arc<Metrics>>,
     busy: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
     /// A reloader of `slot` from `source`.
     pub fn new(source: EngineSource, slot: EngineSlot) -> Self {
-        Reloader { source, slot, training: None, busy: tokio::sync::Mutex::new(()) }
+        Reloader { source, slot, training: None, metrics: None, busy: tokio::sync::Mutex::new(()) }
     }
 
     /// Also rebuilds the training catalogue of `training` from the reloaded data (stored just
     /// before the engine, so plans always match the data they are asked about).
     pub fn with_training(mut self, training: TrainingSlot) -> Self {
         self.training = Some(training);
+        self
+    }
+
+    /// Also records each model swapped in (`passerelle_model_info`, load time) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -116,6 +124,9 @@ impl Reloader {
         let info = engine.model_info().clone();
         self.slot.store(Some(engine));
         let elapsed = started.elapsed();
+        if let Some(metrics) = &self.metrics {
+            metrics.model_loaded(&info, elapsed);
+        }
         tracing::info!(
             previous = %previous_checksum,
             model = %info.checksum,

@@ -342,7 +342,11 @@ async fn serve_inner(
     let training_api = TrainingServiceServer::new(TrainingApi::new(Arc::clone(&slot), Arc::clone(&training_slot)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
-    let reloader = Arc::new(Reloader::new(source.clone(), Arc::clone(&slot)).with_training(Arc::clone(&training_slot)));
+    let reloader = Arc::new(
+        Reloader::new(source.clone(), Arc::clone(&slot))
+            .with_training(Arc::clone(&training_slot))
+            .with_metrics(Arc::clone(&metrics)),
+    );
     let admin = AdminServiceServer::new(AdminApi::new(Arc::clone(&reloader)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
