@@ -11,6 +11,9 @@
 //! - [`target_set`]: named sets of target occupations defined by rules over the data.
 //! - [`engine`]: the façade: resolve a profile, rank, explain the gap.
 //! - [`embedded`]: the default data and model compiled into the binary.
+//! - [`batch`]: many queries on all cores, answers in input order.
+//! - [`cohort`]: where a group of people can go and which core skills they most often lack.
+//! - [`synth`]: seeded, real-shaped synthetic profiles for load tests and benchmarks.
 //!
 //! ```
 //! use passerelle_model::engine::{ProfileQuery, RecommendQuery};
@@ -27,12 +30,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod batch;
 pub mod catalogue;
+pub mod cohort;
 pub mod embedded;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod features;
+pub mod synth;
 pub mod target_set;
 pub mod transition;
 
