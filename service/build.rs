@@ -7,9 +7,9 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("..").join("proto");
-    let file = root.join("passerelle/v1/pathways.proto");
+    let files = [root.join("passerelle/v1/pathways.proto"), root.join("passerelle/v1/batch.proto")];
     println!("cargo:rerun-if-changed={}", root.display());
-    let fds = protox::compile([&file], [&root])?;
+    let fds = protox::compile(&files, [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("passerelle_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;

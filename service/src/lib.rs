@@ -4,6 +4,7 @@
 //! `passerelle.v1.PathwayService`) and the `passerelle` command-line tool. Conversions
 //! between generated proto types and domain types happen here, at the edge.
 
+pub mod batch;
 pub mod cli;
 pub mod grpc;
 pub mod proto;

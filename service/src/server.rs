@@ -17,7 +17,9 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
+use crate::grpc::batch::BatchApi;
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
+use crate::proto::v1::batch_service_server::BatchServiceServer;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
 
@@ -113,6 +115,8 @@ pub async fn serve(
     let service_name = <PathwayServiceServer<PathwayApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status("", ServingStatus::NotServing).await;
     reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+    let batch_name = <BatchServiceServer<BatchApi> as tonic::server::NamedService>::NAME;
+    reporter.set_service_status(batch_name, ServingStatus::NotServing).await;
 
     // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
     let reflection = || {
@@ -125,6 +129,9 @@ pub async fn serve(
 
     let slot: EngineSlot = Arc::new(ArcSwapOption::empty());
     let api = PathwayServiceServer::new(PathwayApi::new(Arc::clone(&slot)))
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let batch_api = BatchServiceServer::new(BatchApi::new(Arc::clone(&slot)))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
 
@@ -150,6 +157,7 @@ pub async fn serve(
                 loader_slot.store(Some(engine));
                 loader_reporter.set_service_status("", ServingStatus::Serving).await;
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
+                loader_reporter.set_service_status(batch_name, ServingStatus::Serving).await;
             }
             Err(err) => {
                 let _ = load_failed_tx.send(err);
@@ -166,6 +174,7 @@ pub async fn serve(
         };
         stop_reporter.set_service_status("", ServingStatus::NotServing).await;
         stop_reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(batch_name, ServingStatus::NotServing).await;
         if reason.is_none() {
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight requests");
         }
@@ -192,6 +201,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
+        .add_service(batch_api)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped);
     tokio::select! {
         result = server => result?,

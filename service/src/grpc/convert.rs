@@ -86,14 +86,19 @@ pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::Rec
         target_set,
         candidates_scored: u32::try_from(candidates_scored).unwrap_or(u32::MAX),
         profile_items: u32::try_from(profile_items).unwrap_or(u32::MAX),
-        info: Some(pb::ResponseInfo {
-            data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string()
-                + if model.same_data_as_training { "" } else { " (model trained on other data: see model card)" },
-            probability_basis: probability_basis(model.calibrated),
-            model_checksum: model.checksum.clone(),
-            model_kind: model.model_kind.clone(),
-            ranking_basis: RANKING_BASIS.to_string(),
-        }),
+        info: Some(response_info(model)),
+    }
+}
+
+/// Provenance of every figure of an answer (data source, probability, model, ranking).
+pub fn response_info(model: &ModelInfo) -> pb::ResponseInfo {
+    pb::ResponseInfo {
+        data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string()
+            + if model.same_data_as_training { "" } else { " (model trained on other data: see model card)" },
+        probability_basis: probability_basis(model.calibrated),
+        model_checksum: model.checksum.clone(),
+        model_kind: model.model_kind.clone(),
+        ranking_basis: RANKING_BASIS.to_string(),
     }
 }
 
@@ -134,7 +139,8 @@ fn pathway(r: Recommendation) -> pb::Pathway {
     }
 }
 
-fn skill(s: SkillRef) -> pb::Skill {
+/// Converts a ROME item.
+pub fn skill(s: SkillRef) -> pb::Skill {
     let SkillRef { code, label, kind, relevance } = s;
     let kind = match kind {
         ItemKind::SavoirFaire => pb::SkillKind::SavoirFaire,
