@@ -410,34 +410,53 @@ fn mobility_evidence(evidence: &MobilityEvidence, cosines: &[f64], anchor: Occup
         .collect()
 }
 
-/// Values sorted in descending order with a sparse sketch (every 32nd value), so counting
-/// the values above a threshold touches a few cache lines instead of one per bisection
-/// step of a 1,583-value array.
+/// Values sorted in descending order with a bucket table, so counting the values above a
+/// threshold reads one entry of a small table and binary-searches the few values between
+/// two bucket edges (about two cache lines) instead of bisecting a 1,583-value array.
+/// Edges are `(b / BUCKETS)²` for `b = 0..=BUCKETS`: squared, because cosines crowd near 0.
 #[derive(Debug, Clone)]
 struct SortedDescending {
     values: Vec<f32>,
-    sketch: Vec<f32>,
+    /// `above[b]`: how many values are strictly greater than `edge(b)`.
+    above: Vec<u32>,
 }
 
-/// Distance between sketch entries.
-const SKETCH_STRIDE: usize = 32;
+/// Number of buckets of [`SortedDescending`].
+const BUCKETS: usize = 128;
+
+/// Lower edge of bucket `b` (the same f32 computation when building and when counting).
+fn bucket_edge(b: usize) -> f32 {
+    let e = b as f32 / BUCKETS as f32;
+    e * e
+}
 
 impl SortedDescending {
     fn new(mut values: Vec<f32>) -> Self {
         values.sort_unstable_by(|a, b| b.total_cmp(a));
-        let sketch = values.iter().step_by(SKETCH_STRIDE).copied().collect();
-        SortedDescending { values, sketch }
+        let above = (0..=BUCKETS).map(|b| values.partition_point(|&c| c > bucket_edge(b)) as u32).collect();
+        SortedDescending { values, above }
     }
 
     /// How many values are strictly greater than `x`.
     fn count_above(&self, x: f32) -> usize {
-        let blocks = self.sketch.partition_point(|&c| c > x);
-        if blocks == 0 {
+        if x.is_nan() {
             return 0;
         }
-        let start = (blocks - 1) * SKETCH_STRIDE;
-        let end = (blocks * SKETCH_STRIDE).min(self.values.len());
-        start + self.values[start..end].partition_point(|&c| c > x)
+        if x < 0.0 {
+            return self.values.partition_point(|&c| c > x);
+        }
+        // The bucket b with edge(b) <= x < edge(b + 1) (edge(BUCKETS + 1) = +inf).
+        let mut b = ((x.sqrt() * BUCKETS as f32) as usize).min(BUCKETS);
+        while b > 0 && bucket_edge(b) > x {
+            b -= 1;
+        }
+        while b < BUCKETS && bucket_edge(b + 1) <= x {
+            b += 1;
+        }
+        // Values above edge(b + 1) are above x; values above x are above edge(b).
+        let lo = if b == BUCKETS { 0 } else { self.above[b + 1] as usize };
+        let hi = self.above[b] as usize;
+        lo + self.values[lo..hi].partition_point(|&c| c > x)
     }
 }
 
@@ -539,6 +558,20 @@ mod tests {
             assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
         }
         assert_eq!(SortedDescending::new(Vec::new()).count_above(0.5), 0);
+        // Cosine-like values crowded near 0, ties, exact edges and values above 1.
+        let mut values: Vec<f32> = (0..1583).map(|i| ((i * 7919) % 1583) as f32 / 40_000.0).collect();
+        values.extend([0.0, 0.0, 1.0, 1.0, 1.5, bucket_edge(3), bucket_edge(64)]);
+        let sorted = SortedDescending::new(values.clone());
+        let mut probes = vec![0.0, 1.0, 1.2, 1.5, 2.0, f32::INFINITY, -0.5, f32::MIN_POSITIVE];
+        probes.extend(values.iter().copied());
+        probes.extend((0..=BUCKETS + 1).flat_map(|b| {
+            let e = bucket_edge(b);
+            [e, f32::from_bits(e.to_bits().saturating_sub(1)), f32::from_bits(e.to_bits() + 1)]
+        }));
+        for x in probes {
+            assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
+        }
+        assert_eq!(sorted.count_above(f32::NAN), 0);
     }
 
     #[test]

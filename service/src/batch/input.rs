@@ -74,7 +74,33 @@ pub struct ProfileReader<R: BufRead> {
 
 enum Inner<R: BufRead> {
     Jsonl { reader: R, line: u64, buf: String },
-    Csv { reader: csv::Reader<R>, columns: Result<Columns, String>, record: csv::StringRecord, header_done: bool },
+    Csv { reader: R, line: u64, buf: String, columns: Option<Result<Columns, String>> },
+}
+
+/// One physical line: `Ok(Some(true))` read into `buf`, `Ok(Some(false))` skipped because
+/// it is not UTF-8, `Ok(None)` at the end of the input.
+fn read_line<R: BufRead>(reader: &mut R, buf: &mut String) -> std::io::Result<Option<bool>> {
+    let start = buf.len();
+    match reader.read_line(buf) {
+        Ok(0) => Ok(None),
+        Ok(_) => Ok(Some(true)),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            // read_line leaves the bytes of a non-UTF-8 line unread: skip to its end.
+            buf.truncate(start);
+            let mut bytes = Vec::new();
+            reader.read_until(b'\n', &mut bytes)?;
+            Ok(Some(false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn not_utf8(line: u64) -> InputRecord {
+    InputRecord {
+        line,
+        id: None,
+        profile: Err(RecordError { field: "line".into(), reason: "not valid UTF-8".into() }),
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,12 +122,7 @@ impl<R: BufRead> ProfileReader<R> {
     pub fn new(reader: R, format: InputFormat) -> Self {
         let inner = match format {
             InputFormat::Jsonl => Inner::Jsonl { reader, line: 0, buf: String::new() },
-            InputFormat::Csv => Inner::Csv {
-                reader: csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader),
-                columns: Err(String::new()),
-                record: csv::StringRecord::new(),
-                header_done: false,
-            },
+            InputFormat::Csv => Inner::Csv { reader, line: 0, buf: String::new(), columns: None },
         };
         ProfileReader { inner }
     }
@@ -116,71 +137,72 @@ impl<R: BufRead> ProfileReader<R> {
         match &mut self.inner {
             Inner::Jsonl { reader, line, buf } => loop {
                 buf.clear();
-                let read = match reader.read_line(buf) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        // Not UTF-8: skip to the end of the line and report it.
-                        *line += 1;
-                        let mut bytes = Vec::new();
-                        reader.read_until(b'\n', &mut bytes)?;
-                        return Ok(Some(InputRecord {
-                            line: *line,
-                            id: None,
-                            profile: Err(RecordError { field: "line".into(), reason: "not valid UTF-8".into() }),
-                        }));
-                    }
-                    Err(e) => return Err(e),
-                };
-                if read == 0 {
-                    return Ok(None);
-                }
+                let Some(utf8) = read_line(reader, buf)? else { return Ok(None) };
                 *line += 1;
+                if !utf8 {
+                    return Ok(Some(not_utf8(*line)));
+                }
                 if buf.trim().is_empty() {
                     continue;
                 }
                 return Ok(Some(parse_json_line(*line, buf)));
             },
-            Inner::Csv { reader, columns, record, header_done } => loop {
-                let ok = match reader.read_record(record) {
-                    Ok(ok) => ok,
-                    Err(err) => {
-                        let line = err.position().map_or(0, csv::Position::line);
-                        if let csv::ErrorKind::Io(_) = err.kind() {
-                            return Err(std::io::Error::other(err.to_string()));
-                        }
-                        if !*header_done {
-                            *header_done = true;
-                            *columns = Err(format!("unreadable header: {err}"));
-                        }
-                        return Ok(Some(InputRecord {
-                            line,
-                            id: None,
-                            profile: Err(RecordError { field: "line".into(), reason: csv_reason(&err) }),
-                        }));
-                    }
-                };
-                if !ok {
-                    return Ok(None);
+            // Lines are read one by one (so line numbers are exact, blank lines included);
+            // a quoted field may span lines: lines are joined while the quotes are unbalanced.
+            Inner::Csv { reader, line, buf, columns } => loop {
+                buf.clear();
+                let Some(utf8) = read_line(reader, buf)? else { return Ok(None) };
+                *line += 1;
+                let first = *line;
+                if !utf8 {
+                    return Ok(Some(not_utf8(first)));
                 }
-                let line = record.position().map_or(0, csv::Position::line);
-                if !*header_done {
-                    *header_done = true;
-                    *columns = header_columns(record);
+                let mut eof = false;
+                while buf.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
+                    match read_line(reader, buf)? {
+                        None => {
+                            eof = true;
+                            break;
+                        }
+                        Some(utf8) => {
+                            *line += 1;
+                            if !utf8 {
+                                return Ok(Some(not_utf8(first)));
+                            }
+                        }
+                    }
+                }
+                if buf.trim().is_empty() {
                     continue;
                 }
-                if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
-                    continue; // blank line
-                }
-                return Ok(Some(parse_csv_record(line, columns, record)));
+                let record = if eof {
+                    Err("malformed CSV: a quoted field is not closed".to_string())
+                } else {
+                    parse_csv_line(buf)
+                };
+                let Some(cols) = columns else {
+                    *columns = Some(record.and_then(|r| header_columns(&r)));
+                    continue;
+                };
+                return Ok(Some(match record {
+                    Ok(record) => parse_csv_record(first, cols, &record),
+                    Err(reason) => {
+                        InputRecord { line: first, id: None, profile: Err(RecordError { field: "line".into(), reason }) }
+                    }
+                }));
             },
         }
     }
 }
 
-fn csv_reason(err: &csv::Error) -> String {
-    match err.kind() {
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
-        _ => format!("malformed CSV: {err}"),
+/// Parses one CSV record (which may span lines inside quotes).
+fn parse_csv_line(text: &str) -> Result<csv::StringRecord, String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok(record),
+        Ok(false) => Ok(csv::StringRecord::new()),
+        Err(err) => Err(format!("malformed CSV: {err}")),
     }
 }
 
@@ -366,6 +388,16 @@ mod tests {
         let Ok(p) = &records[1].profile else { panic!("valid") };
         assert_eq!(p.item_codes, ["125917", "126016", "300"]);
         assert_eq!(p.occupation_code, None);
+    }
+
+    #[test]
+    fn csv_quoted_fields_may_span_lines_and_an_unclosed_quote_is_an_error_record() {
+        let text = "id,occupation_code\n\"multi\nline\",I1315\nb,F1602\n\"open,I1315\nc,F1602\n";
+        let records = read_all(text, InputFormat::Csv);
+        let summary: Vec<(u64, Option<&str>, bool)> =
+            records.iter().map(|r| (r.line, r.id.as_deref(), r.profile.is_ok())).collect();
+        assert_eq!(summary, [(2, Some("multi\nline"), true), (4, Some("b"), true), (5, None, false)]);
+        assert!(records[2].profile.as_ref().is_err_and(|e| e.reason.contains("not closed")));
     }
 
     #[test]
