@@ -226,7 +226,8 @@ impl CohortAccumulator {
                 moves: c.moves,
             })
             .collect();
-        missing_core_skills.sort_by(|a, b| b.people.cmp(&a.people).then(b.moves.cmp(&a.moves)).then(a.code.cmp(&b.code)));
+        missing_core_skills
+            .sort_by(|a, b| b.people.cmp(&a.people).then(b.moves.cmp(&a.moves)).then(a.code.cmp(&b.code)));
         missing_core_skills.truncate(rows);
         CohortReport {
             people: self.people,

@@ -159,6 +159,18 @@ pub struct FeatureIndex {
     stats: Vec<OccupationStats>,
     /// For each occupation, its cosines to every other occupation, sorted descending.
     neighbour_cosines: Vec<SortedDescending>,
+    /// Inverted index: for each item, the occupations that list it (in occupation order),
+    /// so a scan visits only the links of the profile's items.
+    postings: Vec<Vec<Posting>>,
+    /// Kind index ([`ItemKind::index`]) of each item.
+    kinds: Vec<u8>,
+}
+
+/// One occupation listing an item, in the inverted index.
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    occupation: u32,
+    core: bool,
 }
 
 /// A profile ready for scoring: a set of items (as a bitset over [`ItemId`]) and its sums.
@@ -221,6 +233,9 @@ pub struct ProfileScan {
     profile_len: usize,
     /// Mobility-evidence features per occupation (features 14..20).
     evidence: Vec<[f64; N_EVIDENCE]>,
+    /// For each occupation, how many others are closer to it than the profile is (for
+    /// `log_reverse_rank`), counted in one tight pass so the memory reads overlap.
+    closer_than_profile: Vec<u32>,
 }
 
 impl FeatureIndex {
@@ -258,7 +273,15 @@ impl FeatureIndex {
                 s
             })
             .collect();
-        let mut index = FeatureIndex { idf, stats, neighbour_cosines: Vec::new() };
+        let mut postings = vec![Vec::new(); catalogue.items.len()];
+        for (o, occ) in catalogue.occupations.iter().enumerate() {
+            for link in &occ.items {
+                postings[link.item.0 as usize]
+                    .push(Posting { occupation: o as u32, core: link.relevance == Relevance::Core });
+            }
+        }
+        let kinds = catalogue.items.iter().map(|i| i.kind.index() as u8).collect();
+        let mut index = FeatureIndex { idf, stats, neighbour_cosines: Vec::new(), postings, kinds };
         let neighbour_cosines = catalogue
             .occupation_ids()
             .map(|o| {
@@ -315,13 +338,25 @@ impl FeatureIndex {
         p: &ProfileVector,
         declared: Option<OccupationId>,
     ) -> ProfileScan {
-        let mut overlaps = Vec::with_capacity(catalogue.occupations.len());
-        let mut cosines = Vec::with_capacity(catalogue.occupations.len());
-        for t in catalogue.occupation_ids() {
-            let o = self.overlap(catalogue, p, t);
-            cosines.push(self.cosine(&o, p, t));
-            overlaps.push(o);
+        // Through the inverted index: only the links of the profile's items are visited.
+        // Items are visited in ascending id order, which is each occupation's own link
+        // order, so every sum is added in the same order as by `overlap` (same bits).
+        let mut overlaps = vec![Overlap::default(); catalogue.occupations.len()];
+        for &i in &p.items {
+            let w = self.idf[i.0 as usize];
+            let kind = self.kinds[i.0 as usize] as usize;
+            for post in &self.postings[i.0 as usize] {
+                let o = &mut overlaps[post.occupation as usize];
+                o.dot += w * w;
+                o.idf += w;
+                if post.core {
+                    o.core_idf += w;
+                }
+                o.kind_counts[kind] += 1;
+            }
         }
+        let cosines: Vec<f64> =
+            catalogue.occupation_ids().map(|t| self.cosine(&overlaps[t.0 as usize], p, t)).collect();
         let anchor = declared.unwrap_or_else(|| {
             let best =
                 cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
@@ -332,6 +367,8 @@ impl FeatureIndex {
         sorted_cosines.sort_unstable_by(|a, b| b.total_cmp(a));
 
         let evidence_features = mobility_evidence(evidence, &cosines, anchor);
+        let closer_than_profile =
+            cosines.iter().zip(&self.neighbour_cosines).map(|(&c, n)| n.count_above(c as f32) as u32).collect();
         ProfileScan {
             overlaps,
             cosines,
@@ -340,6 +377,7 @@ impl FeatureIndex {
             profile_sum_idf: p.sum_idf,
             profile_len: p.items.len(),
             evidence: evidence_features,
+            closer_than_profile,
         }
     }
 }
@@ -422,7 +460,7 @@ struct SortedDescending {
 }
 
 /// Number of buckets of [`SortedDescending`].
-const BUCKETS: usize = 128;
+const BUCKETS: usize = 256;
 
 /// Lower edge of bucket `b` (the same f32 computation when building and when counting).
 fn bucket_edge(b: usize) -> f32 {
@@ -492,10 +530,9 @@ impl ProfileScan {
         let k = |kind: ItemKind, empty: f64| share(o.kind_counts[kind.index()], s.kind_counts[kind.index()], empty);
         // Rank 1 = the most similar occupation other than the anchor.
         let rank = 1 + self.sorted_cosines.partition_point(|&c| c > cos);
-        let neighbours = &index.neighbour_cosines[ti];
         // 1 + how many occupations are closer to T than the profile is. A profile made of
         // exactly an occupation's items ties with that occupation's own entry: not counted.
-        let reverse = 1 + neighbours.count_above(cos as f32);
+        let reverse = 1 + self.closer_than_profile[ti] as usize;
         let a = catalogue.occupation(self.anchor);
         let b = catalogue.occupation(t);
         let flag = |x: bool| if x { 1.0 } else { 0.0 };
@@ -572,6 +609,26 @@ mod tests {
             assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
         }
         assert_eq!(sorted.count_above(f32::NAN), 0);
+    }
+
+    #[test]
+    fn inverted_scan_equals_a_pass_over_every_link() {
+        let cat = crate::embedded::catalogue().expect("embedded");
+        let index = FeatureIndex::new(&cat);
+        let evidence = MobilityEvidence::all(&cat);
+        for code in ["I1315", "F1602", "I1307"] {
+            let id = cat.occupation_id(code).expect("code");
+            let mut items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).step_by(2).collect();
+            items.push(ItemId(7));
+            let p = ProfileVector::new(&index, &items);
+            let scan = index.scan(&cat, &evidence, &p, None);
+            for t in cat.occupation_ids() {
+                let o = index.overlap(&cat, &p, t);
+                let s = scan.overlaps[t.0 as usize];
+                assert_eq!((s.dot, s.idf, s.core_idf, s.kind_counts), (o.dot, o.idf, o.core_idf, o.kind_counts));
+                assert_eq!(scan.cosine(t), index.cosine(&o, &p, t));
+            }
+        }
     }
 
     #[test]

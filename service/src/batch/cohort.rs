@@ -205,7 +205,14 @@ pub fn table(c: &CohortOutput) -> String {
         let _ = writeln!(out, "\n{note}");
     }
     for e in &c.refused_records {
-        let _ = writeln!(out, "refused: line {} (id {}): {}: {}", e.line, e.id.as_deref().unwrap_or("-"), e.field, e.reason);
+        let _ = writeln!(
+            out,
+            "refused: line {} (id {}): {}: {}",
+            e.line,
+            e.id.as_deref().unwrap_or("-"),
+            e.field,
+            e.reason
+        );
     }
     let _ = writeln!(out, "\n{}. {}", c.data_source, c.probability_basis);
     out

@@ -96,11 +96,7 @@ fn read_line<R: BufRead>(reader: &mut R, buf: &mut String) -> std::io::Result<Op
 }
 
 fn not_utf8(line: u64) -> InputRecord {
-    InputRecord {
-        line,
-        id: None,
-        profile: Err(RecordError { field: "line".into(), reason: "not valid UTF-8".into() }),
-    }
+    InputRecord { line, id: None, profile: Err(RecordError { field: "line".into(), reason: "not valid UTF-8".into() }) }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -186,9 +182,11 @@ impl<R: BufRead> ProfileReader<R> {
                 };
                 return Ok(Some(match record {
                     Ok(record) => parse_csv_record(first, cols, &record),
-                    Err(reason) => {
-                        InputRecord { line: first, id: None, profile: Err(RecordError { field: "line".into(), reason }) }
-                    }
+                    Err(reason) => InputRecord {
+                        line: first,
+                        id: None,
+                        profile: Err(RecordError { field: "line".into(), reason }),
+                    },
                 }));
             },
         }

@@ -127,7 +127,11 @@ fn compact(a: &Recommendations) -> CompactAnswer<'_> {
                 matched_core: codes(&r.matched_core),
                 missing_core: codes(&r.missing_core),
                 missing_other: codes(&r.missing_other),
-                top_factors: r.top_factors.iter().map(|f| CompactFactor { feature: f.feature, logit: f.logit }).collect(),
+                top_factors: r
+                    .top_factors
+                    .iter()
+                    .map(|f| CompactFactor { feature: f.feature, logit: f.logit })
+                    .collect(),
                 curated_order: r.curated_order,
             })
             .collect(),
@@ -210,7 +214,8 @@ pub fn render(
                 Outcome::Ok(answer) => {
                     for (rank, r) in answer.results.iter().enumerate() {
                         let codes = |s: &[SkillRef]| s.iter().map(|s| s.code.to_string()).collect::<Vec<_>>().join(";");
-                        let labels = |s: &[SkillRef]| s.iter().map(|s| s.label.as_str()).collect::<Vec<_>>().join(" | ");
+                        let labels =
+                            |s: &[SkillRef]| s.iter().map(|s| s.label.as_str()).collect::<Vec<_>>().join(" | ");
                         let factors = r.top_factors.iter().map(|f| f.feature).collect::<Vec<_>>().join(";");
                         w.write_record([
                             id,

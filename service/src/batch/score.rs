@@ -158,7 +158,8 @@ pub fn score_stream<R: BufRead>(
             if records.is_empty() {
                 break;
             }
-            let rendered: Vec<(bool, Vec<u8>)> = records.par_iter().map(|r| score_record(engine, options, format, detail, r)).collect();
+            let rendered: Vec<(bool, Vec<u8>)> =
+                records.par_iter().map(|r| score_record(engine, options, format, detail, r)).collect();
             for (failed, _) in &rendered {
                 summary.records += 1;
                 summary.failed += u64::from(*failed);
@@ -231,15 +232,16 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     let mut out = open_output(&args.output)?;
     let bar = progress_bar(input_len);
     let detail = if args.skill_labels { SkillDetail::Full } else { SkillDetail::Codes };
-    let summary = score_stream(&engine, &options, &mut reader, &mut *out, output_format, detail, CHUNK_RECORDS, |done| {
-        bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
-        let secs = bar.elapsed().as_secs_f64().max(1e-9);
-        bar.set_message(format!("{done} profiles, {:.0} profiles/s", done as f64 / secs));
-    })
-    .map_err(|e| match e {
-        Ok(source) => BatchError::Read { path: args.input.clone(), source },
-        Err(source) => BatchError::Write { path: args.output.clone(), source },
-    })?;
+    let summary =
+        score_stream(&engine, &options, &mut reader, &mut *out, output_format, detail, CHUNK_RECORDS, |done| {
+            bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
+            let secs = bar.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{done} profiles, {:.0} profiles/s", done as f64 / secs));
+        })
+        .map_err(|e| match e {
+            Ok(source) => BatchError::Read { path: args.input.clone(), source },
+            Err(source) => BatchError::Write { path: args.output.clone(), source },
+        })?;
     bar.finish_and_clear();
     drop(out);
     let elapsed = started.elapsed().as_secs_f64();

@@ -148,11 +148,8 @@ fn cohort_response(
 ) -> pb::AnalyzeCohortResponse {
     let CohortReport { people, target_set, occupations, missing_core_skills, certifications } = report;
     let info = Some(convert::response_info(engine.model_info()));
-    let certifications_note = if certifications.is_none() {
-        crate::batch::cohort::CERTIFICATIONS_NOTE.to_string()
-    } else {
-        String::new()
-    };
+    let certifications_note =
+        if certifications.is_none() { crate::batch::cohort::CERTIFICATIONS_NOTE.to_string() } else { String::new() };
     pb::AnalyzeCohortResponse {
         people: people as u64,
         target_set: target_set.unwrap_or_else(|| query.template.target_set.clone()),
