@@ -8,12 +8,18 @@ use rayon::prelude::*;
 use crate::engine::{Engine, RecommendQuery, Recommendations};
 use crate::error::QueryError;
 
+/// Queries answered together on one thread by [`Engine::recommend_many`].
+pub const GROUP: usize = 32;
+
 impl Engine {
     /// Answers every query on rayon's global pool (one thread per core by default); the
     /// answer `i` is the answer to `queries[i]`, an error for an invalid query (the others
     /// are still answered).
+    ///
+    /// Queries are answered in groups of [`GROUP`] on each thread, so that each
+    /// occupation's neighbourhood is read once per group rather than once per profile.
     pub fn recommend_many(&self, queries: &[RecommendQuery]) -> Vec<Result<Recommendations, QueryError>> {
-        queries.par_iter().map(|q| self.recommend(q)).collect()
+        queries.par_chunks(GROUP).flat_map_iter(|group| self.recommend_chunk(group)).collect()
     }
 }
 
@@ -30,9 +36,12 @@ mod tests {
             top_k: Some(5),
             ..Default::default()
         };
-        let queries = [query("I1315"), query("X9999"), query("F1602"), query("I1315")];
+        let mut queries = vec![query("I1315"), query("X9999"), query("F1602"), query("I1315")];
+        for p in crate::synth::ProfileGenerator::new(engine.catalogue(), 3).take(2 * super::GROUP) {
+            queries.push(RecommendQuery { profile: p.profile, top_k: Some(5), ..Default::default() });
+        }
         let many = engine.recommend_many(&queries);
-        assert_eq!(many.len(), 4);
+        assert_eq!(many.len(), queries.len());
         for (q, got) in queries.iter().zip(&many) {
             assert_eq!(got, &engine.recommend(q));
         }

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 use crate::error::{echo, DataError, QueryError};
-use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES};
+use crate::features::{
+    FeatureIndex, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
+};
 use crate::target_set::TargetSets;
 use crate::transition::{ModelArtifact, TransitionModel};
 
@@ -160,6 +162,15 @@ pub struct ModelInfo {
     pub calibrated: bool,
 }
 
+/// A validated query with its resolved profile, ready to be scanned.
+#[derive(Debug)]
+struct Prepared {
+    top_k: u32,
+    set_name: String,
+    profile: ProfileVector,
+    declared: Option<OccupationId>,
+}
+
 /// The recommendation engine (see module docs).
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -295,6 +306,33 @@ impl Engine {
     /// [`QueryError`] naming the field at fault (see [`Engine::resolve`]), plus
     /// [`QueryError::TopKOutOfRange`] and [`QueryError::UnknownTargetSet`].
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Recommendations, QueryError> {
+        let prepared = self.prepare(query)?;
+        let scan = self.index.scan(&self.catalogue, &self.evidence, &prepared.profile, prepared.declared);
+        Ok(self.rank(query, &prepared, &scan))
+    }
+
+    /// Answers several queries with one scan pass over the feature index (see
+    /// [`FeatureIndex::scan_many`]); answer `i` equals `self.recommend(&queries[i])`.
+    pub(crate) fn recommend_chunk(&self, queries: &[RecommendQuery]) -> Vec<Result<Recommendations, QueryError>> {
+        let prepared: Vec<Result<Prepared, QueryError>> = queries.iter().map(|q| self.prepare(q)).collect();
+        let valid: Vec<(&ProfileVector, Option<OccupationId>)> =
+            prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| (&p.profile, p.declared)).collect();
+        let mut scans = self.index.scan_many(&self.catalogue, &self.evidence, &valid).into_iter();
+        queries
+            .iter()
+            .zip(prepared)
+            .map(|(q, p)| {
+                let p = p?;
+                match scans.next() {
+                    Some(scan) => Ok(self.rank(q, &p, &scan)),
+                    None => self.recommend(q), // unreachable: one scan per valid query
+                }
+            })
+            .collect()
+    }
+
+    /// Validates a query and resolves its profile.
+    fn prepare(&self, query: &RecommendQuery) -> Result<Prepared, QueryError> {
         let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K);
         if !(1..=MAX_TOP_K).contains(&top_k) {
             return Err(QueryError::TopKOutOfRange { got: top_k, max: MAX_TOP_K });
@@ -305,7 +343,17 @@ impl Engine {
             .ok_or_else(|| QueryError::UnknownTargetSet { name: echo(&query.target_set) })?;
         let (items, declared) = self.resolve(&query.profile)?;
         let profile = ProfileVector::new(&self.index, &items);
-        let scan = self.index.scan(&self.catalogue, &self.evidence, &profile, declared);
+        Ok(Prepared { top_k, set_name: set.name.clone(), profile, declared })
+    }
+
+    /// Ranks and describes the target set of a prepared query from its scan.
+    fn rank(&self, query: &RecommendQuery, prepared: &Prepared, scan: &ProfileScan) -> Recommendations {
+        let Prepared { top_k, set_name, profile, declared } = prepared;
+        let (top_k, declared) = (*top_k, *declared);
+        let set = match self.target_sets.get(set_name) {
+            Some(set) => set,
+            None => return self.empty_answer(set_name, profile, scan, declared),
+        };
         let curated_order = |t: OccupationId| -> Option<u16> {
             let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
@@ -351,20 +399,39 @@ impl Engine {
                         logit: c.logit,
                     })
                     .collect();
-                let mut result = self.describe(t, probability, cosine, &profile, top_factors);
+                let mut result = self.describe(t, probability, cosine, profile, top_factors);
                 result.curated_order = curated_order(t);
                 result
             })
             .collect();
         let anchor = self.occupation_ref(scan.anchor());
-        Ok(Recommendations {
+        Recommendations {
             anchor,
             anchor_basis: if declared.is_some() { AnchorBasis::Declared } else { AnchorBasis::NearestByCosine },
             target_set: set.name.clone(),
             profile_items: profile.items().len(),
             candidates_scored,
             results,
-        })
+        }
+    }
+
+    /// The answer when the set vanished between `prepare` and `rank` (cannot happen: the
+    /// engine is immutable); kept so that no path panics.
+    fn empty_answer(
+        &self,
+        set_name: &str,
+        profile: &ProfileVector,
+        scan: &ProfileScan,
+        declared: Option<OccupationId>,
+    ) -> Recommendations {
+        Recommendations {
+            anchor: self.occupation_ref(scan.anchor()),
+            anchor_basis: if declared.is_some() { AnchorBasis::Declared } else { AnchorBasis::NearestByCosine },
+            target_set: set_name.to_string(),
+            profile_items: profile.items().len(),
+            candidates_scored: 0,
+            results: Vec::new(),
+        }
     }
 
     fn occupation_ref(&self, id: OccupationId) -> OccupationRef {

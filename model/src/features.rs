@@ -338,6 +338,43 @@ impl FeatureIndex {
         p: &ProfileVector,
         declared: Option<OccupationId>,
     ) -> ProfileScan {
+        let mut scan = self.scan_partial(catalogue, evidence, p, declared);
+        scan.closer_than_profile =
+            scan.cosines.iter().zip(&self.neighbour_cosines).map(|(&c, n)| n.count_above(c as f32) as u32).collect();
+        scan
+    }
+
+    /// Scans several profiles (each with its declared occupation): the same scans as
+    /// [`FeatureIndex::scan`] one by one, but the reverse ranks are counted target by
+    /// target, so each occupation's neighbourhood is read from memory once for all the
+    /// profiles instead of once per profile (the main cost of a scan otherwise).
+    pub fn scan_many(
+        &self,
+        catalogue: &Catalogue,
+        evidence: &MobilityEvidence,
+        profiles: &[(&ProfileVector, Option<OccupationId>)],
+    ) -> Vec<ProfileScan> {
+        let mut scans: Vec<ProfileScan> =
+            profiles.iter().map(|(p, declared)| self.scan_partial(catalogue, evidence, p, *declared)).collect();
+        for scan in &mut scans {
+            scan.closer_than_profile = vec![0; scan.cosines.len()];
+        }
+        for (t, n) in self.neighbour_cosines.iter().enumerate() {
+            for scan in &mut scans {
+                scan.closer_than_profile[t] = n.count_above(scan.cosines[t] as f32) as u32;
+            }
+        }
+        scans
+    }
+
+    /// A scan without `closer_than_profile` (left empty).
+    fn scan_partial(
+        &self,
+        catalogue: &Catalogue,
+        evidence: &MobilityEvidence,
+        p: &ProfileVector,
+        declared: Option<OccupationId>,
+    ) -> ProfileScan {
         // Through the inverted index: only the links of the profile's items are visited.
         // Items are visited in ascending id order, which is each occupation's own link
         // order, so every sum is added in the same order as by `overlap` (same bits).
@@ -367,8 +404,6 @@ impl FeatureIndex {
         sorted_cosines.sort_unstable_by(|a, b| b.total_cmp(a));
 
         let evidence_features = mobility_evidence(evidence, &cosines, anchor);
-        let closer_than_profile =
-            cosines.iter().zip(&self.neighbour_cosines).map(|(&c, n)| n.count_above(c as f32) as u32).collect();
         ProfileScan {
             overlaps,
             cosines,
@@ -377,7 +412,7 @@ impl FeatureIndex {
             profile_sum_idf: p.sum_idf,
             profile_len: p.items.len(),
             evidence: evidence_features,
-            closer_than_profile,
+            closer_than_profile: Vec::new(),
         }
     }
 }
@@ -627,6 +662,31 @@ mod tests {
                 let s = scan.overlaps[t.0 as usize];
                 assert_eq!((s.dot, s.idf, s.core_idf, s.kind_counts), (o.dot, o.idf, o.core_idf, o.kind_counts));
                 assert_eq!(scan.cosine(t), index.cosine(&o, &p, t));
+            }
+        }
+    }
+
+    #[test]
+    fn scans_of_many_profiles_equal_single_scans() {
+        let cat = crate::embedded::catalogue().expect("embedded");
+        let index = FeatureIndex::new(&cat);
+        let evidence = MobilityEvidence::all(&cat);
+        let profiles: Vec<(ProfileVector, Option<OccupationId>)> = ["I1315", "F1602", "I1307"]
+            .iter()
+            .enumerate()
+            .map(|(k, code)| {
+                let id = cat.occupation_id(code).expect("code");
+                let items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).skip(k).collect();
+                (ProfileVector::new(&index, &items), (k != 1).then_some(id))
+            })
+            .collect();
+        let refs: Vec<(&ProfileVector, Option<OccupationId>)> = profiles.iter().map(|(p, d)| (p, *d)).collect();
+        let many = index.scan_many(&cat, &evidence, &refs);
+        for ((p, declared), scan) in profiles.iter().zip(&many) {
+            let one = index.scan(&cat, &evidence, p, *declared);
+            assert_eq!(scan.anchor(), one.anchor());
+            for t in cat.occupation_ids() {
+                assert_eq!(scan.features(&index, &cat, t), one.features(&index, &cat, t));
             }
         }
     }

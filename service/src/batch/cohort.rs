@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use clap::Args;
 use passerelle_model::cohort::{CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
 use passerelle_model::engine::{Engine, DEFAULT_TOP_K, MAX_TOP_K};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
+use crate::batch::output::Outcome;
 use crate::batch::score::ScoreOptions;
-use crate::batch::{format_of, open_input, open_output, record_error, BatchError, InputFormat, CHUNK_RECORDS};
+use crate::batch::{format_of, open_input, open_output, BatchError, InputFormat, CHUNK_RECORDS};
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
 
@@ -128,17 +128,11 @@ pub fn analyse<R: BufRead>(
         if records.is_empty() {
             break;
         }
-        let answers: Vec<_> = records
-            .par_iter()
-            .map(|r| match &r.profile {
-                Ok(p) => engine.recommend(&options.query(p.clone())).map_err(|e| record_error(&e)),
-                Err(e) => Err(e.clone()),
-            })
-            .collect();
-        for (r, answer) in records.iter().zip(answers) {
-            match answer {
-                Ok(a) => acc.add(&a),
-                Err(RecordError { field, reason }) => {
+        let outcomes = crate::batch::score::score_records(engine, options, &records);
+        for (r, outcome) in records.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Ok(a) => acc.add(&a),
+                Outcome::Error(RecordError { field, reason }) => {
                     refused += 1;
                     if refused_records.len() < MAX_LISTED_ERRORS {
                         refused_records.push(RefusedRecord { line: r.line, id: r.id.clone(), field, reason });

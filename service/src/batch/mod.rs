@@ -78,9 +78,12 @@ pub enum BatchError {
     },
 }
 
+/// An opened input: the reader, the file size if known, and the bytes read so far.
+type OpenedInput = (Box<dyn BufRead + Send>, Option<u64>, Arc<AtomicU64>);
+
 /// Opens `path` for reading (`-` is standard input) and counts the bytes read, for the
 /// progress bar.
-fn open_input(path: &Path) -> Result<(Box<dyn BufRead + Send>, Option<u64>, Arc<AtomicU64>), BatchError> {
+fn open_input(path: &Path) -> Result<OpenedInput, BatchError> {
     let counter = Arc::new(AtomicU64::new(0));
     if path == Path::new("-") {
         let reader = Counting { inner: std::io::stdin(), count: Arc::clone(&counter) };

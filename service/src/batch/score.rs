@@ -9,7 +9,7 @@ use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP
 use passerelle_model::error::QueryError;
 use rayon::prelude::*;
 
-use crate::batch::input::{InputRecord, ProfileReader};
+use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::{self, Outcome, OutputFormat, SkillDetail};
 use crate::batch::{
     format_of, open_input, open_output, progress_bar, record_error, BatchError, InputFormat, CHUNK_RECORDS,
@@ -158,8 +158,12 @@ pub fn score_stream<R: BufRead>(
             if records.is_empty() {
                 break;
             }
-            let rendered: Vec<(bool, Vec<u8>)> =
-                records.par_iter().map(|r| score_record(engine, options, format, detail, r)).collect();
+            let outcomes = score_records(engine, options, &records);
+            let rendered: Vec<(bool, Vec<u8>)> = records
+                .par_iter()
+                .zip(outcomes.par_iter())
+                .map(|(r, outcome)| render_record(format, detail, r, outcome))
+                .collect();
             for (failed, _) in &rendered {
                 summary.records += 1;
                 summary.failed += u64::from(*failed);
@@ -182,29 +186,33 @@ pub fn score_stream<R: BufRead>(
     })
 }
 
-/// Scores and renders one record; `true` when it is an error record.
-fn score_record(
-    engine: &Engine,
-    options: &ScoreOptions,
-    format: OutputFormat,
-    detail: SkillDetail,
-    r: &InputRecord,
-) -> (bool, Vec<u8>) {
-    let outcome = match &r.profile {
-        Ok(profile) => match engine.recommend(&options.query(profile.clone())) {
-            Ok(answer) => Outcome::Ok(answer),
-            Err(err) => Outcome::Error(record_error(&err)),
-        },
-        Err(e) => Outcome::Error(e.clone()),
-    };
+/// Scores the valid records of a chunk on all cores (`Engine::recommend_many`); one
+/// outcome per record, in order.
+pub fn score_records(engine: &Engine, options: &ScoreOptions, records: &[InputRecord]) -> Vec<Outcome> {
+    let queries: Vec<_> =
+        records.iter().filter_map(|r| r.profile.as_ref().ok()).map(|p| options.query(p.clone())).collect();
+    let mut answers = engine.recommend_many(&queries).into_iter();
+    records
+        .iter()
+        .map(|r| match &r.profile {
+            Err(e) => Outcome::Error(e.clone()),
+            Ok(_) => match answers.next() {
+                Some(Ok(answer)) => Outcome::Ok(answer),
+                Some(Err(err)) => Outcome::Error(record_error(&err)),
+                None => Outcome::Error(RecordError { field: "line".into(), reason: "internal: no answer".into() }),
+            },
+        })
+        .collect()
+}
+
+/// Renders the output record(s) of one input record; `true` when it is an error record.
+fn render_record(format: OutputFormat, detail: SkillDetail, r: &InputRecord, outcome: &Outcome) -> (bool, Vec<u8>) {
     let mut bytes = Vec::with_capacity(8 * 1024);
     let failed = matches!(outcome, Outcome::Error(_));
-    if let Err(e) = output::render(format, detail, r.id.as_deref(), r.line, &outcome, &mut bytes) {
+    if let Err(e) = output::render(format, detail, r.id.as_deref(), r.line, outcome, &mut bytes) {
         bytes.clear();
-        let fallback = Outcome::Error(crate::batch::input::RecordError {
-            field: "line".into(),
-            reason: format!("cannot render the result: {e}"),
-        });
+        let fallback =
+            Outcome::Error(RecordError { field: "line".into(), reason: format!("cannot render the result: {e}") });
         let _ = output::render(format, detail, r.id.as_deref(), r.line, &fallback, &mut bytes);
         return (true, bytes);
     }
