@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("1,000 synthetic profiles vs all 1,584 occupations, top 10 with gaps, all cores", |b| {
         b.iter(|| engine.recommend_many(std::hint::black_box(&queries)))
     });
-    group.bench_function("1,000 synthetic profiles, one core", |b| {
+    group.bench_function("1,000 synthetic profiles, one at a time on one core (Engine::recommend)", |b| {
         b.iter(|| queries.iter().map(|q| engine.recommend(std::hint::black_box(q))).collect::<Vec<_>>())
     });
     group.finish();
