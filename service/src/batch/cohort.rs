@@ -199,14 +199,10 @@ pub fn table(c: &CohortOutput) -> String {
         let _ = writeln!(out, "\n{note}");
     }
     for e in &c.refused_records {
-        let _ = writeln!(
-            out,
-            "refused: line {} (id {}): {}: {}",
-            e.line,
-            e.id.as_deref().unwrap_or("-"),
-            e.field,
-            e.reason
-        );
+        // Engine reasons already start with the field; reader reasons do not.
+        let reason =
+            if e.reason.starts_with(&e.field) { e.reason.clone() } else { format!("{}: {}", e.field, e.reason) };
+        let _ = writeln!(out, "refused: line {} (id {}): {reason}", e.line, e.id.as_deref().unwrap_or("-"));
     }
     let _ = writeln!(out, "\n{}. {}", c.data_source, c.probability_basis);
     out
