@@ -104,7 +104,8 @@ async fn a_long_stream_is_answered_in_order() {
 
 /// Three people, checked against their own unary answers: I1315 (fibre splicer), I1315
 /// without work at height (400772), F1602 (electrician); top 3 moves each in
-/// DIGITAL_INFRASTRUCTURE, model only; plus one refused profile in a second message.
+/// DIGITAL_INFRASTRUCTURE, model only; plus two refused profiles (unknown code, no
+/// profile) in a second message.
 #[tokio::test]
 async fn analyze_cohort_of_three_people_by_hand() {
     let app = spawn_app().await;
@@ -148,7 +149,11 @@ async fn analyze_cohort_of_three_people_by_hand() {
         },
         AnalyzeCohortRequest {
             options: None,
-            profiles: vec![cohort("bad", profile("Z9999", &[])), cohort("p3", people[2].clone())],
+            profiles: vec![
+                cohort("bad", profile("Z9999", &[])),
+                CohortProfile { id: "missing".into(), profile: None },
+                cohort("p3", people[2].clone()),
+            ],
         },
     ];
     let mut client = BatchServiceClient::new(app.channel.clone());
@@ -156,10 +161,13 @@ async fn analyze_cohort_of_three_people_by_hand() {
     assert_eq!(report.people, 3);
     assert_eq!(report.target_set, "DIGITAL_INFRASTRUCTURE");
     assert_eq!(report.moves_per_person, 3);
-    assert_eq!(report.refused, 1);
+    assert_eq!(report.refused, 2);
     let refused = &report.refused_profiles[0];
     assert_eq!((refused.id.as_str(), refused.sequence), ("bad", 2));
     assert_eq!(refused.error.as_ref().expect("error").field, "profiles[0].profile.occupation_code");
+    let missing = &report.refused_profiles[1];
+    assert_eq!((missing.id.as_str(), missing.sequence), ("missing", 3));
+    assert_eq!(missing.error.as_ref().expect("error").field, "profiles[1].profile");
     assert!(report.certifications.is_empty() && report.certifications_note.contains("planner"));
 
     assert_eq!(report.occupations.len(), occupations.len());

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use passerelle_model::cohort::{CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::error::echo;
-use rayon::prelude::*;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -289,20 +288,29 @@ impl pb::batch_service_server::BatchService for BatchApi {
             }
             let scorer = Arc::clone(&engine);
             let answers = tokio::task::spawn_blocking(move || {
+                // Valid profiles are scored together (Engine::recommend_many: all cores,
+                // in groups); answers come back in order.
+                let queries: Vec<RecommendQuery> = profiles
+                    .iter()
+                    .filter_map(|p| p.profile.clone())
+                    .map(|p| RecommendQuery { profile: convert::profile_query(p), ..q.template.clone() })
+                    .collect();
+                let mut scored = scorer.recommend_many(&queries).into_iter();
                 profiles
-                    .into_par_iter()
+                    .into_iter()
                     .enumerate()
                     .map(|(i, pb::CohortProfile { id, profile })| {
                         let prefix = format!("profiles[{i}].");
-                        let answer = match profile {
+                        let answer = match profile.map(|_| scored.next()) {
                             None => Err(pb::RecordError {
                                 field: format!("{prefix}profile"),
                                 message: format!("{prefix}profile: required"),
                             }),
-                            Some(p) => {
-                                let query = RecommendQuery { profile: convert::profile_query(p), ..q.template.clone() };
-                                scorer.recommend(&query).map_err(|e| record_error(&prefix, &from_query_error(&e)))
-                            }
+                            Some(Some(answer)) => answer.map_err(|e| record_error(&prefix, &from_query_error(&e))),
+                            Some(None) => Err(pb::RecordError {
+                                field: format!("{prefix}profile"),
+                                message: "internal: no answer".to_string(),
+                            }),
                         };
                         (id, answer)
                     })
