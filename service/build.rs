@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("passerelle/v1/admin.proto"),
         root.join("passerelle/v1/training.proto"),
         root.join("passerelle/v1/search.proto"),
+        root.join("passerelle/v1/batch.proto"),
     ];
     println!("cargo:rerun-if-changed={}", root.display());
     let fds = protox::compile(&files, [&root])?;

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batch;
+
 use std::collections::HashSet;
 
 use passerelle_service::proto::v1::{Profile, RecommendPathwaysRequest, TargetSet};

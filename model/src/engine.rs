@@ -9,7 +9,9 @@ use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 use crate::error::{echo, DataError, QueryError};
 use std::sync::Arc;
 
-use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES};
+use crate::features::{
+    FeatureIndex, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
+};
 use crate::search::{JobTitleMatch, OccupationHit, SearchIndex, SkillHit};
 use crate::target_set::TargetSets;
 use crate::tension::{Area, TensionFact, TensionTable, TENSION_ATTRIBUTION};
@@ -204,6 +206,21 @@ pub struct ModelInfo {
     pub same_data_as_training: bool,
     /// Whether the model's probabilities are calibrated on held-out predictions.
     pub calibrated: bool,
+}
+
+/// A validated query with its resolved profile, ready to be scanned.
+#[derive(Debug)]
+struct Prepared {
+    top_k: u32,
+    set_name: String,
+    profile: ProfileVector,
+    declared: Option<OccupationId>,
+    /// `tension_weight`, checked in 0..=1.
+    weight: f64,
+    /// The validated area when tension figures are loaded.
+    area: Option<Area>,
+    /// How a job title was resolved, if the profile gave one.
+    job_title: Option<JobTitleMatch>,
 }
 
 /// The recommendation engine (see module docs).
@@ -425,6 +442,33 @@ impl Engine {
     /// [`QueryError::NoMatchingOccupation`], [`QueryError::UnknownArea`] and
     /// [`QueryError::NotLoaded`] (job title, area or weight without search or tension data).
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Recommendations, QueryError> {
+        let prepared = self.prepare(query)?;
+        let scan = self.index.scan(&self.catalogue, &self.evidence, &prepared.profile, prepared.declared);
+        Ok(self.rank(query, &prepared, &scan))
+    }
+
+    /// Answers several queries with one scan pass over the feature index (see
+    /// [`FeatureIndex::scan_many`]); answer `i` equals `self.recommend(&queries[i])`.
+    pub(crate) fn recommend_chunk(&self, queries: &[RecommendQuery]) -> Vec<Result<Recommendations, QueryError>> {
+        let prepared: Vec<Result<Prepared, QueryError>> = queries.iter().map(|q| self.prepare(q)).collect();
+        let valid: Vec<(&ProfileVector, Option<OccupationId>)> =
+            prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| (&p.profile, p.declared)).collect();
+        let mut scans = self.index.scan_many(&self.catalogue, &self.evidence, &valid).into_iter();
+        queries
+            .iter()
+            .zip(prepared)
+            .map(|(q, p)| {
+                let p = p?;
+                match scans.next() {
+                    Some(scan) => Ok(self.rank(q, &p, &scan)),
+                    None => self.recommend(q), // unreachable: one scan per valid query
+                }
+            })
+            .collect()
+    }
+
+    /// Validates a query and resolves its profile.
+    fn prepare(&self, query: &RecommendQuery) -> Result<Prepared, QueryError> {
         let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K);
         if !(1..=MAX_TOP_K).contains(&top_k) {
             return Err(QueryError::TopKOutOfRange { got: top_k, max: MAX_TOP_K });
@@ -459,10 +503,6 @@ impl Engine {
                 None
             }
         };
-        let tension_of = |t: OccupationId| -> Option<TensionFact> {
-            let (table, area) = (self.tensions.as_deref()?, area.as_ref()?);
-            table.lookup(&self.catalogue.occupation(t).rome_v3_parent, area)
-        };
         let job_title = self.resolve_job_title(&query.profile)?;
         let resolved_profile;
         let profile_query = match &job_title {
@@ -474,7 +514,21 @@ impl Engine {
         };
         let (items, declared) = self.resolve(profile_query)?;
         let profile = ProfileVector::new(&self.index, &items);
-        let scan = self.index.scan(&self.catalogue, &self.evidence, &profile, declared);
+        Ok(Prepared { top_k, set_name: set.name.clone(), profile, declared, weight, area, job_title })
+    }
+
+    /// Ranks and describes the target set of a prepared query from its scan.
+    fn rank(&self, query: &RecommendQuery, prepared: &Prepared, scan: &ProfileScan) -> Recommendations {
+        let Prepared { top_k, set_name, profile, declared, weight, area, job_title } = prepared;
+        let (top_k, declared, weight) = (*top_k, *declared, *weight);
+        let tension_of = |t: OccupationId| -> Option<TensionFact> {
+            let (table, area) = (self.tensions.as_deref()?, area.as_ref()?);
+            table.lookup(&self.catalogue.occupation(t).rome_v3_parent, area)
+        };
+        let set = match self.target_sets.get(set_name) {
+            Some(set) => set,
+            None => return self.empty_answer(set_name, profile, scan, declared),
+        };
         let curated_order = |t: OccupationId| -> Option<u16> {
             let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
@@ -532,7 +586,7 @@ impl Engine {
                         logit: c.logit,
                     })
                     .collect();
-                let mut result = self.describe(t, probability, cosine, &profile, top_factors);
+                let mut result = self.describe(t, probability, cosine, profile, top_factors);
                 result.curated_order = curated_order(t);
                 result.tension = tension_of(t);
                 result.blended_score = blending.then_some(blend);
@@ -540,22 +594,46 @@ impl Engine {
             })
             .collect();
         let tension = match (&self.tensions, area) {
-            (Some(table), Some(area)) => {
-                Some(TensionContext { basis: tension_basis(table.year, weight), area, weight, year: table.year })
-            }
+            (Some(table), Some(area)) => Some(TensionContext {
+                basis: tension_basis(table.year, weight),
+                area: area.clone(),
+                weight,
+                year: table.year,
+            }),
             _ => None,
         };
         let anchor = self.occupation_ref(scan.anchor());
-        Ok(Recommendations {
+        Recommendations {
             anchor,
             anchor_basis: if declared.is_some() { AnchorBasis::Declared } else { AnchorBasis::NearestByCosine },
             target_set: set.name.clone(),
             profile_items: profile.items().len(),
             candidates_scored,
             results,
-            job_title,
+            job_title: job_title.clone(),
             tension,
-        })
+        }
+    }
+
+    /// The answer when the set vanished between `prepare` and `rank` (cannot happen: the
+    /// engine is immutable); kept so that no path panics.
+    fn empty_answer(
+        &self,
+        set_name: &str,
+        profile: &ProfileVector,
+        scan: &ProfileScan,
+        declared: Option<OccupationId>,
+    ) -> Recommendations {
+        Recommendations {
+            anchor: self.occupation_ref(scan.anchor()),
+            anchor_basis: if declared.is_some() { AnchorBasis::Declared } else { AnchorBasis::NearestByCosine },
+            target_set: set_name.to_string(),
+            profile_items: profile.items().len(),
+            candidates_scored: 0,
+            results: Vec::new(),
+            job_title: None,
+            tension: None,
+        }
     }
 
     fn occupation_ref(&self, id: OccupationId) -> OccupationRef {

@@ -159,6 +159,18 @@ pub struct FeatureIndex {
     stats: Vec<OccupationStats>,
     /// For each occupation, its cosines to every other occupation, sorted descending.
     neighbour_cosines: Vec<SortedDescending>,
+    /// Inverted index: for each item, the occupations that list it (in occupation order),
+    /// so a scan visits only the links of the profile's items.
+    postings: Vec<Vec<Posting>>,
+    /// Kind index ([`ItemKind::index`]) of each item.
+    kinds: Vec<u8>,
+}
+
+/// One occupation listing an item, in the inverted index.
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    occupation: u32,
+    core: bool,
 }
 
 /// A profile ready for scoring: a set of items (as a bitset over [`ItemId`]) and its sums.
@@ -221,6 +233,9 @@ pub struct ProfileScan {
     profile_len: usize,
     /// Mobility-evidence features per occupation (features 14..20).
     evidence: Vec<[f64; N_EVIDENCE]>,
+    /// For each occupation, how many others are closer to it than the profile is (for
+    /// `log_reverse_rank`), counted in one tight pass so the memory reads overlap.
+    closer_than_profile: Vec<u32>,
 }
 
 impl FeatureIndex {
@@ -258,7 +273,15 @@ impl FeatureIndex {
                 s
             })
             .collect();
-        let mut index = FeatureIndex { idf, stats, neighbour_cosines: Vec::new() };
+        let mut postings = vec![Vec::new(); catalogue.items.len()];
+        for (o, occ) in catalogue.occupations.iter().enumerate() {
+            for link in &occ.items {
+                postings[link.item.0 as usize]
+                    .push(Posting { occupation: o as u32, core: link.relevance == Relevance::Core });
+            }
+        }
+        let kinds = catalogue.items.iter().map(|i| i.kind.index() as u8).collect();
+        let mut index = FeatureIndex { idf, stats, neighbour_cosines: Vec::new(), postings, kinds };
         let neighbour_cosines = catalogue
             .occupation_ids()
             .map(|o| {
@@ -315,13 +338,62 @@ impl FeatureIndex {
         p: &ProfileVector,
         declared: Option<OccupationId>,
     ) -> ProfileScan {
-        let mut overlaps = Vec::with_capacity(catalogue.occupations.len());
-        let mut cosines = Vec::with_capacity(catalogue.occupations.len());
-        for t in catalogue.occupation_ids() {
-            let o = self.overlap(catalogue, p, t);
-            cosines.push(self.cosine(&o, p, t));
-            overlaps.push(o);
+        let mut scan = self.scan_partial(catalogue, evidence, p, declared);
+        scan.closer_than_profile =
+            scan.cosines.iter().zip(&self.neighbour_cosines).map(|(&c, n)| n.count_above(c as f32) as u32).collect();
+        scan
+    }
+
+    /// Scans several profiles (each with its declared occupation): the same scans as
+    /// [`FeatureIndex::scan`] one by one, but the reverse ranks are counted target by
+    /// target, so each occupation's neighbourhood is read from memory once for all the
+    /// profiles instead of once per profile (the main cost of a scan otherwise).
+    pub fn scan_many(
+        &self,
+        catalogue: &Catalogue,
+        evidence: &MobilityEvidence,
+        profiles: &[(&ProfileVector, Option<OccupationId>)],
+    ) -> Vec<ProfileScan> {
+        let mut scans: Vec<ProfileScan> =
+            profiles.iter().map(|(p, declared)| self.scan_partial(catalogue, evidence, p, *declared)).collect();
+        for scan in &mut scans {
+            scan.closer_than_profile = vec![0; scan.cosines.len()];
         }
+        for (t, n) in self.neighbour_cosines.iter().enumerate() {
+            for scan in &mut scans {
+                scan.closer_than_profile[t] = n.count_above(scan.cosines[t] as f32) as u32;
+            }
+        }
+        scans
+    }
+
+    /// A scan without `closer_than_profile` (left empty).
+    fn scan_partial(
+        &self,
+        catalogue: &Catalogue,
+        evidence: &MobilityEvidence,
+        p: &ProfileVector,
+        declared: Option<OccupationId>,
+    ) -> ProfileScan {
+        // Through the inverted index: only the links of the profile's items are visited.
+        // Items are visited in ascending id order, which is each occupation's own link
+        // order, so every sum is added in the same order as by `overlap` (same bits).
+        let mut overlaps = vec![Overlap::default(); catalogue.occupations.len()];
+        for &i in &p.items {
+            let w = self.idf[i.0 as usize];
+            let kind = self.kinds[i.0 as usize] as usize;
+            for post in &self.postings[i.0 as usize] {
+                let o = &mut overlaps[post.occupation as usize];
+                o.dot += w * w;
+                o.idf += w;
+                if post.core {
+                    o.core_idf += w;
+                }
+                o.kind_counts[kind] += 1;
+            }
+        }
+        let cosines: Vec<f64> =
+            catalogue.occupation_ids().map(|t| self.cosine(&overlaps[t.0 as usize], p, t)).collect();
         let anchor = declared.unwrap_or_else(|| {
             let best =
                 cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
@@ -340,6 +412,7 @@ impl FeatureIndex {
             profile_sum_idf: p.sum_idf,
             profile_len: p.items.len(),
             evidence: evidence_features,
+            closer_than_profile: Vec::new(),
         }
     }
 }
@@ -410,34 +483,53 @@ fn mobility_evidence(evidence: &MobilityEvidence, cosines: &[f64], anchor: Occup
         .collect()
 }
 
-/// Values sorted in descending order with a sparse sketch (every 32nd value), so counting
-/// the values above a threshold touches a few cache lines instead of one per bisection
-/// step of a 1,583-value array.
+/// Values sorted in descending order with a bucket table, so counting the values above a
+/// threshold reads one entry of a small table and binary-searches the few values between
+/// two bucket edges (about two cache lines) instead of bisecting a 1,583-value array.
+/// Edges are `(b / BUCKETS)²` for `b = 0..=BUCKETS`: squared, because cosines crowd near 0.
 #[derive(Debug, Clone)]
 struct SortedDescending {
     values: Vec<f32>,
-    sketch: Vec<f32>,
+    /// `above[b]`: how many values are strictly greater than `edge(b)`.
+    above: Vec<u32>,
 }
 
-/// Distance between sketch entries.
-const SKETCH_STRIDE: usize = 32;
+/// Number of buckets of [`SortedDescending`].
+const BUCKETS: usize = 256;
+
+/// Lower edge of bucket `b` (the same f32 computation when building and when counting).
+fn bucket_edge(b: usize) -> f32 {
+    let e = b as f32 / BUCKETS as f32;
+    e * e
+}
 
 impl SortedDescending {
     fn new(mut values: Vec<f32>) -> Self {
         values.sort_unstable_by(|a, b| b.total_cmp(a));
-        let sketch = values.iter().step_by(SKETCH_STRIDE).copied().collect();
-        SortedDescending { values, sketch }
+        let above = (0..=BUCKETS).map(|b| values.partition_point(|&c| c > bucket_edge(b)) as u32).collect();
+        SortedDescending { values, above }
     }
 
     /// How many values are strictly greater than `x`.
     fn count_above(&self, x: f32) -> usize {
-        let blocks = self.sketch.partition_point(|&c| c > x);
-        if blocks == 0 {
+        if x.is_nan() {
             return 0;
         }
-        let start = (blocks - 1) * SKETCH_STRIDE;
-        let end = (blocks * SKETCH_STRIDE).min(self.values.len());
-        start + self.values[start..end].partition_point(|&c| c > x)
+        if x < 0.0 {
+            return self.values.partition_point(|&c| c > x);
+        }
+        // The bucket b with edge(b) <= x < edge(b + 1) (edge(BUCKETS + 1) = +inf).
+        let mut b = ((x.sqrt() * BUCKETS as f32) as usize).min(BUCKETS);
+        while b > 0 && bucket_edge(b) > x {
+            b -= 1;
+        }
+        while b < BUCKETS && bucket_edge(b + 1) <= x {
+            b += 1;
+        }
+        // Values above edge(b + 1) are above x; values above x are above edge(b).
+        let lo = if b == BUCKETS { 0 } else { self.above[b + 1] as usize };
+        let hi = self.above[b] as usize;
+        lo + self.values[lo..hi].partition_point(|&c| c > x)
     }
 }
 
@@ -473,10 +565,9 @@ impl ProfileScan {
         let k = |kind: ItemKind, empty: f64| share(o.kind_counts[kind.index()], s.kind_counts[kind.index()], empty);
         // Rank 1 = the most similar occupation other than the anchor.
         let rank = 1 + self.sorted_cosines.partition_point(|&c| c > cos);
-        let neighbours = &index.neighbour_cosines[ti];
         // 1 + how many occupations are closer to T than the profile is. A profile made of
         // exactly an occupation's items ties with that occupation's own entry: not counted.
-        let reverse = 1 + neighbours.count_above(cos as f32);
+        let reverse = 1 + self.closer_than_profile[ti] as usize;
         let a = catalogue.occupation(self.anchor);
         let b = catalogue.occupation(t);
         let flag = |x: bool| if x { 1.0 } else { 0.0 };
@@ -539,6 +630,65 @@ mod tests {
             assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
         }
         assert_eq!(SortedDescending::new(Vec::new()).count_above(0.5), 0);
+        // Cosine-like values crowded near 0, ties, exact edges and values above 1.
+        let mut values: Vec<f32> = (0..1583).map(|i| ((i * 7919) % 1583) as f32 / 40_000.0).collect();
+        values.extend([0.0, 0.0, 1.0, 1.0, 1.5, bucket_edge(3), bucket_edge(64)]);
+        let sorted = SortedDescending::new(values.clone());
+        let mut probes = vec![0.0, 1.0, 1.2, 1.5, 2.0, f32::INFINITY, -0.5, f32::MIN_POSITIVE];
+        probes.extend(values.iter().copied());
+        probes.extend((0..=BUCKETS + 1).flat_map(|b| {
+            let e = bucket_edge(b);
+            [e, f32::from_bits(e.to_bits().saturating_sub(1)), f32::from_bits(e.to_bits() + 1)]
+        }));
+        for x in probes {
+            assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
+        }
+        assert_eq!(sorted.count_above(f32::NAN), 0);
+    }
+
+    #[test]
+    fn inverted_scan_equals_a_pass_over_every_link() {
+        let cat = crate::embedded::catalogue().expect("embedded");
+        let index = FeatureIndex::new(&cat);
+        let evidence = MobilityEvidence::all(&cat);
+        for code in ["I1315", "F1602", "I1307"] {
+            let id = cat.occupation_id(code).expect("code");
+            let mut items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).step_by(2).collect();
+            items.push(ItemId(7));
+            let p = ProfileVector::new(&index, &items);
+            let scan = index.scan(&cat, &evidence, &p, None);
+            for t in cat.occupation_ids() {
+                let o = index.overlap(&cat, &p, t);
+                let s = scan.overlaps[t.0 as usize];
+                assert_eq!((s.dot, s.idf, s.core_idf, s.kind_counts), (o.dot, o.idf, o.core_idf, o.kind_counts));
+                assert_eq!(scan.cosine(t), index.cosine(&o, &p, t));
+            }
+        }
+    }
+
+    #[test]
+    fn scans_of_many_profiles_equal_single_scans() {
+        let cat = crate::embedded::catalogue().expect("embedded");
+        let index = FeatureIndex::new(&cat);
+        let evidence = MobilityEvidence::all(&cat);
+        let profiles: Vec<(ProfileVector, Option<OccupationId>)> = ["I1315", "F1602", "I1307"]
+            .iter()
+            .enumerate()
+            .map(|(k, code)| {
+                let id = cat.occupation_id(code).expect("code");
+                let items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).skip(k).collect();
+                (ProfileVector::new(&index, &items), (k != 1).then_some(id))
+            })
+            .collect();
+        let refs: Vec<(&ProfileVector, Option<OccupationId>)> = profiles.iter().map(|(p, d)| (p, *d)).collect();
+        let many = index.scan_many(&cat, &evidence, &refs);
+        for ((p, declared), scan) in profiles.iter().zip(&many) {
+            let one = index.scan(&cat, &evidence, p, *declared);
+            assert_eq!(scan.anchor(), one.anchor());
+            for t in cat.occupation_ids() {
+                assert_eq!(scan.features(&index, &cat, t), one.features(&index, &cat, t));
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! - [`training`]: the training catalogue and planner (certifications that close a gap).
 //! - [`explore`]: multi-step pathways through up to two intermediate occupations.
 //! - [`embedded`]: the default data and model compiled into the binary.
+//! - [`batch`]: many queries on all cores, answers in input order.
+//! - [`cohort`]: where a group of people can go and which core skills they most often lack.
+//! - [`synth`]: seeded, real-shaped synthetic profiles for load tests and benchmarks.
 //!
 //! ```
 //! use passerelle_model::engine::{ProfileQuery, RecommendQuery};
@@ -32,7 +35,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod batch;
 pub mod catalogue;
+pub mod cohort;
 pub mod embedded;
 pub mod engine;
 pub mod error;
@@ -40,6 +45,7 @@ pub mod eval;
 pub mod explore;
 pub mod features;
 pub mod search;
+pub mod synth;
 pub mod target_set;
 pub mod tension;
 pub mod training;

@@ -1,4 +1,5 @@
-//! The `passerelle` command line: `serve`, `train`, `eval`, `recommend`.
+//! The `passerelle` command line: `serve`, `train`, `eval`, `recommend`, and the batch
+//! commands `score`, `cohort`, `gen-profiles` (in [`crate::batch`]).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -49,6 +50,14 @@ pub enum Command {
     Explore(crate::training_cmd::ExploreArgs),
     /// Find occupations (or, with --skills, items) from words, and print them as JSON.
     Search(crate::search_cmd::SearchArgs),
+    /// Score a file of profiles (JSON Lines or CSV) on all cores: one result per profile, in
+    /// order, error records for bad lines. Exit code 2 when some records failed.
+    Score(crate::batch::score::ScoreArgs),
+    /// Where a group of profiles can go and which core skills it most often lacks (table,
+    /// JSON or CSV). Exit code 2 when some records were refused.
+    Cohort(crate::batch::cohort::CohortArgs),
+    /// Write synthetic, real-shaped profiles (seeded) for load tests of `score`.
+    GenProfiles(crate::batch::generate::GenProfilesArgs),
 }
 
 /// Where data, target sets and model come from (embedded defaults when omitted).
@@ -247,6 +256,20 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A batch command failed, or completed with refused records.
+    #[error(transparent)]
+    Batch(#[from] crate::batch::BatchError),
+}
+
+impl CliError {
+    /// The process exit code: [`crate::batch::EXIT_SOME_FAILED`] when a batch completed with
+    /// refused records, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Batch(crate::batch::BatchError::SomeFailed { .. }) => crate::batch::EXIT_SOME_FAILED,
+            _ => 1,
+        }
+    }
 }
 
 /// Runs a parsed command line.
@@ -262,6 +285,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(args) => tokio::task::block_in_place(|| crate::training_cmd::plan_command(args)),
         Command::Explore(args) => tokio::task::block_in_place(|| crate::training_cmd::explore_command(args)),
         Command::Search(args) => tokio::task::block_in_place(|| crate::search_cmd::search_command(args)),
+        Command::Score(args) => Ok(tokio::task::block_in_place(|| crate::batch::score::run(args))?),
+        Command::Cohort(args) => Ok(tokio::task::block_in_place(|| crate::batch::cohort::run(args))?),
+        Command::GenProfiles(args) => Ok(tokio::task::block_in_place(|| crate::batch::generate::run(args))?),
     }
 }
 

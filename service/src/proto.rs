@@ -1,5 +1,5 @@
-//! Types and stubs generated from `proto/passerelle/v1/pathways.proto` and `admin.proto` (package
-//! `passerelle.v1`), plus the encoded descriptor set served by reflection.
+//! Types and stubs generated from `proto/passerelle/v1/*.proto` (package `passerelle.v1`:
+//! pathways, training, search, batch, admin), plus the encoded descriptor set served by reflection.
 
 #![allow(missing_docs, unreachable_pub, clippy::all, clippy::unwrap_used, clippy::expect_used)]
 

@@ -25,6 +25,7 @@ use tonic_health::ServingStatus;
 use crate::auth::ApiKeys;
 use crate::connections::limited_incoming;
 use crate::grpc::admin::AdminApi;
+use crate::grpc::batch::BatchApi;
 use crate::grpc::pathway::{EngineSlot, PathwayApi};
 use crate::grpc::search::SearchApi;
 use crate::grpc::training::{TrainingApi, TrainingSlot};
@@ -32,6 +33,7 @@ use crate::guard::GuardLayer;
 use crate::limits::RequestLimits;
 use crate::metrics::Metrics;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
+use crate::proto::v1::batch_service_server::BatchServiceServer;
 use crate::proto::v1::pathway_service_server::PathwayServiceServer;
 use crate::proto::v1::search_service_server::SearchServiceServer;
 use crate::proto::v1::training_service_server::TrainingServiceServer;
@@ -320,6 +322,8 @@ async fn serve_inner(
     reporter.set_service_status(training_name, ServingStatus::NotServing).await;
     let search_name = <SearchServiceServer<SearchApi> as tonic::server::NamedService>::NAME;
     reporter.set_service_status(search_name, ServingStatus::NotServing).await;
+    let batch_name = <BatchServiceServer<BatchApi> as tonic::server::NamedService>::NAME;
+    reporter.set_service_status(batch_name, ServingStatus::NotServing).await;
 
     // Reflection in both protocol versions: v1, and v1alpha that many tools still use.
     let reflection = || {
@@ -354,6 +358,9 @@ async fn serve_inner(
     let search_api = SearchServiceServer::new(SearchApi::new(Arc::clone(&slot)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
+    let batch_api = BatchServiceServer::new(BatchApi::new(Arc::clone(&slot)))
+        .max_decoding_message_size(settings.max_request_bytes)
+        .max_encoding_message_size(settings.max_response_bytes);
 
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();
@@ -382,6 +389,7 @@ async fn serve_inner(
                 loader_reporter.set_service_status(service_name, ServingStatus::Serving).await;
                 loader_reporter.set_service_status(training_name, ServingStatus::Serving).await;
                 loader_reporter.set_service_status(search_name, ServingStatus::Serving).await;
+                loader_reporter.set_service_status(batch_name, ServingStatus::Serving).await;
                 // Logged once the model answers, so "serving" in the log is true.
                 tracing::info!(
                     occupations,
@@ -421,6 +429,7 @@ async fn serve_inner(
         stop_reporter.set_service_status(service_name, ServingStatus::NotServing).await;
         stop_reporter.set_service_status(training_name, ServingStatus::NotServing).await;
         stop_reporter.set_service_status(search_name, ServingStatus::NotServing).await;
+        stop_reporter.set_service_status(batch_name, ServingStatus::NotServing).await;
         if reason.is_none() {
             tracing::info!("shutting down: health NOT_SERVING, finishing in-flight requests");
         }
@@ -462,6 +471,7 @@ async fn serve_inner(
         .add_service(api)
         .add_service(training_api)
         .add_service(search_api)
+        .add_service(batch_api)
         .add_service(admin)
         .serve_with_incoming_shutdown(incoming, stopped);
     let outcome = tokio::select! {

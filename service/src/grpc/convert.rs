@@ -114,18 +114,28 @@ pub fn recommend_response(answer: Recommendations, model: &ModelInfo) -> pb::Rec
         candidates_scored: u32::try_from(candidates_scored).unwrap_or(u32::MAX),
         profile_items: u32::try_from(profile_items).unwrap_or(u32::MAX),
         info: Some(pb::ResponseInfo {
-            data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string()
-                + if model.same_data_as_training { "" } else { " (model trained on other data: see model card)" },
-            probability_basis: probability_basis(model.calibrated),
-            model_checksum: model.checksum.clone(),
-            model_kind: model.model_kind.clone(),
             ranking_basis: if blended { String::new() } else { RANKING_BASIS.to_string() }
                 + &tension.as_ref().filter(|_| blended).map(|t| t.basis.clone()).unwrap_or_default(),
             tension_source,
-            training_basis: String::new(),
+            ..response_info(model)
         }),
         job_title: job_title.map(demand::job_title),
         tension: tension.map(demand::tension_context),
+    }
+}
+
+/// Provenance of every figure of an answer (data source, probability, model, ranking); the
+/// tension and training fields are left empty for the callers that use them to fill.
+pub fn response_info(model: &ModelInfo) -> pb::ResponseInfo {
+    pb::ResponseInfo {
+        data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string()
+            + if model.same_data_as_training { "" } else { " (model trained on other data: see model card)" },
+        probability_basis: probability_basis(model.calibrated),
+        model_checksum: model.checksum.clone(),
+        model_kind: model.model_kind.clone(),
+        ranking_basis: RANKING_BASIS.to_string(),
+        tension_source: String::new(),
+        training_basis: String::new(),
     }
 }
 

@@ -1,0 +1,289 @@
+//! `passerelle cohort`: the "map of skill needs" of a group of profiles — most frequent
+//! destinations (people, mean probability) and most frequent missing core skills (people,
+//! share of the cohort) — as a terminal table, JSON or CSV. Definitions are in
+//! `passerelle_model::cohort`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use passerelle_model::cohort::{CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::engine::{Engine, DEFAULT_TOP_K, MAX_TOP_K};
+use serde::Serialize;
+
+use crate::batch::input::{InputRecord, ProfileReader, RecordError};
+use crate::batch::output::Outcome;
+use crate::batch::score::ScoreOptions;
+use crate::batch::{format_of, open_input, open_output, BatchError, InputFormat, CHUNK_RECORDS};
+use crate::cli::SourceArgs;
+use crate::server::EngineSource;
+
+/// At most this many refused records are listed in a report (all are counted).
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// Output format of `passerelle cohort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CohortFormat {
+    /// Aligned tables for a terminal.
+    Table,
+    /// One JSON document.
+    Json,
+    /// CSV for a spreadsheet: `section,rank,code,label,kind,people,share,mean_probability,moves`.
+    Csv,
+}
+
+/// `passerelle cohort`.
+#[derive(Debug, Args)]
+pub struct CohortArgs {
+    /// Profiles, JSON Lines or CSV (same layout as `passerelle score`; `-` for standard input).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Format of the input (default: from the extension).
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormat>,
+    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
+    #[arg(long, default_value = "ALL")]
+    pub target_set: String,
+    /// Moves considered per person: their top k (1..=100).
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    pub moves_per_person: u32,
+    /// Rows in each list (1..=1000).
+    #[arg(long, default_value_t = DEFAULT_COHORT_ROWS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_COHORT_ROWS as u64))]
+    pub rows: usize,
+    /// Rank by the model alone, ignoring France Travail's curated lists.
+    #[arg(long)]
+    pub model_only: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CohortFormat::Table)]
+    pub format: CohortFormat,
+    /// Where to write the report (default: standard output).
+    #[arg(long, default_value = "-")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+}
+
+/// A refused record, as listed in a cohort report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedRecord {
+    /// 1-based line in the input.
+    pub line: u64,
+    /// The caller's id, if it could be read.
+    pub id: Option<String>,
+    /// Field at fault.
+    pub field: String,
+    /// Reason.
+    pub reason: String,
+}
+
+/// A cohort report with the records that could not be analysed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CohortOutput {
+    /// The report over the valid profiles.
+    pub report: CohortReport,
+    /// Moves considered per person.
+    pub moves_per_person: u32,
+    /// Records refused (not in the report).
+    pub refused: u64,
+    /// The first [`MAX_LISTED_ERRORS`] refused records.
+    pub refused_records: Vec<RefusedRecord>,
+    /// Data source and licence.
+    pub data_source: String,
+    /// What the probability means.
+    pub probability_basis: String,
+    /// Model checksum.
+    pub model_checksum: String,
+    /// Why the certification section is empty, when it is.
+    pub certifications_note: Option<String>,
+}
+
+/// Why the certification section is empty in this build.
+pub const CERTIFICATIONS_NOTE: &str = "Certifications that unlock the most moves need the training planner (issue #4), not in this build: the section is left empty rather than estimated.";
+
+/// Analyses every record of `reader` in chunks scored in parallel; memory is bounded by
+/// the chunk and the catalogue, not by the cohort size.
+///
+/// # Errors
+/// An I/O error of the input.
+pub fn analyse<R: BufRead>(
+    engine: &Engine,
+    options: &ScoreOptions,
+    reader: &mut ProfileReader<R>,
+    rows: usize,
+) -> std::io::Result<CohortOutput> {
+    let mut acc = CohortAccumulator::new();
+    let mut refused = 0u64;
+    let mut refused_records = Vec::new();
+    let mut records: Vec<InputRecord> = Vec::with_capacity(CHUNK_RECORDS);
+    loop {
+        records.clear();
+        while records.len() < CHUNK_RECORDS {
+            match reader.next_record()? {
+                Some(r) => records.push(r),
+                None => break,
+            }
+        }
+        if records.is_empty() {
+            break;
+        }
+        let outcomes = crate::batch::score::score_records(engine, options, &records);
+        for (r, outcome) in records.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Ok(a) => acc.add(&a),
+                Outcome::Error(RecordError { field, reason }) => {
+                    refused += 1;
+                    if refused_records.len() < MAX_LISTED_ERRORS {
+                        refused_records.push(RefusedRecord { line: r.line, id: r.id.clone(), field, reason });
+                    }
+                }
+            }
+        }
+    }
+    let report = acc.finish(rows);
+    let certifications_note = report.certifications.is_none().then(|| CERTIFICATIONS_NOTE.to_string());
+    Ok(CohortOutput {
+        report,
+        moves_per_person: options.top_k,
+        refused,
+        refused_records,
+        data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string(),
+        probability_basis: crate::grpc::convert::probability_basis(engine.model_info().calibrated),
+        model_checksum: engine.model_info().checksum.clone(),
+        certifications_note,
+    })
+}
+
+/// The report as aligned text tables.
+pub fn table(c: &CohortOutput) -> String {
+    let r = &c.report;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Cohort of {} people ({} records refused), target set {}, top {} moves per person",
+        r.people,
+        c.refused,
+        r.target_set.as_deref().unwrap_or("-"),
+        c.moves_per_person
+    );
+    let _ = writeln!(out, "\nMost frequent destinations");
+    let _ = writeln!(out, "{:>4}  {:<6} {:>7} {:>6} {:>9}  label", "rank", "ROME", "people", "share", "mean prob");
+    for (i, o) in r.occupations.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<6} {:>7} {:>5.1}% {:>9.3}  {}",
+            i + 1,
+            o.occupation.code,
+            o.people,
+            100.0 * o.share,
+            o.mean_probability,
+            o.occupation.label
+        );
+    }
+    let _ = writeln!(out, "\nMost frequent missing core skills");
+    let _ = writeln!(out, "{:>4}  {:<8} {:>7} {:>6} {:>7}  label", "rank", "code_ogr", "people", "share", "moves");
+    for (i, s) in r.missing_core_skills.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<8} {:>7} {:>5.1}% {:>7}  {}",
+            i + 1,
+            s.code,
+            s.people,
+            100.0 * s.share,
+            s.moves,
+            s.label
+        );
+    }
+    if let Some(note) = &c.certifications_note {
+        let _ = writeln!(out, "\n{note}");
+    }
+    for e in &c.refused_records {
+        // Engine reasons already start with the field; reader reasons do not.
+        let reason =
+            if e.reason.starts_with(&e.field) { e.reason.clone() } else { format!("{}: {}", e.field, e.reason) };
+        let _ = writeln!(out, "refused: line {} (id {}): {reason}", e.line, e.id.as_deref().unwrap_or("-"));
+    }
+    let _ = writeln!(out, "\n{}. {}", c.data_source, c.probability_basis);
+    out
+}
+
+/// The report as CSV: `section,rank,code,label,kind,people,share,mean_probability,moves`,
+/// with section `occupation` or `missing_core_skill`.
+pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["section", "rank", "code", "label", "kind", "people", "share", "mean_probability", "moves"])?;
+    for (i, o) in c.report.occupations.iter().enumerate() {
+        w.write_record([
+            "occupation",
+            &(i + 1).to_string(),
+            &o.occupation.code,
+            &o.occupation.label,
+            "",
+            &o.people.to_string(),
+            &o.share.to_string(),
+            &o.mean_probability.to_string(),
+            "",
+        ])?;
+    }
+    for (i, s) in c.report.missing_core_skills.iter().enumerate() {
+        let kind = serde_json::to_value(s.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        w.write_record([
+            "missing_core_skill",
+            &(i + 1).to_string(),
+            &s.code.to_string(),
+            &s.label,
+            &kind,
+            &s.people.to_string(),
+            &s.share.to_string(),
+            "",
+            &s.moves.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// Runs `passerelle cohort`.
+///
+/// # Errors
+/// [`BatchError`]; [`BatchError::SomeFailed`] (after printing the report) when records
+/// were refused.
+pub fn run(args: CohortArgs) -> Result<(), BatchError> {
+    let input_format = format_of(&args.input, args.input_format, "input-format")?;
+    let engine = EngineSource::from(args.source).load()?;
+    let options = ScoreOptions {
+        top_k: args.moves_per_person,
+        target_set: args.target_set.trim().to_string(),
+        include_current_occupation: false,
+        model_only: args.model_only,
+    };
+    options.check(&engine)?;
+    let (input, _, _) = open_input(&args.input)?;
+    let mut reader = ProfileReader::new(input, input_format);
+    let result = analyse(&engine, &options, &mut reader, args.rows)
+        .map_err(|source| BatchError::Read { path: args.input.clone(), source })?;
+    let bytes = match args.format {
+        CohortFormat::Table => table(&result).into_bytes(),
+        CohortFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&result).unwrap_or_default();
+            text.push('\n');
+            text.into_bytes()
+        }
+        CohortFormat::Csv => csv(&result).map_err(|e| BatchError::Write {
+            path: args.output.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?,
+    };
+    let mut out = open_output(&args.output)?;
+    out.write_all(&bytes)
+        .and_then(|()| out.flush())
+        .map_err(|source| BatchError::Write { path: args.output.clone(), source })?;
+    if result.refused > 0 {
+        return Err(BatchError::SomeFailed {
+            failed: result.refused,
+            total: result.refused + result.report.people as u64,
+            where_: " listed in the report".to_string(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Batch work from files: `passerelle score` (every profile of a register, one result per
+//! profile, in order), `passerelle cohort` (where a group can go, which core skills it
+//! most often lacks) and `passerelle gen-profiles` (synthetic real-shaped profiles for load
+//! tests). The domain work is in `passerelle_model` (`Engine::recommend_many`,
+//! `cohort`, `synth`); this module reads, writes and reports.
+//!
+//! Memory stays flat in the input size: records are read, scored on all cores (rayon) and
+//! written in chunks of [`CHUNK_RECORDS`], in input order.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use passerelle_model::error::{DataError, QueryError};
+
+pub mod cohort;
+pub mod generate;
+pub mod input;
+pub mod output;
+pub mod score;
+
+pub use input::InputFormat;
+
+/// Records read, scored and written together: bounds memory (a JSON result with top-10
+/// gaps is about 10–20 KiB) while keeping every core busy.
+pub const CHUNK_RECORDS: usize = 1024;
+
+/// Exit code of `score` and `cohort` when some records failed (the others were processed);
+/// a fatal error exits with 1.
+pub const EXIT_SOME_FAILED: u8 = 2;
+
+/// Why a batch command stopped, or how many records it could not process.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The data, target sets or model could not be loaded.
+    #[error(transparent)]
+    Load(#[from] DataError),
+    /// An option is invalid (unknown target set…).
+    #[error("invalid option: {0}")]
+    Option(#[from] QueryError),
+    /// The format cannot be told from the file name.
+    #[error("{path}: cannot tell the format from the extension (use .jsonl or .csv, or pass --{flag} jsonl|csv)")]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// The flag that sets it.
+        flag: &'static str,
+    },
+    /// Reading the input failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the output failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The run completed but some records were refused; each has an error record.
+    #[error("{failed} of {total} records failed (see the error records{where_})")]
+    SomeFailed {
+        /// Records refused.
+        failed: u64,
+        /// Records read.
+        total: u64,
+        /// Where the error records are, e.g. " in out.jsonl".
+        where_: String,
+    },
+}
+
+/// An opened input: the reader, the file size if known, and the bytes read so far.
+type OpenedInput = (Box<dyn BufRead + Send>, Option<u64>, Arc<AtomicU64>);
+
+/// Opens `path` for reading (`-` is standard input) and counts the bytes read, for the
+/// progress bar.
+fn open_input(path: &Path) -> Result<OpenedInput, BatchError> {
+    let counter = Arc::new(AtomicU64::new(0));
+    if path == Path::new("-") {
+        let reader = Counting { inner: std::io::stdin(), count: Arc::clone(&counter) };
+        return Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), None, counter));
+    }
+    let file = File::open(path).map_err(|source| BatchError::Read { path: path.to_path_buf(), source })?;
+    let len = file.metadata().ok().map(|m| m.len());
+    let reader = Counting { inner: file, count: Arc::clone(&counter) };
+    Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), len, counter))
+}
+
+/// Opens `path` for writing (`-` is standard output).
+fn open_output(path: &Path) -> Result<Box<dyn Write + Send>, BatchError> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout())));
+    }
+    let file = File::create(path).map_err(|source| BatchError::Write { path: path.to_path_buf(), source })?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+}
+
+/// The format of `path`: `flag` if given, else from the extension.
+fn format_of(path: &Path, flag: Option<InputFormat>, name: &'static str) -> Result<InputFormat, BatchError> {
+    flag.or_else(|| InputFormat::from_path(path))
+        .ok_or_else(|| BatchError::UnknownFormat { path: path.to_path_buf(), flag: name })
+}
+
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A progress bar on standard error when it is a terminal and the input size is known
+/// (rate in profiles/s and ETA); hidden otherwise, so pipes and logs stay quiet.
+fn progress_bar(input_len: Option<u64>) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    match input_len {
+        Some(len) if std::io::stderr().is_terminal() => {
+            let bar = indicatif::ProgressBar::new(len);
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        }
+        _ => indicatif::ProgressBar::hidden(),
+    }
+}
+
+/// The message of a record refused by the engine, in the record's own field names
+/// (`item_codes[2]` rather than the RPC's `profile.item_codes[2]`).
+pub fn record_error(err: &QueryError) -> input::RecordError {
+    let strip = |s: &str| s.strip_prefix("profile.").map(str::to_string).unwrap_or_else(|| s.to_string());
+    input::RecordError { field: strip(err.field()), reason: strip(&err.to_string()) }
+}

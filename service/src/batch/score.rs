@@ -1,0 +1,290 @@
+//! `passerelle score`: one result per input profile, in input order, on all cores.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
+use passerelle_model::error::QueryError;
+use rayon::prelude::*;
+
+use crate::batch::input::{InputRecord, ProfileReader, RecordError};
+use crate::batch::output::{self, Outcome, OutputFormat, SkillDetail};
+use crate::batch::{
+    format_of, open_input, open_output, progress_bar, record_error, BatchError, InputFormat, CHUNK_RECORDS,
+};
+use crate::cli::SourceArgs;
+use crate::server::EngineSource;
+
+/// `passerelle score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Profiles, JSON Lines or CSV (`-` for standard input, then give --input-format).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Results, JSON Lines or CSV (`-` for standard output, then give --output-format).
+    /// The provenance of the figures is written beside it as `<output>.provenance.json`.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Format of both files (default: from each file's extension).
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// Format of the input (overrides --format).
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormat>,
+    /// Format of the output (overrides --format).
+    #[arg(long, value_enum)]
+    pub output_format: Option<InputFormat>,
+    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
+    #[arg(long, default_value = "ALL")]
+    pub target_set: String,
+    /// Results per profile (1..=100).
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    pub top_k: u32,
+    /// Also return each profile's own occupation.
+    #[arg(long)]
+    pub include_current: bool,
+    /// Rank by the model alone, ignoring France Travail's curated lists.
+    #[arg(long)]
+    pub model_only: bool,
+    /// JSON Lines: write each skill as a full object (code, label, kind, relevance) and
+    /// each factor with its explanation, as `passerelle recommend` does; default: skills
+    /// as `code_ogr` numbers (about 14 times smaller).
+    #[arg(long)]
+    pub skill_labels: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+}
+
+/// The options applied to every profile of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreOptions {
+    /// Results per profile.
+    pub top_k: u32,
+    /// Target set name.
+    pub target_set: String,
+    /// Whether the profile's own occupation may be returned.
+    pub include_current_occupation: bool,
+    /// Rank by the model alone.
+    pub model_only: bool,
+}
+
+impl ScoreOptions {
+    /// The query for one profile.
+    pub fn query(&self, profile: ProfileQuery) -> RecommendQuery {
+        RecommendQuery {
+            profile,
+            top_k: Some(self.top_k),
+            target_set: self.target_set.clone(),
+            include_current_occupation: self.include_current_occupation,
+            model_only: self.model_only,
+            // Batch ranking is by transition probability; each result still carries the
+            // tension figures of the profile's area when it gives one.
+            tension_weight: 0.0,
+        }
+    }
+
+    /// Checks the options once, before any record is read.
+    ///
+    /// # Errors
+    /// [`QueryError::UnknownTargetSet`] or [`QueryError::TopKOutOfRange`].
+    pub fn check(&self, engine: &Engine) -> Result<(), QueryError> {
+        if !(1..=MAX_TOP_K).contains(&self.top_k) {
+            return Err(QueryError::TopKOutOfRange { got: self.top_k, max: MAX_TOP_K });
+        }
+        if engine.target_sets().get(self.target_set.trim()).is_none() {
+            return Err(QueryError::UnknownTargetSet { name: passerelle_model::error::echo(&self.target_set) });
+        }
+        Ok(())
+    }
+}
+
+/// Counts of a finished batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Records read.
+    pub records: u64,
+    /// Records refused (each has an error record).
+    pub failed: u64,
+}
+
+/// Scores every record of `reader` and writes one output record per input record, in
+/// order: chunks of `chunk` records are scored and rendered in parallel (rayon) while a
+/// writer thread writes the previous chunk (at most two chunks wait for it, so memory is
+/// bounded by the chunk size). `on_chunk` is called after each chunk with the records
+/// done so far.
+///
+/// # Errors
+/// An I/O error of the input (`Err(Ok(e))`) or of the output (`Err(Err(e))`); every record
+/// before it has been handed to the writer.
+#[allow(clippy::too_many_arguments)]
+pub fn score_stream<R: BufRead>(
+    engine: &Engine,
+    options: &ScoreOptions,
+    reader: &mut ProfileReader<R>,
+    out: &mut (dyn Write + Send),
+    format: OutputFormat,
+    detail: SkillDetail,
+    chunk: usize,
+    mut on_chunk: impl FnMut(u64),
+) -> Result<Summary, Result<std::io::Error, std::io::Error>> {
+    let mut summary = Summary { records: 0, failed: 0 };
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(bool, Vec<u8>)>>(2);
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            if format == OutputFormat::Csv {
+                out.write_all(&output::csv_header())?;
+            }
+            for rendered in rx {
+                for (_, bytes) in &rendered {
+                    out.write_all(bytes)?;
+                }
+            }
+            out.flush()
+        });
+        let mut read_error = None;
+        let mut records: Vec<InputRecord> = Vec::with_capacity(chunk);
+        loop {
+            records.clear();
+            while records.len() < chunk.max(1) {
+                match reader.next_record() {
+                    Ok(Some(r)) => records.push(r),
+                    Ok(None) => break,
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if records.is_empty() {
+                break;
+            }
+            let outcomes = score_records(engine, options, &records);
+            let rendered: Vec<(bool, Vec<u8>)> = records
+                .par_iter()
+                .zip(outcomes.par_iter())
+                .map(|(r, outcome)| render_record(format, detail, r, outcome))
+                .collect();
+            for (failed, _) in &rendered {
+                summary.records += 1;
+                summary.failed += u64::from(*failed);
+            }
+            if tx.send(rendered).is_err() {
+                break; // the writer stopped on an error, reported below
+            }
+            on_chunk(summary.records);
+            if read_error.is_some() {
+                break;
+            }
+        }
+        drop(tx);
+        let written = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("the writer thread panicked")));
+        match (read_error, written) {
+            (_, Err(e)) => Err(Err(e)),
+            (Some(e), Ok(())) => Err(Ok(e)),
+            (None, Ok(())) => Ok(summary),
+        }
+    })
+}
+
+/// Scores the valid records of a chunk on all cores (`Engine::recommend_many`); one
+/// outcome per record, in order.
+pub fn score_records(engine: &Engine, options: &ScoreOptions, records: &[InputRecord]) -> Vec<Outcome> {
+    let queries: Vec<_> =
+        records.iter().filter_map(|r| r.profile.as_ref().ok()).map(|p| options.query(p.clone())).collect();
+    let mut answers = engine.recommend_many(&queries).into_iter();
+    records
+        .iter()
+        .map(|r| match &r.profile {
+            Err(e) => Outcome::Error(e.clone()),
+            Ok(_) => match answers.next() {
+                Some(Ok(answer)) => Outcome::Ok(answer),
+                Some(Err(err)) => Outcome::Error(record_error(&err)),
+                None => Outcome::Error(RecordError { field: "line".into(), reason: "internal: no answer".into() }),
+            },
+        })
+        .collect()
+}
+
+/// Renders the output record(s) of one input record; `true` when it is an error record.
+fn render_record(format: OutputFormat, detail: SkillDetail, r: &InputRecord, outcome: &Outcome) -> (bool, Vec<u8>) {
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    let failed = matches!(outcome, Outcome::Error(_));
+    if let Err(e) = output::render(format, detail, r.id.as_deref(), r.line, outcome, &mut bytes) {
+        bytes.clear();
+        let fallback =
+            Outcome::Error(RecordError { field: "line".into(), reason: format!("cannot render the result: {e}") });
+        let _ = output::render(format, detail, r.id.as_deref(), r.line, &fallback, &mut bytes);
+        return (true, bytes);
+    }
+    (failed, bytes)
+}
+
+/// Runs `passerelle score`.
+///
+/// # Errors
+/// [`BatchError`]; [`BatchError::SomeFailed`] when the run completed with refused records.
+pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
+    let started = Instant::now();
+    let input_format = format_of(&args.input, args.input_format.or(args.format), "input-format")?;
+    let output_format = format_of(&args.output, args.output_format.or(args.format), "output-format")?;
+    let engine = EngineSource::from(args.source).load()?;
+    let options = ScoreOptions {
+        top_k: args.top_k,
+        target_set: args.target_set.trim().to_string(),
+        include_current_occupation: args.include_current,
+        model_only: args.model_only,
+    };
+    options.check(&engine)?;
+    let (input, input_len, bytes_read) = open_input(&args.input)?;
+    let mut reader = ProfileReader::new(input, input_format);
+    let mut out = open_output(&args.output)?;
+    let bar = progress_bar(input_len);
+    let detail = if args.skill_labels { SkillDetail::Full } else { SkillDetail::Codes };
+    let summary =
+        score_stream(&engine, &options, &mut reader, &mut *out, output_format, detail, CHUNK_RECORDS, |done| {
+            bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
+            let secs = bar.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{done} profiles, {:.0} profiles/s", done as f64 / secs));
+        })
+        .map_err(|e| match e {
+            Ok(source) => BatchError::Read { path: args.input.clone(), source },
+            Err(source) => BatchError::Write { path: args.output.clone(), source },
+        })?;
+    bar.finish_and_clear();
+    drop(out);
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = summary.records as f64 / elapsed.max(1e-9);
+    if args.output != std::path::Path::new("-") {
+        let mut path = args.output.clone().into_os_string();
+        path.push(".provenance.json");
+        let options_json = serde_json::json!({
+            "top_k": options.top_k,
+            "target_set": options.target_set,
+            "include_current_occupation": options.include_current_occupation,
+            "model_only": options.model_only,
+            "output_format": format!("{output_format:?}").to_lowercase(),
+            "skill_labels": args.skill_labels,
+        });
+        let text = output::provenance(engine.model_info(), options_json, serde_json::json!(summary));
+        std::fs::write(&path, text + "\n")
+            .map_err(|source| BatchError::Write { path: PathBuf::from(&path), source })?;
+    }
+    eprintln!(
+        "scored {} profiles ({} ok, {} failed) in {elapsed:.1} s, {rate:.0} profiles/s (including start-up) → {}",
+        summary.records,
+        summary.records - summary.failed,
+        summary.failed,
+        args.output.display()
+    );
+    if summary.failed > 0 {
+        return Err(BatchError::SomeFailed {
+            failed: summary.failed,
+            total: summary.records,
+            where_: format!(" in {}", args.output.display()),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! `passerelle.v1.BatchService`: `ScoreProfiles` (bidirectional stream, one answer per
+//! request, in order) and `AnalyzeCohort` (client stream of profile batches, one report).
+//!
+//! Flow control: requests are scored on the blocking pool, at most [`SCORING_IN_FLIGHT`]
+//! at once; finished answers wait in order in a queue of at most [`ANSWERS_QUEUED`], and
+//! the server stops reading the client's stream while the queue is full, so HTTP/2 flow
+//! control pushes back on a client that sends faster than it reads. Nothing is buffered
+//! without bound.
+
+use std::sync::Arc;
+
+use passerelle_model::cohort::{CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
+use passerelle_model::error::echo;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_types::StatusExt;
+
+use crate::grpc::convert::{self, DIGITAL_INFRASTRUCTURE};
+use crate::grpc::pathway::EngineSlot;
+use crate::grpc::status::{from_query_error, invalid_field};
+use crate::proto::v1 as pb;
+
+/// Requests of one `ScoreProfiles` stream scored at once (on the blocking pool).
+pub const SCORING_IN_FLIGHT: usize = 8;
+/// Answers of one `ScoreProfiles` stream waiting to be sent, in order.
+pub const ANSWERS_QUEUED: usize = 64;
+/// Largest number of profiles in one `AnalyzeCohortRequest`.
+pub const MAX_COHORT_PROFILES_PER_MESSAGE: usize = 1000;
+/// Longest accepted `id`, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// Refused profiles listed in an `AnalyzeCohortResponse` (all are counted).
+pub const MAX_LISTED_REFUSED: usize = 100;
+
+/// Implementation of `BatchService` over the shared engine slot.
+#[derive(Debug, Clone)]
+pub struct BatchApi {
+    engine: EngineSlot,
+}
+
+impl BatchApi {
+    /// A service answering from `engine` (`UNAVAILABLE` while the slot is empty).
+    pub fn new(engine: EngineSlot) -> Self {
+        BatchApi { engine }
+    }
+
+    fn engine(&self) -> Result<Arc<Engine>, Status> {
+        self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))
+    }
+}
+
+/// A refused record from a status of the request conversion or the engine, with its field
+/// prefixed by where it sits in the batch message.
+fn record_error(prefix: &str, status: &Status) -> pb::RecordError {
+    let details = status.get_error_details();
+    let field = details
+        .bad_request()
+        .and_then(|b| b.field_violations.first())
+        .map_or_else(|| prefix.trim_end_matches('.').to_string(), |v| format!("{prefix}{}", v.field));
+    pb::RecordError { field, message: format!("{prefix}{}", status.message()) }
+}
+
+/// Scores one request of a `ScoreProfiles` stream (blocking: call on the blocking pool).
+fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) -> pb::ScoreProfilesResponse {
+    let pb::ScoreProfilesRequest { id, request } = message;
+    let error = |field: &str, message: String| {
+        Some(pb::score_profiles_response::Outcome::Error(pb::RecordError { field: field.to_string(), message }))
+    };
+    let outcome = if id.len() > MAX_ID_BYTES {
+        error("id", format!("id: {} bytes, at most {MAX_ID_BYTES} are accepted", id.len()))
+    } else {
+        match request {
+            None => error("request", "request: required".to_string()),
+            Some(request) => match convert::recommend_query(request) {
+                Err(status) => Some(pb::score_profiles_response::Outcome::Error(record_error("request.", &status))),
+                Ok(query) => match engine.recommend(&query) {
+                    Ok(answer) => Some(pb::score_profiles_response::Outcome::Result(convert::recommend_response(
+                        answer,
+                        engine.model_info(),
+                    ))),
+                    Err(err) => Some(pb::score_profiles_response::Outcome::Error(record_error(
+                        "request.",
+                        &from_query_error(&err),
+                    ))),
+                },
+            },
+        }
+    };
+    let id = if id.len() > MAX_ID_BYTES { echo(&id) } else { id };
+    pb::ScoreProfilesResponse { id, sequence, outcome }
+}
+
+/// Validated cohort options.
+struct CohortQuery {
+    template: RecommendQuery,
+    rows: usize,
+}
+
+fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>) -> Result<CohortQuery, Status> {
+    let pb::CohortOptions { target_set, target_set_name, moves_per_person, rows, model_only } =
+        options.unwrap_or_default();
+    let target_set = if target_set_name.trim().is_empty() {
+        match pb::TargetSet::try_from(target_set) {
+            Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => passerelle_model::target_set::ALL.to_string(),
+            Ok(pb::TargetSet::DigitalInfrastructure) => DIGITAL_INFRASTRUCTURE.to_string(),
+            Err(_) => {
+                let msg = format!("options.target_set: unknown enum value {target_set}");
+                return Err(invalid_field(Code::InvalidArgument, "options.target_set", &msg));
+            }
+        }
+    } else {
+        target_set_name.trim().to_string()
+    };
+    if engine.target_sets().get(&target_set).is_none() {
+        let msg = format!("options.target_set: unknown target set `{}`", echo(&target_set));
+        return Err(invalid_field(Code::InvalidArgument, "options.target_set_name", &msg));
+    }
+    let top_k = moves_per_person.unwrap_or(DEFAULT_TOP_K);
+    if !(1..=MAX_TOP_K).contains(&top_k) {
+        let msg = format!("options.moves_per_person: {top_k} is out of range 1..={MAX_TOP_K}");
+        return Err(invalid_field(Code::InvalidArgument, "options.moves_per_person", &msg));
+    }
+    let rows = rows.map_or(DEFAULT_COHORT_ROWS, |r| r as usize);
+    if !(1..=MAX_COHORT_ROWS).contains(&rows) {
+        let msg = format!("options.rows: {rows} is out of range 1..={MAX_COHORT_ROWS}");
+        return Err(invalid_field(Code::InvalidArgument, "options.rows", &msg));
+    }
+    Ok(CohortQuery {
+        template: RecommendQuery {
+            profile: ProfileQuery::default(),
+            top_k: Some(top_k),
+            target_set,
+            include_current_occupation: false,
+            model_only,
+            tension_weight: 0.0,
+        },
+        rows,
+    })
+}
+
+fn cohort_response(
+    report: CohortReport,
+    query: &CohortQuery,
+    refused: u64,
+    refused_profiles: Vec<pb::RefusedProfile>,
+    engine: &Engine,
+) -> pb::AnalyzeCohortResponse {
+    let CohortReport { people, target_set, occupations, missing_core_skills, certifications } = report;
+    let info = Some(convert::response_info(engine.model_info()));
+    let certifications_note =
+        if certifications.is_none() { crate::batch::cohort::CERTIFICATIONS_NOTE.to_string() } else { String::new() };
+    pb::AnalyzeCohortResponse {
+        people: people as u64,
+        target_set: target_set.unwrap_or_else(|| query.template.target_set.clone()),
+        moves_per_person: query.template.top_k.unwrap_or(DEFAULT_TOP_K),
+        occupations: occupations
+            .into_iter()
+            .map(|o| pb::CohortOccupation {
+                occupation: Some(pb::Occupation { code: o.occupation.code, label: o.occupation.label }),
+                people: o.people as u64,
+                share: o.share,
+                mean_probability: o.mean_probability,
+            })
+            .collect(),
+        missing_core_skills: missing_core_skills
+            .into_iter()
+            .map(|s| pb::CohortSkill {
+                skill: Some(convert::skill(passerelle_model::engine::SkillRef {
+                    code: s.code,
+                    label: s.label,
+                    kind: s.kind,
+                    relevance: passerelle_model::catalogue::Relevance::Core,
+                })),
+                people: s.people as u64,
+                share: s.share,
+                moves: s.moves as u64,
+            })
+            .collect(),
+        certifications: certifications
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| pb::CohortCertification {
+                certification: Some(convert::skill(passerelle_model::engine::SkillRef {
+                    code: c.code,
+                    label: c.label,
+                    kind: passerelle_model::catalogue::ItemKind::Certification,
+                    relevance: passerelle_model::catalogue::Relevance::Other,
+                })),
+                people: c.people as u64,
+                moves: c.moves as u64,
+            })
+            .collect(),
+        certifications_note,
+        refused,
+        refused_profiles,
+        info,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::batch_service_server::BatchService for BatchApi {
+    type ScoreProfilesStream = ReceiverStream<Result<pb::ScoreProfilesResponse, Status>>;
+
+    #[tracing::instrument(name = "ScoreProfiles", skip_all)]
+    async fn score_profiles(
+        &self,
+        request: Request<Streaming<pb::ScoreProfilesRequest>>,
+    ) -> Result<Response<Self::ScoreProfilesStream>, Status> {
+        let engine = self.engine()?;
+        let mut inbound = request.into_inner();
+        type Pending = Result<tokio::task::JoinHandle<pb::ScoreProfilesResponse>, Status>;
+        let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(ANSWERS_QUEUED);
+        let (out_tx, out_rx) = mpsc::channel(ANSWERS_QUEUED);
+        let permits = Arc::new(Semaphore::new(SCORING_IN_FLIGHT));
+        // Reader: takes a scoring permit before reading the next request, so at most
+        // SCORING_IN_FLIGHT are scored at once and at most ANSWERS_QUEUED wait in order.
+        tokio::spawn(async move {
+            let mut sequence = 0u64;
+            loop {
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
+                let next = match inbound.message().await {
+                    Ok(Some(message)) => {
+                        let engine = Arc::clone(&engine);
+                        let seq = sequence;
+                        sequence += 1;
+                        Ok(tokio::task::spawn_blocking(move || {
+                            let _permit = permit;
+                            score_one(&engine, seq, message)
+                        }))
+                    }
+                    Ok(None) => break,
+                    Err(status) => Err(status),
+                };
+                let stop = next.is_err();
+                if pending_tx.send(next).await.is_err() || stop {
+                    break;
+                }
+            }
+            tracing::debug!(requests = sequence, "ScoreProfiles: client stream ended");
+        });
+        // Writer: sends the answers in request order.
+        tokio::spawn(async move {
+            while let Some(pending) = pending_rx.recv().await {
+                let answer = match pending {
+                    Ok(handle) => handle.await.map_err(|e| Status::internal(format!("scoring task failed: {e}"))),
+                    Err(status) => Err(status),
+                };
+                let stop = answer.is_err();
+                if out_tx.send(answer).await.is_err() || stop {
+                    break; // the client went away, or the stream failed
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(out_rx)))
+    }
+
+    #[tracing::instrument(name = "AnalyzeCohort", skip_all)]
+    async fn analyze_cohort(
+        &self,
+        request: Request<Streaming<pb::AnalyzeCohortRequest>>,
+    ) -> Result<Response<pb::AnalyzeCohortResponse>, Status> {
+        let engine = self.engine()?;
+        let mut inbound = request.into_inner();
+        let mut query: Option<Arc<CohortQuery>> = None;
+        let mut acc = CohortAccumulator::new();
+        let (mut refused, mut refused_profiles, mut sequence) = (0u64, Vec::new(), 0u64);
+        let mut message_index = 0usize;
+        while let Some(message) = inbound.message().await? {
+            let pb::AnalyzeCohortRequest { options, profiles } = message;
+            let q = match &query {
+                Some(q) => {
+                    if options.is_some() {
+                        let field = format!("messages[{message_index}].options");
+                        let msg = format!("{field}: options are accepted in the first message only");
+                        return Err(invalid_field(Code::InvalidArgument, &field, &msg));
+                    }
+                    Arc::clone(q)
+                }
+                None => Arc::clone(query.insert(Arc::new(cohort_query(&engine, options)?))),
+            };
+            if profiles.len() > MAX_COHORT_PROFILES_PER_MESSAGE {
+                let field = format!("messages[{message_index}].profiles");
+                let msg = format!(
+                    "{field}: {} profiles, at most {MAX_COHORT_PROFILES_PER_MESSAGE} per message are accepted",
+                    profiles.len()
+                );
+                return Err(invalid_field(Code::InvalidArgument, &field, &msg));
+            }
+            let scorer = Arc::clone(&engine);
+            let answers = tokio::task::spawn_blocking(move || {
+                // Valid profiles are scored together (Engine::recommend_many: all cores,
+                // in groups); answers come back in order.
+                let queries: Vec<RecommendQuery> = profiles
+                    .iter()
+                    .filter_map(|p| p.profile.clone())
+                    .map(|p| RecommendQuery { profile: convert::profile_query(p), ..q.template.clone() })
+                    .collect();
+                let mut scored = scorer.recommend_many(&queries).into_iter();
+                profiles
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, pb::CohortProfile { id, profile })| {
+                        let prefix = format!("profiles[{i}].");
+                        let answer = match profile.map(|_| scored.next()) {
+                            None => Err(pb::RecordError {
+                                field: format!("{prefix}profile"),
+                                message: format!("{prefix}profile: required"),
+                            }),
+                            Some(Some(answer)) => answer.map_err(|e| record_error(&prefix, &from_query_error(&e))),
+                            Some(None) => Err(pb::RecordError {
+                                field: format!("{prefix}profile"),
+                                message: "internal: no answer".to_string(),
+                            }),
+                        };
+                        (id, answer)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?;
+            for (id, answer) in answers {
+                match answer {
+                    Ok(a) => acc.add(&a),
+                    Err(error) => {
+                        refused += 1;
+                        if refused_profiles.len() < MAX_LISTED_REFUSED {
+                            refused_profiles.push(pb::RefusedProfile { id: echo(&id), sequence, error: Some(error) });
+                        }
+                    }
+                }
+                sequence += 1;
+            }
+            message_index += 1;
+        }
+        let query = match query {
+            Some(q) => q,
+            None => Arc::new(cohort_query(&engine, None)?),
+        };
+        tracing::debug!(people = acc.people(), refused, "cohort analysed");
+        let report = acc.finish(query.rows);
+        Ok(Response::new(cohort_response(report, &query, refused, refused_profiles, &engine)))
+    }
+}

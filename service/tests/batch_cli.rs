@@ -1,0 +1,233 @@
+//! The batch commands through the real `passerelle` binary: `score` round trips in JSON Lines
+//! and CSV with exact ids, order and error records, `gen-profiles` → `score`, and `cohort`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use passerelle_model::engine::{ProfileQuery, RecommendQuery};
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_passerelle"))
+}
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("passerelle-batch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn engine() -> passerelle_model::engine::Engine {
+    passerelle_model::embedded::engine().expect("embedded engine")
+}
+
+fn query(occupation: Option<&str>, items: &[&str], removed: &[&str]) -> RecommendQuery {
+    RecommendQuery {
+        profile: ProfileQuery {
+            occupation_code: occupation.map(str::to_string),
+            item_codes: items.iter().map(|s| s.to_string()).collect(),
+            removed_item_codes: removed.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
+        top_k: Some(3),
+        target_set: "DIGITAL_INFRASTRUCTURE".into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn jsonl_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
+    let dir = scratch("jsonl");
+    let input = dir.join("in.jsonl");
+    // Line 3 is not JSON; line 5 names an unknown ROME code; line 4 is blank (skipped).
+    std::fs::write(
+        &input,
+        "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n\
+         {\"id\":\"b\",\"occupation_code\":\"F1602\",\"removed_item_codes\":[\"400772\"]}\n\
+         {\"id\":\"c\",\"occupation_code\":\n\
+         \n\
+         {\"id\":\"d\",\"occupation_code\":\"Z9999\"}\n\
+         {\"id\":\"e\",\"item_codes\":[\"400772\"]}\n",
+    )
+    .unwrap();
+    let output = dir.join("out.jsonl");
+    let run = bin()
+        .args(["score", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "3", "--skill-labels"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("scored 5 profiles (3 ok, 2 failed)"), "{stderr}");
+    assert!(stderr.contains("2 of 5 records failed"), "{stderr}");
+
+    let text = std::fs::read_to_string(&output).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ids: Vec<Value> = records.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, [Value::from("a"), "b".into(), Value::Null, "d".into(), "e".into()]);
+    let lines: Vec<u64> = records.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [1, 2, 3, 5, 6]);
+    let statuses: Vec<&str> = records.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ok", "ok", "error", "error", "ok"]);
+    assert_eq!(records[2]["error"]["field"], "line");
+    assert!(records[2]["error"]["reason"].as_str().unwrap().starts_with("malformed JSON"));
+    assert_eq!(records[3]["error"]["field"], "occupation_code");
+    assert_eq!(records[3]["error"]["reason"], "occupation_code: unknown ROME code `Z9999`");
+
+    // Valid records carry exactly the engine's answer.
+    let engine = engine();
+    let expected = [
+        (0, query(Some("I1315"), &[], &[])),
+        (1, query(Some("F1602"), &[], &["400772"])),
+        (4, query(None, &["400772"], &[])),
+    ];
+    for (i, q) in expected {
+        let want = serde_json::to_value(engine.recommend(&q).unwrap()).unwrap();
+        assert_eq!(records[i]["answer"], want, "record {i}");
+    }
+    assert_eq!(records[0]["answer"]["results"].as_array().unwrap().len(), 3);
+
+    let provenance = std::fs::read_to_string(dir.join("out.jsonl.provenance.json")).unwrap();
+    let provenance: Value = serde_json::from_str(&provenance).unwrap();
+    assert!(provenance["data_source"].as_str().unwrap().contains("France Travail"));
+    assert_eq!(provenance["summary"]["failed"], 2);
+    assert_eq!(provenance["options"]["top_k"], 3);
+}
+
+#[test]
+fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
+    let dir = scratch("csv");
+    let input = dir.join("in.csv");
+    // Line 3 has no id; line 4 has an item code that is not a number.
+    std::fs::write(
+        &input,
+        "id,occupation_code,item_codes,removed_item_codes\n\
+         a,I1315,,\n\
+         ,F1602,,\n\
+         c,I1315,12x,\n\
+         d,F1602,,400772\n",
+    )
+    .unwrap();
+    let output = dir.join("out.csv");
+    let run = bin()
+        .args(["score", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let mut reader = csv::Reader::from_path(&output).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header[..4], ["id", "line", "status", "rank"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let keys: Vec<(&str, &str, &str, &str)> = rows.iter().map(|r| (&r[0], &r[1], &r[2], &r[3])).collect();
+    assert_eq!(
+        keys,
+        [
+            ("a", "2", "ok", "1"),
+            ("a", "2", "ok", "2"),
+            ("", "3", "error", ""),
+            ("c", "4", "error", ""),
+            ("d", "5", "ok", "1"),
+            ("d", "5", "ok", "2"),
+        ]
+    );
+    assert_eq!(&rows[2][16], "id");
+    assert_eq!(&rows[3][16], "item_codes[0]");
+    assert_eq!(&rows[3][17], "item_codes[0]: unknown item code `12x`");
+
+    let engine = engine();
+    let want = engine.recommend(&RecommendQuery { top_k: Some(2), ..query(Some("F1602"), &[], &["400772"]) }).unwrap();
+    for (row, r) in rows[4..].iter().zip(&want.results) {
+        assert_eq!(&row[4], r.occupation.code);
+        assert_eq!(row[6].parse::<f64>().unwrap(), r.probability);
+        let missing: Vec<String> = r.missing_core.iter().map(|s| s.code.to_string()).collect();
+        assert_eq!(&row[11], missing.join(";"));
+    }
+}
+
+#[test]
+fn generated_profiles_are_all_scored_in_order() {
+    let dir = scratch("gen");
+    let profiles = dir.join("profiles.csv");
+    let run = bin().args(["gen-profiles", "--count", "30", "--seed", "5", "--output"]).arg(&profiles).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let output = dir.join("out.jsonl");
+    let run = bin().args(["score", "--input"]).arg(&profiles).arg("--output").arg(&output).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = std::fs::read_to_string(&output).unwrap();
+    let ids: Vec<String> =
+        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
+    let want: Vec<String> = (1..=30).map(|i| format!("p{i:07}")).collect();
+    assert_eq!(ids, want);
+    assert!(text.lines().all(|l| l.contains("\"status\":\"ok\"")));
+    // Default JSON Lines detail: skills as code_ogr numbers, the same as the full answer's.
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let profile = std::fs::read_to_string(&profiles).unwrap();
+    let row: Vec<&str> = profile.lines().nth(1).unwrap().split(',').collect();
+    let split = |s: &str| s.split(';').filter(|c| !c.is_empty()).map(str::to_string).collect::<Vec<_>>();
+    let want = engine()
+        .recommend(&RecommendQuery {
+            profile: ProfileQuery {
+                occupation_code: Some(row[1].to_string()),
+                item_codes: split(row[2]),
+                removed_item_codes: split(row[3]),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap();
+    let result = &first["answer"]["results"][0];
+    assert_eq!(result["occupation"]["code"], want.results[0].occupation.code.as_str());
+    let codes: Vec<u64> = want.results[0].missing_core.iter().map(|s| u64::from(s.code)).collect();
+    assert_eq!(result["missing_core"], serde_json::json!(codes));
+    assert_eq!(result["probability"].as_f64().unwrap(), want.results[0].probability);
+}
+
+#[test]
+fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
+    let dir = scratch("cohort");
+    let input = dir.join("cohort.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\":\"1\",\"occupation_code\":\"I1315\"}\n{\"id\":\"2\",\"occupation_code\":\"I1315\"}\n{\"id\":\"3\",\"occupation_code\":\"I1315\",\"removed_item_codes\":[\"400772\"]}\n",
+    )
+    .unwrap();
+    let run = bin()
+        .args(["cohort", "--input"])
+        .arg(&input)
+        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--moves-per-person", "3", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["report"]["people"], 3);
+    assert_eq!(report["refused"], 0);
+    // Two identical profiles and a third one: every destination of the two reaches ≥ 2 people.
+    let engine = engine();
+    let same = engine.recommend(&query(Some("I1315"), &[], &[])).unwrap();
+    let first = &report["report"]["occupations"][0];
+    assert!(first["people"].as_u64().unwrap() >= 2);
+    assert!(same.results.iter().any(|r| r.occupation.code == first["occupation"]["code"].as_str().unwrap()));
+
+    let run = bin()
+        .args(["cohort", "--input"])
+        .arg(&input)
+        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--moves-per-person", "3", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.starts_with("section,rank,code,label,kind,people,share,mean_probability,moves\noccupation,1,"));
+    assert!(text.contains("\nmissing_core_skill,1,"));
+}

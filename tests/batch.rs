@@ -1,0 +1,192 @@
+//! End to end: `passerelle.v1.BatchService` through a real tonic client.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+use passerelle_service::proto::v1::score_profiles_response::Outcome;
+use passerelle_service::proto::v1::{
+    AnalyzeCohortRequest, CohortOptions, CohortProfile, Profile, RecommendPathwaysRequest, ScoreProfilesRequest,
+    TargetSet,
+};
+use passerelle_tests::spawn_app;
+use tokio_stream::StreamExt;
+
+fn profile(occupation: &str, removed: &[&str]) -> Profile {
+    Profile {
+        occupation_code: occupation.to_string(),
+        item_codes: Vec::new(),
+        removed_item_codes: removed.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn request(p: Profile, top_k: u32) -> RecommendPathwaysRequest {
+    RecommendPathwaysRequest {
+        profile: Some(p),
+        top_k: Some(top_k),
+        target_set: TargetSet::DigitalInfrastructure as i32,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn score_profiles_stream_equals_unary_answers_and_goes_on_after_bad_messages() {
+    let app = spawn_app().await;
+    let messages = vec![
+        ScoreProfilesRequest { id: "a".into(), request: Some(request(profile("I1315", &[]), 5)) },
+        ScoreProfilesRequest { id: "b".into(), request: Some(request(profile("F1602", &["400772"]), 3)) },
+        // Invalid in the middle: unknown ROME code, then no request at all.
+        ScoreProfilesRequest { id: "c".into(), request: Some(request(profile("Z9999", &[]), 5)) },
+        ScoreProfilesRequest { id: "d".into(), request: None },
+        ScoreProfilesRequest { id: "e".into(), request: Some(request(profile("I1311", &[]), 4)) },
+    ];
+    let mut client = BatchServiceClient::new(app.channel.clone());
+    let responses: Vec<_> = client
+        .score_profiles(tokio_stream::iter(messages.clone()))
+        .await
+        .expect("stream accepted")
+        .into_inner()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("the stream ends cleanly");
+    let ids: Vec<&str> = responses.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+    let sequences: Vec<u64> = responses.iter().map(|r| r.sequence).collect();
+    assert_eq!(sequences, [0, 1, 2, 3, 4]);
+    let Some(Outcome::Error(c)) = &responses[2].outcome else { panic!("c is refused: {:?}", responses[2]) };
+    assert_eq!(c.field, "request.profile.occupation_code");
+    assert_eq!(c.message, "request.profile.occupation_code: unknown ROME code `Z9999`");
+    let Some(Outcome::Error(d)) = &responses[3].outcome else { panic!("d is refused") };
+    assert_eq!((d.field.as_str(), d.message.as_str()), ("request", "request: required"));
+    for i in [0, 1, 4] {
+        let unary = app
+            .pathways()
+            .recommend_pathways(messages[i].request.clone().expect("valid"))
+            .await
+            .expect("unary answer")
+            .into_inner();
+        let Some(Outcome::Result(streamed)) = &responses[i].outcome else { panic!("{i} is scored") };
+        assert_eq!(streamed, &unary, "message {i}");
+    }
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_long_stream_is_answered_in_order() {
+    let app = spawn_app().await;
+    let codes = ["I1315", "F1602", "I1311", "F1623", "I1307"];
+    let n = 600;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        for i in 0..n {
+            let code = codes[i % codes.len()];
+            let message = ScoreProfilesRequest { id: format!("id-{i}"), request: Some(request(profile(code, &[]), 1)) };
+            if tx.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut client = BatchServiceClient::new(app.channel.clone());
+    let mut inbound = client
+        .score_profiles(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .expect("stream accepted")
+        .into_inner();
+    let mut seen = 0usize;
+    while let Some(r) = inbound.next().await {
+        let r = r.expect("answer");
+        assert_eq!(r.id, format!("id-{seen}"));
+        assert!(matches!(r.outcome, Some(Outcome::Result(_))));
+        seen += 1;
+    }
+    assert_eq!(seen, n);
+    app.stop().await.expect("clean stop");
+}
+
+/// Three people, checked against their own unary answers: I1315 (fibre splicer), I1315
+/// without work at height (400772), F1602 (electrician); top 3 moves each in
+/// DIGITAL_INFRASTRUCTURE, model only; plus two refused profiles (unknown code, no
+/// profile) in a second message.
+#[tokio::test]
+async fn analyze_cohort_of_three_people_by_hand() {
+    let app = spawn_app().await;
+    let people = [profile("I1315", &[]), profile("I1315", &["400772"]), profile("F1602", &[])];
+    let mut unary = Vec::new();
+    for p in &people {
+        let mut r = request(p.clone(), 3);
+        r.model_only = true;
+        unary.push(app.pathways().recommend_pathways(r).await.expect("valid").into_inner());
+    }
+    // Expected counts from the three answers.
+    let mut occupations: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    let mut skills: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for answer in &unary {
+        let mut mine = BTreeSet::new();
+        for p in &answer.pathways {
+            let e = occupations.entry(p.occupation.as_ref().expect("occupation").code.clone()).or_default();
+            e.0 += 1;
+            e.1 += p.probability;
+            for s in &p.missing_core_skills {
+                let e = skills.entry(s.code.clone()).or_default();
+                e.1 += 1;
+                if mine.insert(s.code.clone()) {
+                    e.0 += 1;
+                }
+            }
+        }
+    }
+    let options = CohortOptions {
+        target_set: TargetSet::DigitalInfrastructure as i32,
+        moves_per_person: Some(3),
+        rows: Some(1000),
+        model_only: true,
+        ..Default::default()
+    };
+    let cohort = |id: &str, p: Profile| CohortProfile { id: id.into(), profile: Some(p) };
+    let messages = vec![
+        AnalyzeCohortRequest {
+            options: Some(options),
+            profiles: vec![cohort("p1", people[0].clone()), cohort("p2", people[1].clone())],
+        },
+        AnalyzeCohortRequest {
+            options: None,
+            profiles: vec![
+                cohort("bad", profile("Z9999", &[])),
+                CohortProfile { id: "missing".into(), profile: None },
+                cohort("p3", people[2].clone()),
+            ],
+        },
+    ];
+    let mut client = BatchServiceClient::new(app.channel.clone());
+    let report = client.analyze_cohort(tokio_stream::iter(messages)).await.expect("valid cohort").into_inner();
+    assert_eq!(report.people, 3);
+    assert_eq!(report.target_set, "DIGITAL_INFRASTRUCTURE");
+    assert_eq!(report.moves_per_person, 3);
+    assert_eq!(report.refused, 2);
+    let refused = &report.refused_profiles[0];
+    assert_eq!((refused.id.as_str(), refused.sequence), ("bad", 2));
+    assert_eq!(refused.error.as_ref().expect("error").field, "profiles[0].profile.occupation_code");
+    let missing = &report.refused_profiles[1];
+    assert_eq!((missing.id.as_str(), missing.sequence), ("missing", 3));
+    assert_eq!(missing.error.as_ref().expect("error").field, "profiles[1].profile");
+    assert!(report.certifications.is_empty() && report.certifications_note.contains("planner"));
+
+    assert_eq!(report.occupations.len(), occupations.len());
+    for o in &report.occupations {
+        let code = &o.occupation.as_ref().expect("occupation").code;
+        let (count, sum) = occupations[code];
+        assert_eq!(o.people, count, "{code}");
+        assert!((o.share - count as f64 / 3.0).abs() < 1e-12);
+        assert!((o.mean_probability - sum / count as f64).abs() < 1e-12, "{code}");
+    }
+    assert!(report.occupations.windows(2).all(|w| w[0].people >= w[1].people));
+    assert_eq!(report.missing_core_skills.len(), skills.len());
+    for s in &report.missing_core_skills {
+        let skill = s.skill.as_ref().expect("skill");
+        assert!(skill.core);
+        assert_eq!((s.people, s.moves), skills[&skill.code], "{}", skill.code);
+    }
+    // The two fibre splicers share their destinations: something reaches at least 2 people.
+    assert!(report.occupations[0].people >= 2);
+    app.stop().await.expect("clean stop");
+}
