@@ -18,9 +18,19 @@
 //!   persons, `share` = `people` / cohort size, and `moves` counts the (person, move) pairs
 //!   whose gap lists it.
 //!
-//! Certifications that would unlock the most moves need the training planner (issue #4);
-//! [`CohortReport::certifications`] is the extension point it fills once merged and is
-//! `None` until then.
+//! - a certification **unlocks** a move when the training planner
+//!   ([`Planner`](crate::training::plan::Planner)) includes it in the plan from the person's
+//!   profile to that move's target (default constraints: every certification of the training
+//!   catalogue, no hour or level limit). `people` counts the persons with at least one such
+//!   move, `moves` the (person, move) pairs, and `expected_moves` is the sum of those moves'
+//!   model probabilities: the number of **realistic** moves it unlocks, each move weighted by
+//!   how likely the model finds the transition (a certification unlocking one move at 0.9 and
+//!   one at 0.1 counts 1.0). Hours and cost are the certification's figures in the training
+//!   catalogue, each with its basis (sourced, derived, assumption, estimate, operator).
+//!
+//! The certification list is filled only when plans are given
+//! ([`CohortAccumulator::add_plans`]); [`CohortReport::certifications`] is `None` otherwise
+//! (no training catalogue), never estimated another way.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -28,6 +38,8 @@ use serde::Serialize;
 
 use crate::catalogue::ItemKind;
 use crate::engine::{OccupationRef, Recommendations};
+use crate::training::catalogue::Figure;
+use crate::training::plan::TrainingPlan;
 
 /// Default number of rows in each list of a [`CohortReport`].
 pub const DEFAULT_COHORT_ROWS: usize = 20;
@@ -42,6 +54,30 @@ pub struct CohortAccumulator {
     target_set: Option<String>,
     occupations: HashMap<String, OccupationCount>,
     skills: HashMap<u32, SkillCount>,
+    /// `None` until plans are added.
+    certifications: Option<HashMap<u32, CertificationCount>>,
+}
+
+/// Scale of the fixed-point probability sums: 2^64, so that sums are exact integers and
+/// merging accumulators gives the same bits in any order.
+const PROBABILITY_SCALE: f64 = 18_446_744_073_709_551_616.0;
+
+/// A probability in [0, 1] as a fixed-point integer (non-finite or out-of-range values are
+/// clamped; below 2^-64 is dropped).
+fn fixed(probability: f64) -> u128 {
+    let p = if probability.is_finite() { probability.clamp(0.0, 1.0) } else { 0.0 };
+    (p * PROBABILITY_SCALE) as u128
+}
+
+#[derive(Debug, Clone)]
+struct CertificationCount {
+    label: String,
+    people: usize,
+    moves: usize,
+    /// Sum of the moves' probabilities, fixed point (see [`PROBABILITY_SCALE`]).
+    expected: u128,
+    hours: Figure,
+    cost_eur: Figure,
 }
 
 #[derive(Debug, Clone)]
@@ -89,8 +125,8 @@ pub struct CohortSkill {
     pub moves: usize,
 }
 
-/// A certification that would unlock moves for the cohort (filled by the training planner
-/// of issue #4 once merged; see [`CohortReport::certifications`]).
+/// A certification that would unlock moves for the cohort, from the training planner's
+/// plans (see module docs and [`CohortReport::certifications`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CohortCertification {
     /// `code_ogr` of the certification item.
@@ -99,8 +135,17 @@ pub struct CohortCertification {
     pub label: String,
     /// Persons with at least one top-k move whose plan includes it.
     pub people: usize,
+    /// `people` / cohort size, in [0, 1].
+    pub share: f64,
     /// (person, move) pairs whose plan includes it.
     pub moves: usize,
+    /// Realistic moves it unlocks: the sum of the model probabilities of those moves (each
+    /// move weighted by how likely the transition is), in [0, `moves`].
+    pub expected_moves: f64,
+    /// Typical duration in hours, with its basis and source (training catalogue).
+    pub hours: Figure,
+    /// Typical cost in euros, with its basis and source (training catalogue).
+    pub cost_eur: Figure,
 }
 
 /// The "map of skill needs" of a cohort (see module docs for the definitions).
@@ -116,8 +161,9 @@ pub struct CohortReport {
     /// Most frequent missing core skills, by `people` then `moves` then code; at most the
     /// requested number of rows.
     pub missing_core_skills: Vec<CohortSkill>,
-    /// Certifications that would unlock the most moves. Extension point for the training
-    /// planner (issue #4): `None` until it is merged; never invented.
+    /// Certifications that would unlock the most realistic moves for the most people, by
+    /// `people` then `expected_moves` then code; at most the requested number of rows.
+    /// `None` when no plans were added (no training catalogue); never invented.
     pub certifications: Option<Vec<CohortCertification>>,
 }
 
@@ -157,6 +203,36 @@ impl CohortAccumulator {
         }
     }
 
+    /// Adds the training plans of one person's top-k moves: `plans[i]` is the plan to the
+    /// target of the move of model probability `probabilities[i]` (pairs beyond the shorter
+    /// slice are ignored). Call it once per person, after [`add`](Self::add) with the same
+    /// answer; calling it (even with no plans) turns the certification list on.
+    pub fn add_plans(&mut self, plans: &[TrainingPlan], probabilities: &[f64]) {
+        let certifications = self.certifications.get_or_insert_with(HashMap::new);
+        let mut seen: BTreeSet<u32> = BTreeSet::new();
+        for (plan, &probability) in plans.iter().zip(probabilities) {
+            let mut in_move: BTreeSet<u32> = BTreeSet::new();
+            for c in &plan.certifications {
+                if !in_move.insert(c.code) {
+                    continue; // listed twice in one plan: one move
+                }
+                let count = certifications.entry(c.code).or_insert_with(|| CertificationCount {
+                    label: c.label.clone(),
+                    people: 0,
+                    moves: 0,
+                    expected: 0,
+                    hours: c.hours.clone(),
+                    cost_eur: c.cost_eur.clone(),
+                });
+                count.moves += 1;
+                count.expected += fixed(probability);
+                if seen.insert(c.code) {
+                    count.people += 1;
+                }
+            }
+        }
+    }
+
     /// Persons added so far.
     pub fn people(&self) -> usize {
         self.people
@@ -187,6 +263,21 @@ impl CohortAccumulator {
                 }
                 None => {
                     self.skills.insert(code, c);
+                }
+            }
+        }
+        if let Some(theirs) = other.certifications {
+            let mine = self.certifications.get_or_insert_with(HashMap::new);
+            for (code, c) in theirs {
+                match mine.get_mut(&code) {
+                    Some(m) => {
+                        m.people += c.people;
+                        m.moves += c.moves;
+                        m.expected += c.expected;
+                    }
+                    None => {
+                        mine.insert(code, c);
+                    }
                 }
             }
         }
@@ -229,12 +320,32 @@ impl CohortAccumulator {
         missing_core_skills
             .sort_by(|a, b| b.people.cmp(&a.people).then(b.moves.cmp(&a.moves)).then(a.code.cmp(&b.code)));
         missing_core_skills.truncate(rows);
+        let certifications = self.certifications.map(|certifications| {
+            let mut list: Vec<CohortCertification> = certifications
+                .into_iter()
+                .map(|(code, c)| CohortCertification {
+                    code,
+                    label: c.label,
+                    people: c.people,
+                    share: c.people as f64 / n,
+                    moves: c.moves,
+                    expected_moves: c.expected as f64 / PROBABILITY_SCALE,
+                    hours: c.hours,
+                    cost_eur: c.cost_eur,
+                })
+                .collect();
+            list.sort_by(|a, b| {
+                b.people.cmp(&a.people).then(b.expected_moves.total_cmp(&a.expected_moves)).then(a.code.cmp(&b.code))
+            });
+            list.truncate(rows);
+            list
+        });
         CohortReport {
             people: self.people,
             target_set: self.target_set,
             occupations,
             missing_core_skills,
-            certifications: None,
+            certifications,
         }
     }
 }
@@ -244,6 +355,67 @@ mod tests {
     use super::*;
     use crate::catalogue::Relevance;
     use crate::engine::{AnchorBasis, Recommendation, SkillRef};
+    use crate::training::catalogue::{Basis, CertificationClass, Level};
+    use crate::training::cover::Solver;
+    use crate::training::plan::{PlanRole, PlannedCertification};
+
+    fn figure(value: f64, basis: Basis) -> Figure {
+        Figure { value, basis, source: format!("test {value}") }
+    }
+
+    /// A plan to `target` with the certifications `certs` (code; hours 10 × code, sourced).
+    fn plan(target: &str, certs: &[u32]) -> TrainingPlan {
+        TrainingPlan {
+            target: OccupationRef { code: target.into(), label: format!("label {target}") },
+            certifications: certs
+                .iter()
+                .map(|&code| PlannedCertification {
+                    code,
+                    label: format!("cert {code}"),
+                    role: PlanRole::CoversSkills,
+                    class: CertificationClass::Qualification,
+                    regulated: None,
+                    level: Level { value: None, basis: Basis::Assumption, source: String::new() },
+                    hours: figure(10.0 * f64::from(code), Basis::Sourced),
+                    cost_eur: figure(25.5 * f64::from(code), Basis::Estimate),
+                    covers: Vec::new(),
+                    skills_basis: Basis::Estimate,
+                    provider: None,
+                    region: None,
+                })
+                .collect(),
+            total_hours: 0.0,
+            total_cost_eur: 0.0,
+            cost_includes_estimates: true,
+            missing_core: Vec::new(),
+            uncovered: Vec::new(),
+            unmet_prerequisites: Vec::new(),
+            solver: Solver::Exact,
+        }
+    }
+
+    /// Plans for [`three_people`]'s moves, in the same order:
+    /// - Anne:  I1311 ← {7, 8}, F1623 ← {8}
+    /// - Bruno: I1311 ← {7},    I1307 ← {}
+    /// - Chloé: F1623 ← {8, 9}, I1311 ← {7}
+    ///
+    /// By hand: cert 7: Anne (0.6), Bruno (0.5), Chloé (0.1): 3 people, 3 moves, expected
+    /// 1.2; cert 8: Anne twice (0.6 + 0.4) and Chloé (0.2): 2 people, 3 moves, 1.2; cert 9:
+    /// Chloé (0.2): 1 person, 1 move, 0.2. Order: 7 (3 people), 8, 9.
+    fn three_plans() -> [(Vec<TrainingPlan>, Vec<f64>); 3] {
+        [
+            (vec![plan("I1311", &[7, 8]), plan("F1623", &[8])], vec![0.6, 0.4]),
+            (vec![plan("I1311", &[7]), plan("I1307", &[])], vec![0.5, 0.3]),
+            (vec![plan("F1623", &[8, 9]), plan("I1311", &[7])], vec![0.2, 0.1]),
+        ]
+    }
+
+    fn cert_key(r: &CohortReport) -> Vec<(u32, usize, usize, f64)> {
+        r.certifications
+            .as_ref()
+            .map(|c| c.iter().map(|c| (c.code, c.people, c.moves, c.expected_moves)).collect())
+            .unwrap_or_default()
+    }
 
     fn skill(code: u32) -> SkillRef {
         SkillRef { code, label: format!("skill {code}"), kind: ItemKind::SavoirFaire, relevance: Relevance::Core }
@@ -318,6 +490,74 @@ mod tests {
         assert_eq!(skills, [(2, 2, 4), (1, 2, 2), (3, 2, 2)]);
         assert!(close(report.missing_core_skills[0].share, 2.0 / 3.0));
         assert_eq!(report.certifications, None);
+    }
+
+    #[test]
+    fn three_person_certifications_by_hand() {
+        let mut acc = CohortAccumulator::new();
+        for (a, (plans, probabilities)) in three_people().iter().zip(three_plans()) {
+            acc.add(a);
+            acc.add_plans(&plans, &probabilities);
+        }
+        let report = acc.finish(DEFAULT_COHORT_ROWS);
+        let certs = report.certifications.as_ref().expect("plans were added");
+        let key: Vec<(u32, usize, usize)> = certs.iter().map(|c| (c.code, c.people, c.moves)).collect();
+        assert_eq!(key, [(7, 3, 3), (8, 2, 3), (9, 1, 1)]);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(certs[0].expected_moves, 1.2), "{}", certs[0].expected_moves);
+        assert!(close(certs[1].expected_moves, 1.2), "{}", certs[1].expected_moves);
+        assert!(close(certs[2].expected_moves, 0.2), "{}", certs[2].expected_moves);
+        assert!(close(certs[0].share, 1.0) && close(certs[1].share, 2.0 / 3.0));
+        assert_eq!(certs[0].label, "cert 7");
+        assert_eq!((certs[0].hours.value, certs[0].hours.basis), (70.0, Basis::Sourced));
+        assert_eq!((certs[0].cost_eur.value, certs[0].cost_eur.basis), (25.5 * 7.0, Basis::Estimate));
+        // Same people, expected moves break the tie: 8 (1.2) before a cert at 0.9.
+        let mut acc = CohortAccumulator::new();
+        acc.add_plans(&[plan("A", &[8, 5])], &[0.9]);
+        acc.add_plans(&[plan("B", &[8]), plan("C", &[5])], &[0.3, 0.1]);
+        let tie = acc.finish(10);
+        assert_eq!(cert_key(&tie).iter().map(|c| c.0).collect::<Vec<_>>(), [8, 5]);
+        // Plans added with no certification: an empty list, not None.
+        let mut acc = CohortAccumulator::new();
+        acc.add_plans(&[plan("I1307", &[])], &[0.3]);
+        assert_eq!(acc.finish(10).certifications, Some(Vec::new()));
+    }
+
+    #[test]
+    fn merged_certifications_add_exactly() {
+        let answers = three_people();
+        let plans = three_plans();
+        let mut one = CohortAccumulator::new();
+        for (a, (p, w)) in answers.iter().zip(&plans) {
+            one.add(a);
+            one.add_plans(p, w);
+        }
+        // Split three ways, merged in another order: the same bits.
+        let parts: Vec<CohortAccumulator> = answers
+            .iter()
+            .zip(&plans)
+            .map(|(a, (p, w))| {
+                let mut acc = CohortAccumulator::new();
+                acc.add(a);
+                acc.add_plans(p, w);
+                acc
+            })
+            .collect();
+        let mut parts = parts.into_iter();
+        let (x, y, z) = (parts.next().expect("x"), parts.next().expect("y"), parts.next().expect("z"));
+        let merged = z.merge(x).merge(y).finish(20);
+        assert_eq!(cert_key(&merged), cert_key(&one.clone().finish(20)));
+        // One side without plans keeps the other's list.
+        let mut no_plans = CohortAccumulator::new();
+        no_plans.add(&answers[0]);
+        let kept = no_plans.merge(one.clone()).finish(20);
+        assert_eq!(cert_key(&kept), cert_key(&one.finish(20)));
+        // Rows cut the list too.
+        let mut acc = CohortAccumulator::new();
+        for (p, w) in &plans {
+            acc.add_plans(p, w);
+        }
+        assert_eq!(cert_key(&acc.finish(1)).len(), 1);
     }
 
     #[test]
