@@ -37,9 +37,10 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::catalogue::ItemKind;
-use crate::engine::{OccupationRef, Recommendations};
+use crate::engine::{OccupationRef, ProfileQuery, Recommendations};
 use crate::training::catalogue::Figure;
-use crate::training::plan::TrainingPlan;
+use crate::training::plan::{PlanConstraints, Planner, TrainingPlan};
+use crate::training::PlanError;
 
 /// Default number of rows in each list of a [`CohortReport`].
 pub const DEFAULT_COHORT_ROWS: usize = 20;
@@ -165,6 +166,23 @@ pub struct CohortReport {
     /// `people` then `expected_moves` then code; at most the requested number of rows.
     /// `None` when no plans were added (no training catalogue); never invented.
     pub certifications: Option<Vec<CohortCertification>>,
+}
+
+/// The training plans of one person's moves, for [`CohortAccumulator::add_plans`]: one plan
+/// per move of `answer` (the answer of [`Engine::recommend`](crate::engine::Engine::recommend)
+/// for `profile`), with default constraints, and the moves' probabilities in the same order.
+///
+/// # Errors
+/// [`PlanError`] when the profile does not resolve (it did for `answer`, so only when the
+/// planner's engine is not the one that answered).
+pub fn plan_moves(
+    planner: &Planner<'_>,
+    profile: &ProfileQuery,
+    answer: &Recommendations,
+) -> Result<(Vec<TrainingPlan>, Vec<f64>), PlanError> {
+    let targets: Vec<String> = answer.results.iter().map(|r| r.occupation.code.clone()).collect();
+    let plans = planner.plan_each(profile, &targets, &PlanConstraints::default(), "constraints")?;
+    Ok((plans, answer.results.iter().map(|r| r.probability).collect()))
 }
 
 impl CohortAccumulator {

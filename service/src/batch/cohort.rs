@@ -1,15 +1,19 @@
 //! `passerelle cohort`: the "map of skill needs" of a group of profiles — most frequent
-//! destinations (people, mean probability) and most frequent missing core skills (people,
-//! share of the cohort) — as a terminal table, JSON or CSV. Definitions are in
-//! `passerelle_model::cohort`.
+//! destinations (people, mean probability), most frequent missing core skills (people,
+//! share of the cohort) and the certifications that would unlock the most realistic moves
+//! for the most people (training planner, one plan per person and move) — as a terminal
+//! table, JSON or CSV. Definitions are in `passerelle_model::cohort`.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use passerelle_model::cohort::{CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::cohort::{plan_moves, CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
 use passerelle_model::engine::{Engine, DEFAULT_TOP_K, MAX_TOP_K};
+use passerelle_model::training::catalogue::{Basis, Figure, TrainingCatalogue};
+use passerelle_model::training::plan::{Planner, TrainingPlan};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
@@ -29,7 +33,8 @@ pub enum CohortFormat {
     Table,
     /// One JSON document.
     Json,
-    /// CSV for a spreadsheet: `section,rank,code,label,kind,people,share,mean_probability,moves`.
+    /// CSV for a spreadsheet: `section,rank,code,label,kind,people,share,mean_probability,moves,
+    /// expected_moves,hours,hours_basis,cost_eur,cost_basis` (see [`csv`]).
     Csv,
 }
 
@@ -54,6 +59,9 @@ pub struct CohortArgs {
     /// Rank by the model alone, ignoring France Travail's curated lists.
     #[arg(long)]
     pub model_only: bool,
+    /// Skip the certification list (no training plans: faster on large cohorts).
+    #[arg(long)]
+    pub no_certifications: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CohortFormat::Table)]
     pub format: CohortFormat,
@@ -99,20 +107,35 @@ pub struct CohortOutput {
     pub certifications_note: Option<String>,
 }
 
-/// Why the certification section is empty in this build.
-pub const CERTIFICATIONS_NOTE: &str = "Certifications that unlock the most moves need the training planner (issue #4), not in this build: the section is left empty rather than estimated.";
+/// Why the certification section is empty: no training catalogue was available.
+pub const CERTIFICATIONS_NOTE: &str = "Certifications that unlock the most moves need the training catalogue, which was not loaded: the section is left empty rather than estimated.";
+
+/// What the certification list means (shown with it).
+pub const CERTIFICATIONS_BASIS: &str = "Certifications: people = persons with at least one of their top-k moves whose training plan (default constraints) includes it; moves = such (person, move) pairs; expected moves = sum of those moves' model probabilities (realistic moves unlocked). Hours and cost are the catalogue's typical figures, with their basis.";
 
 /// Analyses every record of `reader` in chunks scored in parallel; memory is bounded by
 /// the chunk and the catalogue, not by the cohort size.
 ///
 /// # Errors
 /// An I/O error of the input.
+///
+/// With a training catalogue, each valid person's moves are planned (in parallel) and the
+/// report lists the certifications; a person whose moves cannot be planned is refused.
 pub fn analyse<R: BufRead>(
     engine: &Engine,
+    training: Option<&TrainingCatalogue>,
     options: &ScoreOptions,
     reader: &mut ProfileReader<R>,
     rows: usize,
 ) -> std::io::Result<CohortOutput> {
+    let planner = match training.map(|t| Planner::new(engine, t)) {
+        Some(Ok(planner)) => Some(planner),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "cohort: no certification list");
+            None
+        }
+        None => None,
+    };
     let mut acc = CohortAccumulator::new();
     let mut refused = 0u64;
     let mut refused_records = Vec::new();
@@ -129,7 +152,27 @@ pub fn analyse<R: BufRead>(
             break;
         }
         let outcomes = crate::batch::score::score_records(engine, options, &records);
-        for (r, outcome) in records.iter().zip(outcomes) {
+        let plans: Vec<Option<Result<PersonPlans, RecordError>>> = records
+            .par_iter()
+            .zip(outcomes.par_iter())
+            .map(|(r, outcome)| match (&planner, &r.profile, outcome) {
+                (Some(planner), Ok(profile), Outcome::Ok(answer)) => Some(
+                    plan_moves(planner, profile, answer)
+                        .map_err(|e| RecordError { field: e.field().to_string(), reason: e.to_string() }),
+                ),
+                _ => None,
+            })
+            .collect();
+        for ((r, outcome), plans) in records.iter().zip(outcomes).zip(plans) {
+            let outcome = match (outcome, plans) {
+                (Outcome::Ok(_), Some(Err(e))) => Outcome::Error(e),
+                (outcome, plans) => {
+                    if let (Outcome::Ok(_), Some(Ok((plans, probabilities)))) = (&outcome, &plans) {
+                        acc.add_plans(plans, probabilities);
+                    }
+                    outcome
+                }
+            };
             match outcome {
                 Outcome::Ok(a) => acc.add(&a),
                 Outcome::Error(RecordError { field, reason }) => {
@@ -153,6 +196,25 @@ pub fn analyse<R: BufRead>(
         model_checksum: engine.model_info().checksum.clone(),
         certifications_note,
     })
+}
+
+/// One person's plans and their moves' probabilities.
+type PersonPlans = (Vec<TrainingPlan>, Vec<f64>);
+
+/// The name of a basis (`sourced`, `derived`, `assumption`, `estimate`, `operator`).
+pub fn basis_name(basis: Basis) -> &'static str {
+    match basis {
+        Basis::Sourced => "sourced",
+        Basis::Derived => "derived",
+        Basis::Assumption => "assumption",
+        Basis::Estimate => "estimate",
+        Basis::Operator => "operator",
+    }
+}
+
+/// A figure with its basis, e.g. `300 h (assumption)`.
+fn with_basis(f: &Figure, unit: &str) -> String {
+    format!("{:.0} {unit} ({})", f.value, basis_name(f.basis))
 }
 
 /// The report as aligned text tables.
@@ -195,6 +257,30 @@ pub fn table(c: &CohortOutput) -> String {
             s.label
         );
     }
+    if let Some(certs) = &r.certifications {
+        let _ = writeln!(out, "\nCertifications that unlock the most realistic moves");
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<8} {:>7} {:>6} {:>6} {:>9}  {:<18} {:<22} label",
+            "rank", "code_ogr", "people", "share", "moves", "exp.moves", "hours", "cost"
+        );
+        for (i, k) in certs.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:>4}  {:<8} {:>7} {:>5.1}% {:>6} {:>9.2}  {:<18} {:<22} {}",
+                i + 1,
+                k.code,
+                k.people,
+                100.0 * k.share,
+                k.moves,
+                k.expected_moves,
+                with_basis(&k.hours, "h"),
+                with_basis(&k.cost_eur, "EUR"),
+                k.label
+            );
+        }
+        let _ = writeln!(out, "{CERTIFICATIONS_BASIS}");
+    }
     if let Some(note) = &c.certifications_note {
         let _ = writeln!(out, "\n{note}");
     }
@@ -208,11 +294,28 @@ pub fn table(c: &CohortOutput) -> String {
     out
 }
 
-/// The report as CSV: `section,rank,code,label,kind,people,share,mean_probability,moves`,
-/// with section `occupation` or `missing_core_skill`.
+/// The report as CSV: `section,rank,code,label,kind,people,share,mean_probability,moves,
+/// expected_moves,hours,hours_basis,cost_eur,cost_basis`, with section `occupation`,
+/// `missing_core_skill` or `certification` (the last four columns are filled for
+/// certifications only; cells that do not apply are empty).
 pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["section", "rank", "code", "label", "kind", "people", "share", "mean_probability", "moves"])?;
+    w.write_record([
+        "section",
+        "rank",
+        "code",
+        "label",
+        "kind",
+        "people",
+        "share",
+        "mean_probability",
+        "moves",
+        "expected_moves",
+        "hours",
+        "hours_basis",
+        "cost_eur",
+        "cost_basis",
+    ])?;
     for (i, o) in c.report.occupations.iter().enumerate() {
         w.write_record([
             "occupation",
@@ -223,6 +326,11 @@ pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
             &o.people.to_string(),
             &o.share.to_string(),
             &o.mean_probability.to_string(),
+            "",
+            "",
+            "",
+            "",
+            "",
             "",
         ])?;
     }
@@ -238,6 +346,29 @@ pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
             &s.share.to_string(),
             "",
             &s.moves.to_string(),
+            "",
+            "",
+            "",
+            "",
+            "",
+        ])?;
+    }
+    for (i, k) in c.report.certifications.iter().flatten().enumerate() {
+        w.write_record([
+            "certification",
+            &(i + 1).to_string(),
+            &k.code.to_string(),
+            &k.label,
+            "certification",
+            &k.people.to_string(),
+            &k.share.to_string(),
+            "",
+            &k.moves.to_string(),
+            &k.expected_moves.to_string(),
+            &k.hours.value.to_string(),
+            basis_name(k.hours.basis),
+            &k.cost_eur.value.to_string(),
+            basis_name(k.cost_eur.basis),
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
@@ -250,7 +381,9 @@ pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
 /// were refused.
 pub fn run(args: CohortArgs) -> Result<(), BatchError> {
     let input_format = format_of(&args.input, args.input_format, "input-format")?;
-    let engine = EngineSource::from(args.source).load()?;
+    let source = EngineSource::from(args.source);
+    let engine = source.load()?;
+    let training = if args.no_certifications { None } else { Some(source.load_training(engine.catalogue())?) };
     let options = ScoreOptions {
         top_k: args.moves_per_person,
         target_set: args.target_set.trim().to_string(),
@@ -260,7 +393,7 @@ pub fn run(args: CohortArgs) -> Result<(), BatchError> {
     options.check(&engine)?;
     let (input, _, _) = open_input(&args.input)?;
     let mut reader = ProfileReader::new(input, input_format);
-    let result = analyse(&engine, &options, &mut reader, args.rows)
+    let result = analyse(&engine, training.as_ref(), &options, &mut reader, args.rows)
         .map_err(|source| BatchError::Read { path: args.input.clone(), source })?;
     let bytes = match args.format {
         CohortFormat::Table => table(&result).into_bytes(),
