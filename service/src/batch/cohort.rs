@@ -137,6 +137,9 @@ pub fn analyse<R: BufRead>(
         None => None,
     };
     let mut acc = CohortAccumulator::new();
+    if planner.is_some() {
+        acc.add_plans(&[], &[]); // the list is on, even for an empty cohort
+    }
     let mut refused = 0u64;
     let mut refused_records = Vec::new();
     let mut records: Vec<InputRecord> = Vec::with_capacity(CHUNK_RECORDS);

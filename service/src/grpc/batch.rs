@@ -9,9 +9,12 @@
 
 use std::sync::Arc;
 
-use passerelle_model::cohort::{CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::cohort::{plan_moves, CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::error::echo;
+use passerelle_model::training::catalogue::TrainingCatalogue;
+use passerelle_model::training::plan::Planner;
+use rayon::prelude::*;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -20,6 +23,7 @@ use tonic_types::StatusExt;
 use crate::grpc::convert::{self, DIGITAL_INFRASTRUCTURE};
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::status::{from_query_error, invalid_field};
+use crate::grpc::training::TrainingSlot;
 use crate::proto::v1 as pb;
 
 /// Requests of one `ScoreProfiles` stream scored at once (on the blocking pool).
@@ -33,16 +37,32 @@ pub const MAX_ID_BYTES: usize = 256;
 /// Refused profiles listed in an `AnalyzeCohortResponse` (all are counted).
 pub const MAX_LISTED_REFUSED: usize = 100;
 
-/// Implementation of `BatchService` over the shared engine slot.
+/// Implementation of `BatchService` over the shared engine slot (and, for the
+/// certifications of `AnalyzeCohort`, the training catalogue slot).
 #[derive(Debug, Clone)]
 pub struct BatchApi {
     engine: EngineSlot,
+    training: Option<TrainingSlot>,
 }
 
 impl BatchApi {
     /// A service answering from `engine` (`UNAVAILABLE` while the slot is empty).
     pub fn new(engine: EngineSlot) -> Self {
-        BatchApi { engine }
+        BatchApi { engine, training: None }
+    }
+
+    /// Also lists the certifications of `AnalyzeCohort` from this training catalogue slot;
+    /// while it is empty (or without it), cohorts are answered without certifications and
+    /// `certifications_note` says why.
+    pub fn with_training(mut self, training: TrainingSlot) -> Self {
+        self.training = Some(training);
+        self
+    }
+
+    /// The training catalogue, when loaded and built on `engine`'s data.
+    fn training(&self, engine: &Engine) -> Option<Arc<TrainingCatalogue>> {
+        let training = self.training.as_ref()?.load_full()?;
+        Planner::new(engine, &training).is_ok().then_some(training)
     }
 
     fn engine(&self) -> Result<Arc<Engine>, Status> {
@@ -189,6 +209,10 @@ fn cohort_response(
                 })),
                 people: c.people as u64,
                 moves: c.moves as u64,
+                share: c.share,
+                expected_moves: c.expected_moves,
+                hours: Some(crate::grpc::training_convert::figure(c.hours)),
+                cost_eur: Some(crate::grpc::training_convert::figure(c.cost_eur)),
             })
             .collect(),
         certifications_note,
@@ -261,9 +285,14 @@ impl pb::batch_service_server::BatchService for BatchApi {
         request: Request<Streaming<pb::AnalyzeCohortRequest>>,
     ) -> Result<Response<pb::AnalyzeCohortResponse>, Status> {
         let engine = self.engine()?;
+        // Taken once, so that a reload mid-stream cannot mix catalogues.
+        let training = self.training(&engine);
         let mut inbound = request.into_inner();
         let mut query: Option<Arc<CohortQuery>> = None;
         let mut acc = CohortAccumulator::new();
+        if training.is_some() {
+            acc.add_plans(&[], &[]); // the list is on, even for an empty cohort
+        }
         let (mut refused, mut refused_profiles, mut sequence) = (0u64, Vec::new(), 0u64);
         let mut message_index = 0usize;
         while let Some(message) = inbound.message().await? {
@@ -288,7 +317,9 @@ impl pb::batch_service_server::BatchService for BatchApi {
                 return Err(invalid_field(Code::InvalidArgument, &field, &msg));
             }
             let scorer = Arc::clone(&engine);
+            let training = training.clone();
             let answers = tokio::task::spawn_blocking(move || {
+                let planner = training.as_deref().and_then(|t| Planner::new(&scorer, t).ok());
                 // Valid profiles are scored together (Engine::recommend_many: all cores,
                 // in groups); answers come back in order.
                 let queries: Vec<RecommendQuery> = profiles
@@ -297,12 +328,13 @@ impl pb::batch_service_server::BatchService for BatchApi {
                     .map(|p| RecommendQuery { profile: convert::profile_query(p), ..q.template.clone() })
                     .collect();
                 let mut scored = scorer.recommend_many(&queries).into_iter();
-                profiles
+                let scored: Vec<_> = profiles
                     .into_iter()
                     .enumerate()
                     .map(|(i, pb::CohortProfile { id, profile })| {
                         let prefix = format!("profiles[{i}].");
-                        let answer = match profile.map(|_| scored.next()) {
+                        let profile = profile.map(convert::profile_query);
+                        let answer = match profile.as_ref().map(|_| scored.next()) {
                             None => Err(pb::RecordError {
                                 field: format!("{prefix}profile"),
                                 message: format!("{prefix}profile: required"),
@@ -313,6 +345,24 @@ impl pb::batch_service_server::BatchService for BatchApi {
                                 message: "internal: no answer".to_string(),
                             }),
                         };
+                        (i, id, profile, answer)
+                    })
+                    .collect();
+                // The persons' plans, one per move (when the training catalogue is loaded), on
+                // all cores; a person whose moves cannot be planned is refused.
+                scored
+                    .into_par_iter()
+                    .map(|(i, id, profile, answer)| {
+                        let answer = answer.and_then(|a| match (&planner, &profile) {
+                            (Some(planner), Some(profile)) => match plan_moves(planner, profile, &a) {
+                                Ok(plans) => Ok((a, Some(plans))),
+                                Err(e) => Err(pb::RecordError {
+                                    field: format!("profiles[{i}].profile"),
+                                    message: format!("profiles[{i}].profile: cannot plan the moves: {e}"),
+                                }),
+                            },
+                            _ => Ok((a, None)),
+                        });
                         (id, answer)
                     })
                     .collect::<Vec<_>>()
@@ -321,7 +371,12 @@ impl pb::batch_service_server::BatchService for BatchApi {
             .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?;
             for (id, answer) in answers {
                 match answer {
-                    Ok(a) => acc.add(&a),
+                    Ok((a, plans)) => {
+                        acc.add(&a);
+                        if let Some((plans, probabilities)) = plans {
+                            acc.add_plans(&plans, &probabilities);
+                        }
+                    }
                     Err(error) => {
                         refused += 1;
                         if refused_profiles.len() < MAX_LISTED_REFUSED {

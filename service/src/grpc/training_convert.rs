@@ -151,7 +151,8 @@ fn basis(b: Basis) -> i32 {
     .into()
 }
 
-fn figure(f: Figure) -> pb::Figure {
+/// A figure with its basis and source.
+pub fn figure(f: Figure) -> pb::Figure {
     let Figure { value, basis: b, source } = f;
     pb::Figure { value, basis: basis(b), source }
 }
