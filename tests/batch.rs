@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
 use passerelle_service::proto::v1::score_profiles_response::Outcome;
 use passerelle_service::proto::v1::{
-    AnalyzeCohortRequest, CohortOptions, CohortProfile, Profile, RecommendPathwaysRequest, ScoreProfilesRequest,
-    TargetSet,
+    AnalyzeCohortRequest, Basis, CohortOptions, CohortProfile, PlanTrainingRequest, Profile, RecommendPathwaysRequest,
+    ScoreProfilesRequest, TargetSet,
 };
 use passerelle_tests::spawn_app;
 use tokio_stream::StreamExt;
@@ -135,6 +135,35 @@ async fn analyze_cohort_of_three_people_by_hand() {
             }
         }
     }
+    // Expected certifications from each person's PlanTraining answers, one per move:
+    // code -> (people, moves, sum of the moves' probabilities).
+    let mut certifications: BTreeMap<String, (u64, u64, f64)> = BTreeMap::new();
+    for (p, answer) in people.iter().zip(&unary) {
+        let mut mine = BTreeSet::new();
+        for move_ in &answer.pathways {
+            let plan = app
+                .training()
+                .plan_training(PlanTrainingRequest {
+                    profile: Some(p.clone()),
+                    target_occupation_code: move_.occupation.as_ref().expect("occupation").code.clone(),
+                    constraints: None,
+                })
+                .await
+                .expect("valid plan")
+                .into_inner()
+                .plan
+                .expect("plan");
+            for c in &plan.certifications {
+                let e = certifications.entry(c.code.clone()).or_default();
+                e.1 += 1;
+                e.2 += move_.probability;
+                if mine.insert(c.code.clone()) {
+                    e.0 += 1;
+                }
+            }
+        }
+    }
+    assert!(!certifications.is_empty(), "some move of the three needs a certification");
     let options = CohortOptions {
         target_set: TargetSet::DigitalInfrastructure as i32,
         moves_per_person: Some(3),
@@ -169,7 +198,23 @@ async fn analyze_cohort_of_three_people_by_hand() {
     let missing = &report.refused_profiles[1];
     assert_eq!((missing.id.as_str(), missing.sequence), ("missing", 3));
     assert_eq!(missing.error.as_ref().expect("error").field, "profiles[1].profile");
-    assert!(report.certifications.is_empty() && report.certifications_note.contains("planner"));
+    assert!(report.certifications_note.is_empty(), "{}", report.certifications_note);
+    assert_eq!(report.certifications.len(), certifications.len());
+    for c in &report.certifications {
+        let code = &c.certification.as_ref().expect("certification").code;
+        let (count, moves, sum) = certifications[code];
+        assert_eq!((c.people, c.moves), (count, moves), "{code}");
+        assert!((c.expected_moves - sum).abs() < 1e-12, "{code}: {} vs {sum}", c.expected_moves);
+        assert!((c.share - count as f64 / 3.0).abs() < 1e-12);
+        for f in [c.hours.as_ref().expect("hours"), c.cost_eur.as_ref().expect("cost")] {
+            assert_ne!(f.basis, Basis::Unspecified as i32, "{code}: every figure carries its basis");
+            assert!(!f.source.is_empty());
+        }
+    }
+    assert!(report
+        .certifications
+        .windows(2)
+        .all(|w| (w[0].people, w[0].expected_moves) >= (w[1].people, w[1].expected_moves)));
 
     assert_eq!(report.occupations.len(), occupations.len());
     for o in &report.occupations {
