@@ -337,3 +337,70 @@ proptest! {
         }
     }
 }
+
+/// A cohort of three fibre splicers (I1315; without AIPR; without AIPR nor the work-at-height
+/// item 400772) to DIGITAL_INFRASTRUCTURE, top 5 moves each: the certification list equals
+/// the counts taken from each person's own plans (one `Planner::plan` per move).
+#[test]
+fn cohort_certifications_of_fibre_splicers_equal_their_own_plans() {
+    use passerelle_model::cohort::{plan_moves, CohortAccumulator};
+    use std::collections::{BTreeMap, BTreeSet};
+    let (engine, training) = fixtures();
+    let planner = Planner::new(engine, training).unwrap();
+    let people = [
+        profile("I1315"),
+        ProfileQuery { removed_item_codes: vec!["403964".into()], ..profile("I1315") },
+        ProfileQuery { removed_item_codes: vec!["403964".into(), "400772".into()], ..profile("I1315") },
+    ];
+    let mut acc = CohortAccumulator::new();
+    let mut expected: BTreeMap<u32, (usize, usize, f64)> = BTreeMap::new();
+    for p in &people {
+        let query = RecommendQuery {
+            profile: p.clone(),
+            top_k: Some(5),
+            target_set: "DIGITAL_INFRASTRUCTURE".into(),
+            include_current_occupation: false,
+            model_only: false,
+            tension_weight: 0.0,
+        };
+        let answer = engine.recommend(&query).unwrap();
+        acc.add(&answer);
+        let (plans, probabilities) = plan_moves(&planner, p, &answer).unwrap();
+        acc.add_plans(&plans, &probabilities);
+        let mut mine = BTreeSet::new();
+        for r in &answer.results {
+            let own = plan(PlanQuery {
+                profile: p.clone(),
+                target_occupation_code: r.occupation.code.clone(),
+                constraints: PlanConstraints::default(),
+            })
+            .unwrap();
+            for c in &own.certifications {
+                let e = expected.entry(c.code).or_default();
+                e.1 += 1;
+                e.2 += r.probability;
+                if mine.insert(c.code) {
+                    e.0 += 1;
+                }
+            }
+        }
+    }
+    let report = acc.finish(1000);
+    let certs = report.certifications.expect("plans were added");
+    assert_eq!(certs.len(), expected.len());
+    for c in &certs {
+        let (people, moves, sum) = expected[&c.code];
+        assert_eq!((c.people, c.moves), (people, moves), "{}", c.code);
+        assert!((c.expected_moves - sum).abs() < 1e-12, "{}", c.code);
+    }
+    // AIPR (403964): a prerequisite for the two who lack it, on one move each.
+    let aipr = certs.iter().find(|c| c.code == 403964).expect("AIPR listed");
+    assert_eq!((aipr.people, aipr.moves), (2, 2));
+    assert_eq!((aipr.hours.value, aipr.hours.basis), (7.0, Basis::Sourced));
+    assert_eq!((aipr.cost_eur.value, aipr.cost_eur.basis), (132.0, Basis::Sourced));
+    // First: the titre professionnel monteur de réseaux électriques aéro-souterrains, in two
+    // of each person's five plans (600 h, derived).
+    assert_eq!((certs[0].code, certs[0].people, certs[0].moves), (512493, 3, 6));
+    assert_eq!((certs[0].hours.value, certs[0].hours.basis), (600.0, Basis::Derived));
+    assert!(certs.windows(2).all(|w| (w[0].people, w[0].expected_moves) >= (w[1].people, w[1].expected_moves)));
+}
