@@ -398,8 +398,8 @@ fn cohort_certifications_of_fibre_splicers_equal_their_own_plans() {
     assert_eq!((aipr.people, aipr.moves), (2, 2));
     assert_eq!((aipr.hours.value, aipr.hours.basis), (7.0, Basis::Sourced));
     assert_eq!((aipr.cost_eur.value, aipr.cost_eur.basis), (132.0, Basis::Sourced));
-    // First: the titre professionnel monteur de réseaux électriques aéro-souterrains, in two
-    // of each person's five plans (600 h, derived).
+    // First: the titre professionnel monteur de réseaux électriques aéro-souterrains, in six
+    // of the fifteen plans, for all three (600 h, derived).
     assert_eq!((certs[0].code, certs[0].people, certs[0].moves), (512493, 3, 6));
     assert_eq!((certs[0].hours.value, certs[0].hours.basis), (600.0, Basis::Derived));
     assert!(certs.windows(2).all(|w| (w[0].people, w[0].expected_moves) >= (w[1].people, w[1].expected_moves)));
