@@ -219,6 +219,14 @@ fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
     let first = &report["report"]["occupations"][0];
     assert!(first["people"].as_u64().unwrap() >= 2);
     assert!(same.results.iter().any(|r| r.occupation.code == first["occupation"]["code"].as_str().unwrap()));
+    // Certifications from the training planner, each figure with its basis.
+    let certs = report["report"]["certifications"].as_array().expect("certification list");
+    assert!(!certs.is_empty());
+    assert!(report["certifications_note"].is_null());
+    for c in certs {
+        assert!(c["people"].as_u64().unwrap() >= 1 && c["moves"].as_u64().unwrap() >= c["people"].as_u64().unwrap());
+        assert!(c["hours"]["basis"].is_string() && c["cost_eur"]["basis"].is_string(), "{c}");
+    }
 
     let run = bin()
         .args(["cohort", "--input"])
@@ -228,6 +236,20 @@ fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
         .unwrap();
     assert!(run.status.success());
     let text = String::from_utf8(run.stdout).unwrap();
-    assert!(text.starts_with("section,rank,code,label,kind,people,share,mean_probability,moves\noccupation,1,"));
+    assert!(text.starts_with(
+        "section,rank,code,label,kind,people,share,mean_probability,moves,expected_moves,hours,hours_basis,cost_eur,cost_basis\noccupation,1,"
+    ));
     assert!(text.contains("\nmissing_core_skill,1,"));
+    assert!(text.contains("\ncertification,1,"));
+
+    // Without plans: no list, and the report says why.
+    let run = bin()
+        .args(["cohort", "--input"])
+        .arg(&input)
+        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--moves-per-person", "3", "--no-certifications"])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.contains("left empty rather than estimated") && !text.contains("realistic moves"), "{text}");
 }
