@@ -55,6 +55,8 @@ pub const CSV_HEADER: [&str; 18] = [
 ];
 
 /// The result for one input record.
+// Most records are scored: boxing the common variant would add an allocation per record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// The profile was scored.
