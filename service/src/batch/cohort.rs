@@ -215,9 +215,9 @@ pub fn basis_name(basis: Basis) -> &'static str {
     }
 }
 
-/// A figure with its basis, e.g. `300 h (assumption)`.
+/// A figure with its basis, to 0.1, e.g. `24.5 h (sourced)`.
 fn with_basis(f: &Figure, unit: &str) -> String {
-    format!("{:.0} {unit} ({})", f.value, basis_name(f.basis))
+    format!("{} {unit} ({})", (f.value * 10.0).round() / 10.0, basis_name(f.basis))
 }
 
 /// The report as aligned text tables.
@@ -264,13 +264,13 @@ pub fn table(c: &CohortOutput) -> String {
         let _ = writeln!(out, "\nCertifications that unlock the most realistic moves");
         let _ = writeln!(
             out,
-            "{:>4}  {:<8} {:>7} {:>6} {:>6} {:>9}  {:<18} {:<22} label",
+            "{:>4}  {:<8} {:>7} {:>6} {:>6} {:>9}  {:<20} {:<22} label",
             "rank", "code_ogr", "people", "share", "moves", "exp.moves", "hours", "cost"
         );
         for (i, k) in certs.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{:>4}  {:<8} {:>7} {:>5.1}% {:>6} {:>9.2}  {:<18} {:<22} {}",
+                "{:>4}  {:<8} {:>7} {:>5.1}% {:>6} {:>9.2}  {:<20} {:<22} {}",
                 i + 1,
                 k.code,
                 k.people,
