@@ -310,9 +310,23 @@ impl Engine {
             let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
         };
+        // The reranker's head is taken over all occupations but the anchor, whatever the
+        // target set, so a pair gets the same score in every set.
+        let threshold = if self.model.rerank.is_some() {
+            let anchor = scan.anchor();
+            let mut stage1: Vec<f64> = self
+                .catalogue
+                .occupation_ids()
+                .filter(|&t| t != anchor)
+                .map(|t| self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t)))
+                .collect();
+            self.model.head_threshold(&mut stage1)
+        } else {
+            f64::INFINITY
+        };
         // Sort key: curated position (u16::MAX when not curated or model_only), then the
-        // model's logit (same order as the probability, without the calibration's flat
-        // steps), cosine, code. Only the kept results are calibrated and described.
+        // model's ranking score (same order as the probability, without the calibration's
+        // flat steps), cosine, code. Only the kept results are calibrated and described.
         let mut scored: Vec<(OccupationId, u16, f64, f64)> = set
             .members
             .iter()
@@ -320,7 +334,7 @@ impl Engine {
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
             .map(|t| {
                 let key = if query.model_only { None } else { curated_order(t) };
-                let logit = self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t));
+                let logit = self.model.score(&scan.features(&self.index, &self.catalogue, t), threshold);
                 (t, key.unwrap_or(u16::MAX), logit, scan.cosine(t))
             })
             .collect();
@@ -341,7 +355,7 @@ impl Engine {
                 let x = scan.features(&self.index, &self.catalogue, t);
                 let top_factors = self
                     .model
-                    .contributions(&x)
+                    .contributions_at(&x, logit)
                     .into_iter()
                     .filter(|c| c.logit > 0.0)
                     .take(3)

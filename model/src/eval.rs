@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::{Catalogue, OccupationId};
 use crate::error::TrainError;
 use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector};
-use crate::transition::{mobility_targets, train, Calibration, ValidTrainParams};
+use crate::transition::{mobility_targets, train, Calibration, TransitionModel, ValidTrainParams};
 
 /// Settings of the held-out protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -282,16 +282,24 @@ pub fn evaluate_with(
             let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
             let candidates: Vec<OccupationId> = catalogue.occupation_ids().filter(|t| *t != s).collect();
             let relevant = &targets[s.0 as usize];
+            let features: Vec<_> = candidates.iter().map(|&t| scan.features(index, catalogue, t)).collect();
+            let mut stage1: Vec<f64> = features.iter().map(|x| model.corrected_logit(x)).collect();
+            let threshold = model.head_threshold(&mut stage1);
+            // Ranked by score (logit order); the probability is reported beside it.
             let mut by_model: Vec<(OccupationId, f64)> = Vec::with_capacity(candidates.len());
-            for &t in &candidates {
-                let x = scan.features(index, catalogue, t);
-                out_of_fold.push((model.corrected_logit(&x), relevant.contains(&t)));
-                by_model.push((t, model.probability(&x)));
+            let mut probabilities = vec![0.0; catalogue.occupations.len()];
+            for (&t, x) in candidates.iter().zip(&features) {
+                let score = model.score(x, threshold);
+                out_of_fold.push((score, relevant.contains(&t)));
+                by_model.push((t, score));
+                probabilities[t.0 as usize] = model.probability_of(score);
             }
             let mut by_cos: Vec<(OccupationId, f64)> = candidates.iter().map(|&t| (t, scan.cosine(t))).collect();
-            model_m.push(ranking_metrics(&rank(&mut by_model), relevant, params.k));
+            let ranked = rank(&mut by_model);
+            model_m.push(ranking_metrics(&ranked, relevant, params.k));
             base_m.push(ranking_metrics(&rank(&mut by_cos), relevant, params.k));
-            on_ranking(s, &by_model);
+            let ranking: Vec<(OccupationId, f64)> = ranked.iter().map(|t| (*t, probabilities[t.0 as usize])).collect();
+            on_ranking(s, &ranking);
         }
     }
     let sources = model_m.recall.len();
@@ -310,7 +318,9 @@ pub fn evaluate_with(
         candidates_per_source: catalogue.occupations.len().saturating_sub(1),
         model: model_m.summarise(params.seed),
         baseline_cosine: base_m.summarise(params.seed),
-        reliability: reliability(&out_of_fold.iter().map(|(z, y)| (sigmoid(*z), *y)).collect::<Vec<_>>()),
+        reliability: reliability(
+            &out_of_fold.iter().map(|(z, y)| (sigmoid(TransitionModel::stage_logit(*z)), *y)).collect::<Vec<_>>(),
+        ),
         calibration,
         reliability_calibrated,
     })
