@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 use crate::error::{echo, DataError, QueryError};
-use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES};
+use crate::features::{FeatureIndex, Features, MobilityEvidence, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES};
 use crate::target_set::TargetSets;
 use crate::transition::{ModelArtifact, TransitionModel};
 
@@ -287,9 +287,11 @@ impl Engine {
     /// `model_only`, or without a declared occupation, the model ranks everything. The
     /// model itself never sees the declared occupation's own curated row.
     ///
-    /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460), a few
-    /// vectors of one entry per occupation, a top-k selection among the candidates, and the
-    /// gap description of the kept results only (0.84 ms for all 1,584 occupations, top 10).
+    /// Cost: the postings of the profile's items (a few thousand updates), a few vectors of
+    /// one entry per occupation (mobility evidence), the 35 features and first-stage logit
+    /// of every occupation (the reranker's head is taken over all of them), the reranker on
+    /// 50, a top-k selection among the candidates, and the gap description of the kept
+    /// results only (see the criterion benchmark `model/benches/recommend.rs`).
     ///
     /// # Errors
     /// [`QueryError`] naming the field at fault (see [`Engine::resolve`]), plus
@@ -311,16 +313,16 @@ impl Engine {
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
         };
         // The reranker's head is taken over all occupations but the anchor, whatever the
-        // target set, so a pair gets the same score in every set.
+        // target set, so a pair gets the same score in every set. Features are computed once
+        // per occupation.
+        let features: Vec<Features> =
+            self.catalogue.occupation_ids().map(|t| scan.features(&self.index, &self.catalogue, t)).collect();
+        let stage1: Vec<f64> = features.iter().map(|x| self.model.corrected_logit(x)).collect();
         let threshold = if self.model.rerank.is_some() {
-            let anchor = scan.anchor();
-            let mut stage1: Vec<f64> = self
-                .catalogue
-                .occupation_ids()
-                .filter(|&t| t != anchor)
-                .map(|t| self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t)))
-                .collect();
-            self.model.head_threshold(&mut stage1)
+            let anchor = scan.anchor().0 as usize;
+            let mut others: Vec<f64> =
+                stage1.iter().enumerate().filter(|(t, _)| *t != anchor).map(|(_, z)| *z).collect();
+            self.model.head_threshold(&mut others)
         } else {
             f64::INFINITY
         };
@@ -334,7 +336,8 @@ impl Engine {
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
             .map(|t| {
                 let key = if query.model_only { None } else { curated_order(t) };
-                let logit = self.model.score(&scan.features(&self.index, &self.catalogue, t), threshold);
+                let i = t.0 as usize;
+                let logit = self.model.score_from(stage1[i], &features[i], threshold);
                 (t, key.unwrap_or(u16::MAX), logit, scan.cosine(t))
             })
             .collect();
@@ -352,12 +355,11 @@ impl Engine {
             .into_iter()
             .map(|(t, _, logit, cosine)| {
                 let probability = self.model.probability_of(logit);
-                let x = scan.features(&self.index, &self.catalogue, t);
+                let x = &features[t.0 as usize];
                 let top_factors = self
                     .model
-                    .contributions_at(&x, logit)
+                    .supporting_contributions(x, logit)
                     .into_iter()
-                    .filter(|c| c.logit > 0.0)
                     .take(3)
                     .map(|c| Factor {
                         feature: FEATURE_NAMES[c.feature],

@@ -248,8 +248,9 @@ pub fn evaluate(
     evaluate_with(catalogue, index, train_params, params, |_, _| {})
 }
 
-/// As [`evaluate`], also handing each held-out source's full model ranking (best first,
-/// with probabilities) to `on_ranking`, e.g. to write it out for an independent scorer.
+/// As [`evaluate`], also handing each held-out source's full model ranking to `on_ranking`
+/// (best first, with the fold model's [ranking score](TransitionModel::score): higher
+/// ranks first, ties by code), e.g. to write it out for an independent scorer.
 ///
 /// # Errors
 /// As [`evaluate`].
@@ -285,21 +286,17 @@ pub fn evaluate_with(
             let features: Vec<_> = candidates.iter().map(|&t| scan.features(index, catalogue, t)).collect();
             let mut stage1: Vec<f64> = features.iter().map(|x| model.corrected_logit(x)).collect();
             let threshold = model.head_threshold(&mut stage1);
-            // Ranked by score (logit order); the probability is reported beside it.
             let mut by_model: Vec<(OccupationId, f64)> = Vec::with_capacity(candidates.len());
-            let mut probabilities = vec![0.0; catalogue.occupations.len()];
             for (&t, x) in candidates.iter().zip(&features) {
                 let score = model.score(x, threshold);
                 out_of_fold.push((score, relevant.contains(&t)));
                 by_model.push((t, score));
-                probabilities[t.0 as usize] = model.probability_of(score);
             }
             let mut by_cos: Vec<(OccupationId, f64)> = candidates.iter().map(|&t| (t, scan.cosine(t))).collect();
             let ranked = rank(&mut by_model);
             model_m.push(ranking_metrics(&ranked, relevant, params.k));
             base_m.push(ranking_metrics(&rank(&mut by_cos), relevant, params.k));
-            let ranking: Vec<(OccupationId, f64)> = ranked.iter().map(|t| (*t, probabilities[t.0 as usize])).collect();
-            on_ranking(s, &ranking);
+            on_ranking(s, &by_model);
         }
     }
     let sources = model_m.recall.len();

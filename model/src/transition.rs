@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::catalogue::{Catalogue, OccupationId};
 use crate::error::{DataError, TrainError};
-use crate::features::{FeatureIndex, Features, MobilityEvidence, ProfileVector, FEATURE_NAMES, N_FEATURES};
+use crate::features::{
+    FeatureIndex, Features, MobilityEvidence, ProfileVector, FEATURE_DIRECTION, FEATURE_NAMES, N_FEATURES,
+};
 
 /// Version of the artifact layout. An artifact with another version is refused.
 pub const ARTIFACT_FORMAT_VERSION: u32 = 1;
@@ -279,7 +281,11 @@ impl TransitionModel {
     /// `HEAD_OFFSET + second-stage logit` in the head, the first-stage logit elsewhere
     /// (both clamped to ±[`SCORE_CLAMP`]). Higher ranks first; it is what calibration maps.
     pub fn score(&self, x: &Features, threshold: f64) -> f64 {
-        let z1 = self.corrected_logit(x);
+        self.score_from(self.corrected_logit(x), x, threshold)
+    }
+
+    /// [`score`](Self::score) when the first-stage logit `z1` of `x` is already known.
+    pub fn score_from(&self, z1: f64, x: &Features, threshold: f64) -> f64 {
         match &self.rerank {
             Some(r) if z1 >= threshold => HEAD_OFFSET + r.model.corrected_logit(x).clamp(-SCORE_CLAMP, SCORE_CLAMP),
             _ => z1.clamp(-SCORE_CLAMP, SCORE_CLAMP),
@@ -311,6 +317,33 @@ impl TransitionModel {
             Some(c) => c.apply(score),
             None => sigmoid(Self::stage_logit(score)),
         }
+    }
+
+    /// The contributions that explain a result: those of
+    /// [`contributions_at`](Self::contributions_at) that push the score up *and* whose
+    /// feature value lies on the side of the training mean that its explanation states
+    /// ([`FEATURE_DIRECTION`]); a negative weight times a below-mean value also pushes up,
+    /// but "jobs close to the profile lead here" would then be false. Largest push first.
+    pub fn supporting_contributions(&self, x: &Features, score: f64) -> Vec<Contribution> {
+        let model = match &self.rerank {
+            Some(r) if score > HEAD_OFFSET / 2.0 => &r.model,
+            _ => self,
+        };
+        // Column of each feature's own (linear) term.
+        let mut first_column = [0usize; N_FEATURES];
+        let mut col = 0;
+        for (j, first) in first_column.iter_mut().enumerate() {
+            *first = col;
+            col += 1 + model.knots.get(j).map_or(0, Vec::len);
+        }
+        model
+            .contributions(x)
+            .into_iter()
+            .filter(|c| {
+                let side = x[c.feature] - model.mean[first_column[c.feature]];
+                c.logit > 0.0 && f64::from(FEATURE_DIRECTION[c.feature]) * side > 0.0
+            })
+            .collect()
     }
 
     /// Per-feature contributions of the model that produced `score` (the reranker in the
@@ -356,9 +389,8 @@ impl TransitionModel {
     /// first.
     pub fn contributions(&self, x: &Features) -> Vec<Contribution> {
         let mut col = 0;
-        let mut c: Vec<Contribution> = (0..N_FEATURES)
-            .map(|j| Contribution { feature: j, logit: self.feature_term(x[j], j, &mut col) })
-            .collect();
+        let mut c: Vec<Contribution> =
+            (0..N_FEATURES).map(|j| Contribution { feature: j, logit: self.feature_term(x[j], j, &mut col) }).collect();
         c.sort_by(|a, b| b.logit.total_cmp(&a.logit));
         c
     }
@@ -768,7 +800,8 @@ pub struct DataVersion {
 pub struct ModelArtifact {
     /// Must equal [`ARTIFACT_FORMAT_VERSION`].
     pub format_version: u32,
-    /// Model family, `"linfa-logistic"`.
+    /// Model family: `"linfa-logistic"`, or `"linfa-logistic cascade (2 stages)"` with a
+    /// [`Reranker`].
     pub model_kind: String,
     /// Training data.
     pub data: DataVersion,
@@ -946,6 +979,12 @@ mod tests {
         assert!((model.probability_of(scores[1]) - sigmoid(1.0)).abs() < 1e-12);
         assert_eq!(model.contributions_at(&xs[1], scores[1])[0], Contribution { feature: 1, logit: 1.0 });
         assert_eq!(model.contributions_at(&xs[2], scores[2])[0], Contribution { feature: 0, logit: 1.0 });
+        // A negative weight on a below-mean value pushes up but does not explain the result.
+        let mut negative = linear(&[(0, -1.0)]);
+        negative.mean[0] = 2.0;
+        assert_eq!(negative.contributions(&xs[3])[0], Contribution { feature: 0, logit: 2.0 });
+        assert!(negative.supporting_contributions(&xs[3], 0.0).is_empty());
+        assert_eq!(model.supporting_contributions(&xs[1], scores[1]), [Contribution { feature: 1, logit: 1.0 }]);
         // Without a reranker nothing is in the head.
         assert_eq!(linear(&[(0, 1.0)]).head_threshold(&mut [1.0, 2.0]), f64::INFINITY);
         // A reranker with its own reranker is refused.
