@@ -363,6 +363,16 @@ impl TransitionModel {
     }
 
     fn logit(&self, x: &Features) -> f64 {
+        if self.knots.iter().all(Vec::is_empty) {
+            // Linear model: one column per feature (validated lengths), same arithmetic as
+            // `feature_term` without its per-column lookups.
+            return self.intercept
+                + x.iter()
+                    .zip(&self.weights)
+                    .zip(self.mean.iter().zip(&self.scale))
+                    .map(|((v, w), (m, s))| w * (v - m) / s)
+                    .sum::<f64>();
+        }
         let mut col = 0;
         self.intercept + x.iter().enumerate().map(|(j, v)| self.feature_term(*v, j, &mut col)).sum::<f64>()
     }
