@@ -10,7 +10,7 @@ use crate::error::{echo, DataError, QueryError};
 use std::sync::Arc;
 
 use crate::features::{
-    FeatureIndex, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
+    FeatureIndex, Features, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
 };
 use crate::search::{JobTitleMatch, OccupationHit, SearchIndex, SkillHit};
 use crate::target_set::TargetSets;
@@ -431,9 +431,11 @@ impl Engine {
     /// `(1 − w) · probability + w · (category − 1) / 4` ([`tension_score`]), and the curated
     /// order no longer decides.
     ///
-    /// Cost: one pass over all occupation → item links (about 104,000 for ROME v460), a few
-    /// vectors of one entry per occupation, a top-k selection among the candidates, and the
-    /// gap description of the kept results only (0.84 ms for all 1,584 occupations, top 10).
+    /// Cost: the postings of the profile's items (a few thousand updates), a few vectors of
+    /// one entry per occupation (mobility evidence), the 35 features and first-stage logit
+    /// of every occupation (the reranker's head is taken over all of them), the reranker on
+    /// 50, a top-k selection among the candidates, and the gap description of the kept
+    /// results only (see the criterion benchmark `model/benches/recommend.rs`).
     ///
     /// # Errors
     /// [`QueryError`] naming the field at fault (see [`Engine::resolve`]), plus
@@ -447,24 +449,11 @@ impl Engine {
         Ok(self.rank(query, &prepared, &scan))
     }
 
-    /// Answers several queries with one scan pass over the feature index (see
-    /// [`FeatureIndex::scan_many`]); answer `i` equals `self.recommend(&queries[i])`.
+    /// Answers several queries; answer `i` equals `self.recommend(&queries[i])`. (Each
+    /// profile's scan now only walks the postings of its own items, so a shared pass over
+    /// the feature index no longer pays.)
     pub(crate) fn recommend_chunk(&self, queries: &[RecommendQuery]) -> Vec<Result<Recommendations, QueryError>> {
-        let prepared: Vec<Result<Prepared, QueryError>> = queries.iter().map(|q| self.prepare(q)).collect();
-        let valid: Vec<(&ProfileVector, Option<OccupationId>)> =
-            prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| (&p.profile, p.declared)).collect();
-        let mut scans = self.index.scan_many(&self.catalogue, &self.evidence, &valid).into_iter();
-        queries
-            .iter()
-            .zip(prepared)
-            .map(|(q, p)| {
-                let p = p?;
-                match scans.next() {
-                    Some(scan) => Ok(self.rank(q, &p, &scan)),
-                    None => self.recommend(q), // unreachable: one scan per valid query
-                }
-            })
-            .collect()
+        queries.iter().map(|q| self.recommend(q)).collect()
     }
 
     /// Validates a query and resolves its profile.
@@ -533,10 +522,24 @@ impl Engine {
             let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
         };
+        // The reranker's head is taken over all occupations but the anchor, whatever the
+        // target set, so a pair gets the same score in every set. Features are computed once
+        // per occupation.
+        let features: Vec<Features> =
+            self.catalogue.occupation_ids().map(|t| scan.features(&self.index, &self.catalogue, t)).collect();
+        let stage1: Vec<f64> = features.iter().map(|x| self.model.corrected_logit(x)).collect();
+        let threshold = if self.model.rerank.is_some() {
+            let anchor = scan.anchor().0 as usize;
+            let mut others: Vec<f64> =
+                stage1.iter().enumerate().filter(|(t, _)| *t != anchor).map(|(_, z)| *z).collect();
+            self.model.head_threshold(&mut others)
+        } else {
+            f64::INFINITY
+        };
         // Sort key: curated position (u16::MAX when not curated, model_only or ranked with
         // tension), then the blended score (0 without tension weight), then the model's
-        // logit (same order as the probability, without the calibration's flat steps),
-        // cosine, code. Only the kept results are calibrated and described.
+        // ranking score (same order as the probability, without the calibration's flat
+        // steps), cosine, code. Only the kept results are calibrated and described.
         let blending = weight > 0.0;
         let mut scored: Vec<(OccupationId, u16, f64, f64, f64)> = set
             .members
@@ -545,7 +548,8 @@ impl Engine {
             .filter(|&t| query.include_current_occupation || Some(t) != declared)
             .map(|t| {
                 let key = if query.model_only || blending { None } else { curated_order(t) };
-                let logit = self.model.corrected_logit(&scan.features(&self.index, &self.catalogue, t));
+                let i = t.0 as usize;
+                let logit = self.model.score_from(stage1[i], &features[i], threshold);
                 let blend = if blending {
                     (1.0 - weight) * self.model.probability_of(logit) + weight * tension_score(tension_of(t).as_ref())
                 } else {
@@ -573,12 +577,11 @@ impl Engine {
             .into_iter()
             .map(|(t, _, blend, logit, cosine)| {
                 let probability = self.model.probability_of(logit);
-                let x = scan.features(&self.index, &self.catalogue, t);
+                let x = &features[t.0 as usize];
                 let top_factors = self
                     .model
-                    .contributions(&x)
+                    .supporting_contributions(x, logit)
                     .into_iter()
-                    .filter(|c| c.logit > 0.0)
                     .take(3)
                     .map(|c| Factor {
                         feature: FEATURE_NAMES[c.feature],

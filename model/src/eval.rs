@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::{Catalogue, OccupationId};
 use crate::error::TrainError;
 use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector};
-use crate::transition::{mobility_targets, train, Calibration, ValidTrainParams};
+use crate::transition::{mobility_targets, train, Calibration, TransitionModel, ValidTrainParams};
 
 /// Settings of the held-out protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -248,8 +248,9 @@ pub fn evaluate(
     evaluate_with(catalogue, index, train_params, params, |_, _| {})
 }
 
-/// As [`evaluate`], also handing each held-out source's full model ranking (best first,
-/// with probabilities) to `on_ranking`, e.g. to write it out for an independent scorer.
+/// As [`evaluate`], also handing each held-out source's full model ranking to `on_ranking`
+/// (best first, with the fold model's [ranking score](TransitionModel::score): higher
+/// ranks first, ties by code), e.g. to write it out for an independent scorer.
 ///
 /// # Errors
 /// As [`evaluate`].
@@ -282,14 +283,18 @@ pub fn evaluate_with(
             let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
             let candidates: Vec<OccupationId> = catalogue.occupation_ids().filter(|t| *t != s).collect();
             let relevant = &targets[s.0 as usize];
+            let features: Vec<_> = candidates.iter().map(|&t| scan.features(index, catalogue, t)).collect();
+            let mut stage1: Vec<f64> = features.iter().map(|x| model.corrected_logit(x)).collect();
+            let threshold = model.head_threshold(&mut stage1);
             let mut by_model: Vec<(OccupationId, f64)> = Vec::with_capacity(candidates.len());
-            for &t in &candidates {
-                let x = scan.features(index, catalogue, t);
-                out_of_fold.push((model.corrected_logit(&x), relevant.contains(&t)));
-                by_model.push((t, model.probability(&x)));
+            for (&t, x) in candidates.iter().zip(&features) {
+                let score = model.score(x, threshold);
+                out_of_fold.push((score, relevant.contains(&t)));
+                by_model.push((t, score));
             }
             let mut by_cos: Vec<(OccupationId, f64)> = candidates.iter().map(|&t| (t, scan.cosine(t))).collect();
-            model_m.push(ranking_metrics(&rank(&mut by_model), relevant, params.k));
+            let ranked = rank(&mut by_model);
+            model_m.push(ranking_metrics(&ranked, relevant, params.k));
             base_m.push(ranking_metrics(&rank(&mut by_cos), relevant, params.k));
             on_ranking(s, &by_model);
         }
@@ -310,7 +315,9 @@ pub fn evaluate_with(
         candidates_per_source: catalogue.occupations.len().saturating_sub(1),
         model: model_m.summarise(params.seed),
         baseline_cosine: base_m.summarise(params.seed),
-        reliability: reliability(&out_of_fold.iter().map(|(z, y)| (sigmoid(*z), *y)).collect::<Vec<_>>()),
+        reliability: reliability(
+            &out_of_fold.iter().map(|(z, y)| (sigmoid(TransitionModel::stage_logit(*z)), *y)).collect::<Vec<_>>(),
+        ),
         calibration,
         reliability_calibrated,
     })

@@ -13,7 +13,7 @@
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 
 /// Number of pair features.
-pub const N_FEATURES: usize = 20;
+pub const N_FEATURES: usize = 35;
 
 /// Names of the pair features, in vector order. Each is a plain number:
 ///
@@ -39,8 +39,23 @@ pub const N_FEATURES: usize = 20;
 /// | 17 | `co_listed` | share of the occupations listing the anchor as a mobility that also list T | 0..1 |
 /// | 18 | `near_neighbour_mobility` | as `neighbour_mobility` over the 5 nearest occupations | 0..1 |
 /// | 19 | `target_moves_near` | share of T's own curated targets among P's 20 nearest occupations | 0..1 |
+/// | 20 | `sibling_mobility` | share of the anchor's siblings (other fiches of its ROME v3 parent) with a visible row whose row lists T | 0..1 |
+/// | 21 | `sibling_mobility_order` | max of 1 / `numero_ordre` of T in those siblings' rows (0 if none lists T) | 0..1 |
+/// | 22 | `reverse_listed` | 1 if T's own curated mobilities list the anchor | 0/1 |
+/// | 23 | `nearest_lister_cosine` | highest cosine between P and a visible source (anchor excluded) whose row lists T | 0..1 |
+/// | 24 | `similar_listers` | Σ cos(P, s)³ over visible sources s listing T / Σ cos(P, s)³ over all visible sources (anchor excluded) | 0..1 |
+/// | 25 | `two_hop_reverse` | share of T's curated targets whose own row lists the anchor (T → X → anchor) | 0..1 |
+/// | 26 | `sibling_family_mobility` | share of the anchor's siblings whose rows list some fiche of T's ROME v3 family | 0..1 |
+/// | 27 | `neighbour_family_mobility` | as `neighbour_mobility`, counting a neighbour whose row lists some fiche of T's ROME v3 family | 0..1 |
+/// | 28 | `domaine_flow` | share of the visible mobilities from the anchor's domaine professionnel that go to T's, divided by the number of occupations in T's domaine (anchor's row excluded) | 0..1 |
+/// | 29 | `target_is_v3_fiche` | T's code is its own ROME v3 parent code (T continues a v3 fiche rather than being split from one) | 0/1 |
+/// | 30 | `title_overlap` | Jaccard overlap of the words (4 letters or more, accents removed) of the anchor's and T's titles | 0..1 |
+/// | 31 | `neighbour_mobility_order` | as `neighbour_mobility`, each vote weighted by 1 / `numero_ordre` of T in the neighbour's row | 0..1 |
+/// | 32 | `wide_neighbour_mobility` | cos²-weighted share of P's 50 nearest occupations (anchor excluded) whose rows list T | 0..1 |
+/// | 33 | `similar_targets_voted` | cosine-weighted mean of `neighbour_mobility` over T's 10 nearest occupations | 0..1 |
+/// | 34 | `lists_anchor_family` | T's own row lists some fiche of the anchor's ROME v3 family | 0/1 |
 ///
-/// Features 14–16 use the mobility table through [`MobilityEvidence`], built from the
+/// Features 14–28 and 31–34 use the mobility table through [`MobilityEvidence`], built from the
 /// sources whose rows may be seen (the training folds in evaluation, the whole table when
 /// serving). The anchor's own rows are never used by them: at training time the anchor is
 /// the source whose label is predicted, and at serving time its curated list is reported as
@@ -69,6 +84,21 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "co_listed",
     "near_neighbour_mobility",
     "target_moves_near",
+    "sibling_mobility",
+    "sibling_mobility_order",
+    "reverse_listed",
+    "nearest_lister_cosine",
+    "similar_listers",
+    "two_hop_reverse",
+    "sibling_family_mobility",
+    "neighbour_family_mobility",
+    "domaine_flow",
+    "target_is_v3_fiche",
+    "title_overlap",
+    "neighbour_mobility_order",
+    "wide_neighbour_mobility",
+    "similar_targets_voted",
+    "lists_anchor_family",
 ];
 
 /// What each feature means, in words an adviser understands (same order as
@@ -94,22 +124,61 @@ pub const FEATURE_EXPLANATIONS: [&str; N_FEATURES] = [
     "jobs that lead to the person's job also lead to this one (France Travail mobilities)",
     "the closest jobs to the person's profile lead to this one (France Travail mobilities)",
     "this job's own moves lead to jobs close to the person's profile",
+    "jobs of the same ROME family as the person's job lead to this one (France Travail mobilities)",
+    "jobs of the same ROME family list this one among their closest moves (France Travail mobilities)",
+    "people in this job are oriented towards the person's job (France Travail mobilities)",
+    "a job very close to the person's profile leads to this one (France Travail mobilities)",
+    "jobs close to the person's profile lead to this one (France Travail mobilities)",
+    "this job leads to jobs that lead back to the person's job (France Travail mobilities)",
+    "jobs of the same ROME family as the person's job lead to this job's family (France Travail mobilities)",
+    "the closest jobs to the person's profile lead to this job's family (France Travail mobilities)",
+    "moves from the person's professional domain often go to this job's domain (France Travail mobilities)",
+    "this job is a main ROME fiche rather than a specialisation",
+    "the job titles share words",
+    "the closest jobs to the person's profile list this one among their first moves (France Travail mobilities)",
+    "many jobs close to the person's profile lead to this one (France Travail mobilities)",
+    "jobs like this one are where people with similar profiles are oriented (France Travail mobilities)",
+    "people in this job are oriented towards the person's ROME family (France Travail mobilities)",
 ];
+
+/// The direction in which each feature supports its explanation in
+/// [`FEATURE_EXPLANATIONS`]: +1 when a higher value does (overlaps, evidence), −1 when a
+/// lower one does (ranks: 1 is the closest), 0 when neither (the size ratio), so an
+/// explanation is only shown when the value is on the side of the training mean it states.
+pub const FEATURE_DIRECTION: [i8; N_FEATURES] =
+    [1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
 
 /// How many nearest occupations vote in `neighbour_mobility`.
 pub const MOBILITY_NEIGHBOURS: usize = 20;
+/// How many nearest occupations vote in `wide_neighbour_mobility`.
+pub const WIDE_MOBILITY_NEIGHBOURS: usize = 50;
+/// How many of T's nearest occupations `similar_targets_voted` averages over.
+pub const TARGET_NEIGHBOURS: usize = 10;
 /// How many nearest occupations vote in `near_neighbour_mobility`.
 pub const NEAR_MOBILITY_NEIGHBOURS: usize = 5;
 /// Number of mobility-evidence features (the last ones of [`FEATURE_NAMES`]).
-const N_EVIDENCE: usize = 6;
+const N_EVIDENCE: usize = 19;
 
 /// The curated mobilities the features may use: the rows of the visible sources only.
 #[derive(Debug, Clone)]
 pub struct MobilityEvidence {
-    /// For each occupation, the targets its (visible) row lists.
-    out: Vec<Vec<OccupationId>>,
+    /// For each occupation, the targets its (visible) row lists, with their `numero_ordre`.
+    out: Vec<Vec<(OccupationId, u16)>>,
     /// For each occupation, the visible sources that list it, with their `numero_ordre`.
     incoming: Vec<Vec<(OccupationId, u16)>>,
+    /// For each occupation, the other fiches of its ROME v3 parent whose row is visible and
+    /// not empty.
+    siblings: Vec<Vec<OccupationId>>,
+    /// The visible sources with at least one mobility row.
+    listers: Vec<OccupationId>,
+    /// Dense ROME v3 family (`code_rome_parent`) of each occupation.
+    family: Vec<u32>,
+    /// Dense domaine professionnel of each occupation.
+    domaine: Vec<u32>,
+    /// Occupations per domaine.
+    domaine_size: Vec<u32>,
+    /// `flow[d * n_domaines + e]`: visible mobilities from domaine `d` to domaine `e`.
+    flow: Vec<u32>,
 }
 
 impl MobilityEvidence {
@@ -124,11 +193,40 @@ impl MobilityEvidence {
         let mut incoming = vec![Vec::new(); n];
         for m in &catalogue.mobilities {
             if is_visible[m.source.0 as usize] {
-                out[m.source.0 as usize].push(m.target);
+                out[m.source.0 as usize].push((m.target, m.order));
                 incoming[m.target.0 as usize].push((m.source, m.order));
             }
         }
-        MobilityEvidence { out, incoming }
+        let mut by_parent: std::collections::HashMap<&str, Vec<OccupationId>> = std::collections::HashMap::new();
+        for o in catalogue.occupation_ids() {
+            if !out[o.0 as usize].is_empty() {
+                by_parent.entry(catalogue.occupation(o).rome_v3_parent.as_str()).or_default().push(o);
+            }
+        }
+        let siblings = catalogue
+            .occupation_ids()
+            .map(|o| {
+                by_parent
+                    .get(catalogue.occupation(o).rome_v3_parent.as_str())
+                    .map(|g| g.iter().copied().filter(|s| *s != o).collect())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let listers = catalogue.occupation_ids().filter(|o| !out[o.0 as usize].is_empty()).collect();
+        let family = dense_ids(catalogue.occupations.iter().map(|o| o.rome_v3_parent.as_str()));
+        let domaine = dense_ids(catalogue.occupations.iter().map(|o| o.domaine.as_str()));
+        let n_dom = domaine.iter().max().map_or(0, |m| *m as usize + 1);
+        let mut domaine_size = vec![0u32; n_dom];
+        for d in &domaine {
+            domaine_size[*d as usize] += 1;
+        }
+        let mut flow = vec![0u32; n_dom * n_dom];
+        for (s, row) in out.iter().enumerate() {
+            for (t, _) in row {
+                flow[domaine[s] as usize * n_dom + domaine[t.0 as usize] as usize] += 1;
+            }
+        }
+        MobilityEvidence { out, incoming, siblings, listers, family, domaine, domaine_size, flow }
     }
 
     /// Evidence from the whole table (serving).
@@ -136,6 +234,16 @@ impl MobilityEvidence {
         let all: Vec<OccupationId> = catalogue.occupation_ids().collect();
         Self::new(catalogue, &all)
     }
+}
+
+/// Dense ids of string keys, in order of first appearance.
+fn dense_ids<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<u32> {
+    let mut ids: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    keys.map(|k| {
+        let next = ids.len() as u32;
+        *ids.entry(k).or_insert(next)
+    })
+    .collect()
 }
 
 /// A feature vector, in [`FEATURE_NAMES`] order.
@@ -159,18 +267,60 @@ pub struct FeatureIndex {
     stats: Vec<OccupationStats>,
     /// For each occupation, its cosines to every other occupation, sorted descending.
     neighbour_cosines: Vec<SortedDescending>,
-    /// Inverted index: for each item, the occupations that list it (in occupation order),
-    /// so a scan visits only the links of the profile's items.
-    postings: Vec<Vec<Posting>>,
-    /// Kind index ([`ItemKind::index`]) of each item.
-    kinds: Vec<u8>,
+    /// For each occupation, the words of its title (see [`title_words`]) as sorted ids.
+    title_words: Vec<Vec<u32>>,
+    /// For each occupation, its [`TARGET_NEIGHBOURS`] nearest occupations with their cosines.
+    nearest_occupations: Vec<Vec<(u32, f64)>>,
+    /// For each occupation, its place in the hierarchy as dense ids.
+    hierarchy: Vec<Hierarchy>,
+    /// For each item, the occupations that list it and whether it is core for them.
+    postings: Vec<Vec<(u32, bool)>>,
+    /// For each item, [`ItemKind::index`] of its kind.
+    item_kind: Vec<u8>,
 }
 
-/// One occupation listing an item, in the inverted index.
+/// An occupation's ROME v3 family, domaine and grand domaine as dense ids (compared per
+/// pair on the request path, so integers rather than strings).
 #[derive(Debug, Clone, Copy)]
-struct Posting {
-    occupation: u32,
-    core: bool,
+struct Hierarchy {
+    family: u32,
+    domaine: u32,
+    grand_domaine: u32,
+    /// The occupation's code is its ROME v3 parent's code.
+    is_v3_fiche: bool,
+}
+
+/// The words of an occupation title used by `title_overlap`: lower case, accents removed,
+/// 4 letters or more (drops "de", "des", "en", "et"), sorted and without duplicates.
+pub fn title_words(title: &str) -> Vec<String> {
+    let plain = deunicode::deunicode(title).to_lowercase();
+    let mut words: Vec<String> =
+        plain.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 4).map(str::to_string).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Jaccard overlap of two sorted lists without duplicates (0 when both are empty).
+fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
 }
 
 /// A profile ready for scoring: a set of items (as a bitset over [`ItemId`]) and its sums.
@@ -210,7 +360,7 @@ impl ProfileVector {
     }
 }
 
-/// Overlap sums of one (profile, target) pair, from one pass over the target's items.
+/// Overlap sums of one (profile, target) pair.
 #[derive(Debug, Clone, Copy, Default)]
 struct Overlap {
     dot: f64,
@@ -227,15 +377,12 @@ pub struct ProfileScan {
     overlaps: Vec<Overlap>,
     cosines: Vec<f64>,
     /// Cosines sorted descending, anchor excluded (for neighbour ranks).
-    sorted_cosines: Vec<f64>,
+    sorted_cosines: SortedDescending<f64>,
     anchor: OccupationId,
     profile_sum_idf: f64,
     profile_len: usize,
-    /// Mobility-evidence features per occupation (features 14..20).
+    /// Mobility-evidence features per occupation (features 14–28 and 31–34).
     evidence: Vec<[f64; N_EVIDENCE]>,
-    /// For each occupation, how many others are closer to it than the profile is (for
-    /// `log_reverse_rank`), counted in one tight pass so the memory reads overlap.
-    closer_than_profile: Vec<u32>,
 }
 
 impl FeatureIndex {
@@ -273,29 +420,73 @@ impl FeatureIndex {
                 s
             })
             .collect();
+        let mut word_ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+        let title_words = catalogue
+            .occupations
+            .iter()
+            .map(|o| {
+                let mut ids: Vec<u32> = title_words(&o.label)
+                    .into_iter()
+                    .map(|w| {
+                        let next = word_ids.len() as u32;
+                        *word_ids.entry(w).or_insert(next)
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids
+            })
+            .collect();
+        let family = dense_ids(catalogue.occupations.iter().map(|o| o.rome_v3_parent.as_str()));
+        let domaine = dense_ids(catalogue.occupations.iter().map(|o| o.domaine.as_str()));
+        let grand_domaine = dense_ids(catalogue.occupations.iter().map(|o| o.grand_domaine.as_str()));
+        let hierarchy = catalogue
+            .occupations
+            .iter()
+            .enumerate()
+            .map(|(i, o)| Hierarchy {
+                family: family[i],
+                domaine: domaine[i],
+                grand_domaine: grand_domaine[i],
+                is_v3_fiche: o.code == o.rome_v3_parent,
+            })
+            .collect();
         let mut postings = vec![Vec::new(); catalogue.items.len()];
-        for (o, occ) in catalogue.occupations.iter().enumerate() {
+        for (t, occ) in catalogue.occupations.iter().enumerate() {
             for link in &occ.items {
-                postings[link.item.0 as usize]
-                    .push(Posting { occupation: o as u32, core: link.relevance == Relevance::Core });
+                postings[link.item.0 as usize].push((t as u32, link.relevance == Relevance::Core));
             }
         }
-        let kinds = catalogue.items.iter().map(|i| i.kind.index() as u8).collect();
-        let mut index = FeatureIndex { idf, stats, neighbour_cosines: Vec::new(), postings, kinds };
+        let item_kind = catalogue.items.iter().map(|i| i.kind.index() as u8).collect();
+        let mut index = FeatureIndex {
+            postings,
+            item_kind,
+            idf,
+            stats,
+            neighbour_cosines: Vec::new(),
+            title_words,
+            nearest_occupations: Vec::new(),
+            hierarchy,
+        };
+        let mut nearest_occupations = Vec::with_capacity(n_occ);
         let neighbour_cosines = catalogue
             .occupation_ids()
             .map(|o| {
                 let items: Vec<ItemId> = catalogue.occupation(o).items.iter().map(|l| l.item).collect();
                 let p = ProfileVector::new(&index, &items);
-                let cos: Vec<f32> = catalogue
+                let overlaps = index.overlaps(&p);
+                let all: Vec<f64> = catalogue
                     .occupation_ids()
-                    .filter(|&t| t != o)
-                    .map(|t| index.cosine(&index.overlap(catalogue, &p, t), &p, t) as f32)
+                    .map(|t| if t == o { 0.0 } else { index.cosine(&overlaps[t.0 as usize], &p, t) })
                     .collect();
+                nearest_occupations
+                    .push(nearest(&all, o, TARGET_NEIGHBOURS).into_iter().map(|t| (t as u32, all[t])).collect());
+                let cos: Vec<f32> =
+                    all.iter().enumerate().filter(|(t, _)| *t != o.0 as usize).map(|(_, c)| *c as f32).collect();
                 SortedDescending::new(cos)
             })
             .collect();
         index.neighbour_cosines = neighbour_cosines;
+        index.nearest_occupations = nearest_occupations;
         index
     }
 
@@ -304,20 +495,26 @@ impl FeatureIndex {
         self.idf[item.0 as usize]
     }
 
-    fn overlap(&self, catalogue: &Catalogue, p: &ProfileVector, t: OccupationId) -> Overlap {
-        let mut o = Overlap::default();
-        for link in &catalogue.occupation(t).items {
-            if p.contains(link.item) {
-                let w = self.idf[link.item.0 as usize];
+    /// The overlap of `p` with every occupation, from the postings of the profile's items
+    /// only (a few thousand updates instead of a pass over all 104,219 links). Sums run in
+    /// the profile's item order.
+    fn overlaps(&self, p: &ProfileVector) -> Vec<Overlap> {
+        let mut out = vec![Overlap::default(); self.stats.len()];
+        for &i in &p.items {
+            let Some(postings) = self.postings.get(i.0 as usize) else { continue };
+            let w = self.idf[i.0 as usize];
+            let kind = self.item_kind[i.0 as usize] as usize;
+            for &(t, core) in postings {
+                let o = &mut out[t as usize];
                 o.dot += w * w;
                 o.idf += w;
-                if link.relevance == Relevance::Core {
+                if core {
                     o.core_idf += w;
                 }
-                o.kind_counts[catalogue.item(link.item).kind.index()] += 1;
+                o.kind_counts[kind] += 1;
             }
         }
-        o
+        out
     }
 
     fn cosine(&self, o: &Overlap, p: &ProfileVector, t: OccupationId) -> f64 {
@@ -338,60 +535,7 @@ impl FeatureIndex {
         p: &ProfileVector,
         declared: Option<OccupationId>,
     ) -> ProfileScan {
-        let mut scan = self.scan_partial(catalogue, evidence, p, declared);
-        scan.closer_than_profile =
-            scan.cosines.iter().zip(&self.neighbour_cosines).map(|(&c, n)| n.count_above(c as f32) as u32).collect();
-        scan
-    }
-
-    /// Scans several profiles (each with its declared occupation): the same scans as
-    /// [`FeatureIndex::scan`] one by one, but the reverse ranks are counted target by
-    /// target, so each occupation's neighbourhood is read from memory once for all the
-    /// profiles instead of once per profile (the main cost of a scan otherwise).
-    pub fn scan_many(
-        &self,
-        catalogue: &Catalogue,
-        evidence: &MobilityEvidence,
-        profiles: &[(&ProfileVector, Option<OccupationId>)],
-    ) -> Vec<ProfileScan> {
-        let mut scans: Vec<ProfileScan> =
-            profiles.iter().map(|(p, declared)| self.scan_partial(catalogue, evidence, p, *declared)).collect();
-        for scan in &mut scans {
-            scan.closer_than_profile = vec![0; scan.cosines.len()];
-        }
-        for (t, n) in self.neighbour_cosines.iter().enumerate() {
-            for scan in &mut scans {
-                scan.closer_than_profile[t] = n.count_above(scan.cosines[t] as f32) as u32;
-            }
-        }
-        scans
-    }
-
-    /// A scan without `closer_than_profile` (left empty).
-    fn scan_partial(
-        &self,
-        catalogue: &Catalogue,
-        evidence: &MobilityEvidence,
-        p: &ProfileVector,
-        declared: Option<OccupationId>,
-    ) -> ProfileScan {
-        // Through the inverted index: only the links of the profile's items are visited.
-        // Items are visited in ascending id order, which is each occupation's own link
-        // order, so every sum is added in the same order as by `overlap` (same bits).
-        let mut overlaps = vec![Overlap::default(); catalogue.occupations.len()];
-        for &i in &p.items {
-            let w = self.idf[i.0 as usize];
-            let kind = self.kinds[i.0 as usize] as usize;
-            for post in &self.postings[i.0 as usize] {
-                let o = &mut overlaps[post.occupation as usize];
-                o.dot += w * w;
-                o.idf += w;
-                if post.core {
-                    o.core_idf += w;
-                }
-                o.kind_counts[kind] += 1;
-            }
-        }
+        let overlaps = self.overlaps(p);
         let cosines: Vec<f64> =
             catalogue.occupation_ids().map(|t| self.cosine(&overlaps[t.0 as usize], p, t)).collect();
         let anchor = declared.unwrap_or_else(|| {
@@ -399,11 +543,10 @@ impl FeatureIndex {
                 cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
             OccupationId(best as u32)
         });
-        let mut sorted_cosines: Vec<f64> =
-            cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c).collect();
-        sorted_cosines.sort_unstable_by(|a, b| b.total_cmp(a));
-
-        let evidence_features = mobility_evidence(evidence, &cosines, anchor);
+        let sorted_cosines = SortedDescending::new(
+            cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c).collect(),
+        );
+        let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor);
         ProfileScan {
             overlaps,
             cosines,
@@ -412,7 +555,6 @@ impl FeatureIndex {
             profile_sum_idf: p.sum_idf,
             profile_len: p.items.len(),
             evidence: evidence_features,
-            closer_than_profile: Vec::new(),
         }
     }
 }
@@ -437,7 +579,7 @@ fn neighbour_votes(evidence: &MobilityEvidence, cosines: &[f64], neighbours: &[u
     let weight: f64 = neighbours.iter().map(|&s| cosines[s]).sum();
     if weight > 0.0 {
         for &s in neighbours {
-            for t in &evidence.out[s] {
+            for (t, _) in &evidence.out[s] {
                 votes[t.0 as usize] += cosines[s] / weight;
             }
         }
@@ -445,9 +587,14 @@ fn neighbour_votes(evidence: &MobilityEvidence, cosines: &[f64], neighbours: &[u
     votes
 }
 
-/// Features 14..20 for every occupation (see [`FEATURE_NAMES`]); the anchor's own row is
+/// Features 14–28 and 31–34 for every occupation (see [`FEATURE_NAMES`]); the anchor's own row is
 /// never read.
-fn mobility_evidence(evidence: &MobilityEvidence, cosines: &[f64], anchor: OccupationId) -> Vec<[f64; N_EVIDENCE]> {
+fn mobility_evidence(
+    evidence: &MobilityEvidence,
+    nearest_occupations: &[Vec<(u32, f64)>],
+    cosines: &[f64],
+    anchor: OccupationId,
+) -> Vec<[f64; N_EVIDENCE]> {
     let n = cosines.len();
     let a = anchor.0 as usize;
     let near20 = nearest(cosines, anchor, MOBILITY_NEIGHBOURS);
@@ -464,72 +611,186 @@ fn mobility_evidence(evidence: &MobilityEvidence, cosines: &[f64], anchor: Occup
     let mut co_listed = vec![0.0; n];
     let listers = &evidence.incoming[a];
     for &(s, _) in listers {
-        for t in &evidence.out[s.0 as usize] {
+        for (t, _) in &evidence.out[s.0 as usize] {
             co_listed[t.0 as usize] += 1.0 / listers.len() as f64;
         }
     }
+    // Siblings of the anchor (same ROME v3 parent) and what their rows list.
+    let mut sibling = vec![0.0; n];
+    let mut sibling_order = vec![0.0f64; n];
+    let sibs = &evidence.siblings[a];
+    for s in sibs {
+        for &(t, order) in &evidence.out[s.0 as usize] {
+            sibling[t.0 as usize] += 1.0 / sibs.len() as f64;
+            sibling_order[t.0 as usize] = sibling_order[t.0 as usize].max(1.0 / f64::from(order.max(1)));
+        }
+    }
+    // Every visible source but the anchor, weighted by its similarity to the profile.
+    let mut nearest_lister = vec![0.0f64; n];
+    let mut kernel = vec![0.0; n];
+    let mut kernel_total = 0.0;
+    for s in &evidence.listers {
+        let si = s.0 as usize;
+        if si == a {
+            continue;
+        }
+        let c = cosines[si];
+        let w = c * c * c;
+        kernel_total += w;
+        for (t, _) in &evidence.out[si] {
+            let ti = t.0 as usize;
+            nearest_lister[ti] = nearest_lister[ti].max(c);
+            kernel[ti] += w;
+        }
+    }
+    if kernel_total > 0.0 {
+        for k in &mut kernel {
+            *k /= kernel_total;
+        }
+    }
+    // ROME v3 families listed by the anchor's siblings and by its nearest occupations.
+    let n_fam = evidence.family.iter().max().map_or(0, |m| *m as usize + 1);
+    let mut sibling_family = vec![0.0; n_fam];
+    let mut neighbour_family = vec![0.0; n_fam];
+    let mut seen = vec![usize::MAX; n_fam];
+    for (k, s) in sibs.iter().enumerate() {
+        for (t, _) in &evidence.out[s.0 as usize] {
+            let f = evidence.family[t.0 as usize] as usize;
+            if seen[f] != k {
+                seen[f] = k;
+                sibling_family[f] += 1.0 / sibs.len() as f64;
+            }
+        }
+    }
+    let near_weight: f64 = near20.iter().map(|&s| cosines[s]).sum();
+    seen.fill(usize::MAX);
+    if near_weight > 0.0 {
+        for &s in &near20 {
+            for (t, _) in &evidence.out[s] {
+                let f = evidence.family[t.0 as usize] as usize;
+                if seen[f] != s {
+                    seen[f] = s;
+                    neighbour_family[f] += cosines[s] / near_weight;
+                }
+            }
+        }
+    }
+    // Mobilities from the anchor's domaine, its own row excluded.
+    let n_dom = evidence.domaine_size.len();
+    let da = evidence.domaine[a] as usize;
+    let mut from_domaine: Vec<f64> =
+        evidence.flow[da * n_dom..(da + 1) * n_dom].iter().map(|c| f64::from(*c)).collect();
+    for (t, _) in &evidence.out[a] {
+        from_domaine[evidence.domaine[t.0 as usize] as usize] -= 1.0;
+    }
+    let from_total: f64 = from_domaine.iter().sum();
+    // Votes weighted by the target's position in the neighbour's row; a wider, cos²-weighted vote.
+    let mut order_votes = vec![0.0; n];
+    if near_weight > 0.0 {
+        for &s in &near20 {
+            for &(t, order) in &evidence.out[s] {
+                order_votes[t.0 as usize] += cosines[s] / near_weight / f64::from(order.max(1));
+            }
+        }
+    }
+    let near50 = nearest(cosines, anchor, WIDE_MOBILITY_NEIGHBOURS);
+    let mut wide = vec![0.0; n];
+    let wide_weight: f64 = near50.iter().map(|&s| cosines[s] * cosines[s]).sum();
+    if wide_weight > 0.0 {
+        for &s in &near50 {
+            for (t, _) in &evidence.out[s] {
+                wide[t.0 as usize] += cosines[s] * cosines[s] / wide_weight;
+            }
+        }
+    }
+    let anchor_family = evidence.family[a];
+    // Which occupations list the anchor (T → X → anchor).
+    let mut lists_anchor = vec![false; n];
+    for &(s, _) in listers {
+        lists_anchor[s.0 as usize] = true;
+    }
     (0..n)
         .map(|t| {
-            let out = &evidence.out[t];
+            // The anchor's own row is never read, even when the anchor is the candidate.
+            let out: &[(OccupationId, u16)] = if t == a { &[] } else { &evidence.out[t] };
             let moves_near = if out.is_empty() {
                 0.0
             } else {
-                out.iter().filter(|o| is_near[o.0 as usize]).count() as f64 / out.len() as f64
+                out.iter().filter(|o| is_near[o.0 .0 as usize]).count() as f64 / out.len() as f64
+            };
+            let two_hop = if out.is_empty() {
+                0.0
+            } else {
+                out.iter().filter(|o| lists_anchor[o.0 .0 as usize]).count() as f64 / out.len() as f64
             };
             // How many visible rows list t, the anchor's excluded.
             let listed_by = evidence.incoming[t].iter().filter(|(s, _)| s.0 as usize != a).count();
-            [votes20[t], reverse[t], (1.0 + listed_by as f64).ln(), co_listed[t], votes5[t], moves_near]
+            [
+                votes20[t],
+                reverse[t],
+                (1.0 + listed_by as f64).ln(),
+                co_listed[t],
+                votes5[t],
+                moves_near,
+                sibling[t],
+                sibling_order[t],
+                if reverse[t] > 0.0 { 1.0 } else { 0.0 },
+                nearest_lister[t],
+                kernel[t],
+                two_hop,
+                sibling_family[evidence.family[t] as usize],
+                neighbour_family[evidence.family[t] as usize],
+                if from_total > 0.0 {
+                    let dt = evidence.domaine[t] as usize;
+                    from_domaine[dt] / from_total / f64::from(evidence.domaine_size[dt].max(1))
+                } else {
+                    0.0
+                },
+                order_votes[t],
+                wide[t],
+                {
+                    let near = &nearest_occupations[t];
+                    let w: f64 = near.iter().map(|(_, c)| c).sum();
+                    if w > 0.0 {
+                        near.iter().map(|(o, c)| c * votes20[*o as usize]).sum::<f64>() / w
+                    } else {
+                        0.0
+                    }
+                },
+                if out.iter().any(|(o, _)| evidence.family[o.0 as usize] == anchor_family) { 1.0 } else { 0.0 },
+            ]
         })
         .collect()
 }
 
-/// Values sorted in descending order with a bucket table, so counting the values above a
-/// threshold reads one entry of a small table and binary-searches the few values between
-/// two bucket edges (about two cache lines) instead of bisecting a 1,583-value array.
-/// Edges are `(b / BUCKETS)²` for `b = 0..=BUCKETS`: squared, because cosines crowd near 0.
+/// Values sorted in descending order with a sparse sketch (every 32nd value), so counting
+/// the values above a threshold touches a few cache lines instead of one per bisection
+/// step of a 1,583-value array.
 #[derive(Debug, Clone)]
-struct SortedDescending {
-    values: Vec<f32>,
-    /// `above[b]`: how many values are strictly greater than `edge(b)`.
-    above: Vec<u32>,
+struct SortedDescending<T = f32> {
+    values: Vec<T>,
+    sketch: Vec<T>,
 }
 
-/// Number of buckets of [`SortedDescending`].
-const BUCKETS: usize = 256;
+/// Distance between sketch entries.
+const SKETCH_STRIDE: usize = 32;
 
-/// Lower edge of bucket `b` (the same f32 computation when building and when counting).
-fn bucket_edge(b: usize) -> f32 {
-    let e = b as f32 / BUCKETS as f32;
-    e * e
-}
-
-impl SortedDescending {
-    fn new(mut values: Vec<f32>) -> Self {
-        values.sort_unstable_by(|a, b| b.total_cmp(a));
-        let above = (0..=BUCKETS).map(|b| values.partition_point(|&c| c > bucket_edge(b)) as u32).collect();
-        SortedDescending { values, above }
+impl<T: Copy + PartialOrd> SortedDescending<T> {
+    fn new(mut values: Vec<T>) -> Self {
+        values.sort_unstable_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
+        let sketch = values.iter().step_by(SKETCH_STRIDE).copied().collect();
+        SortedDescending { values, sketch }
     }
 
     /// How many values are strictly greater than `x`.
-    fn count_above(&self, x: f32) -> usize {
-        if x.is_nan() {
+    fn count_above(&self, x: T) -> usize {
+        let blocks = self.sketch.partition_point(|&c| c > x);
+        if blocks == 0 {
             return 0;
         }
-        if x < 0.0 {
-            return self.values.partition_point(|&c| c > x);
-        }
-        // The bucket b with edge(b) <= x < edge(b + 1) (edge(BUCKETS + 1) = +inf).
-        let mut b = ((x.sqrt() * BUCKETS as f32) as usize).min(BUCKETS);
-        while b > 0 && bucket_edge(b) > x {
-            b -= 1;
-        }
-        while b < BUCKETS && bucket_edge(b + 1) <= x {
-            b += 1;
-        }
-        // Values above edge(b + 1) are above x; values above x are above edge(b).
-        let lo = if b == BUCKETS { 0 } else { self.above[b + 1] as usize };
-        let hi = self.above[b] as usize;
-        lo + self.values[lo..hi].partition_point(|&c| c > x)
+        let start = (blocks - 1) * SKETCH_STRIDE;
+        let end = (blocks * SKETCH_STRIDE).min(self.values.len());
+        start + self.values[start..end].partition_point(|&c| c > x)
     }
 }
 
@@ -554,7 +815,7 @@ impl ProfileScan {
     }
 
     /// The feature vector of the pair (profile, `t`), in [`FEATURE_NAMES`] order.
-    pub fn features(&self, index: &FeatureIndex, catalogue: &Catalogue, t: OccupationId) -> Features {
+    pub fn features(&self, index: &FeatureIndex, _catalogue: &Catalogue, t: OccupationId) -> Features {
         let ti = t.0 as usize;
         let o = &self.overlaps[ti];
         let s = &index.stats[ti];
@@ -564,12 +825,12 @@ impl ProfileScan {
         let source_cov = if self.profile_sum_idf > 0.0 { o.idf / self.profile_sum_idf } else { 0.0 };
         let k = |kind: ItemKind, empty: f64| share(o.kind_counts[kind.index()], s.kind_counts[kind.index()], empty);
         // Rank 1 = the most similar occupation other than the anchor.
-        let rank = 1 + self.sorted_cosines.partition_point(|&c| c > cos);
+        let rank = 1 + self.sorted_cosines.count_above(cos);
+        let neighbours = &index.neighbour_cosines[ti];
         // 1 + how many occupations are closer to T than the profile is. A profile made of
         // exactly an occupation's items ties with that occupation's own entry: not counted.
-        let reverse = 1 + self.closer_than_profile[ti] as usize;
-        let a = catalogue.occupation(self.anchor);
-        let b = catalogue.occupation(t);
+        let reverse = 1 + neighbours.count_above(cos as f32);
+        let (ha, hb) = (&index.hierarchy[self.anchor.0 as usize], &index.hierarchy[ti]);
         let flag = |x: bool| if x { 1.0 } else { 0.0 };
         let size_ratio = (f64::from(s.n_items.max(1)) / self.profile_len.max(1) as f64).ln();
         [
@@ -583,9 +844,9 @@ impl ProfileScan {
             k(ItemKind::WorkContext, 0.0),
             (rank as f64).ln(),
             (reverse as f64).ln(),
-            flag(a.rome_v3_parent == b.rome_v3_parent),
-            flag(a.domaine == b.domaine),
-            flag(a.grand_domaine == b.grand_domaine),
+            flag(ha.family == hb.family),
+            flag(ha.domaine == hb.domaine),
+            flag(ha.grand_domaine == hb.grand_domaine),
             size_ratio,
             self.evidence[ti][0],
             self.evidence[ti][1],
@@ -593,6 +854,21 @@ impl ProfileScan {
             self.evidence[ti][3],
             self.evidence[ti][4],
             self.evidence[ti][5],
+            self.evidence[ti][6],
+            self.evidence[ti][7],
+            self.evidence[ti][8],
+            self.evidence[ti][9],
+            self.evidence[ti][10],
+            self.evidence[ti][11],
+            self.evidence[ti][12],
+            self.evidence[ti][13],
+            self.evidence[ti][14],
+            flag(hb.is_v3_fiche),
+            jaccard(&index.title_words[self.anchor.0 as usize], &index.title_words[ti]),
+            self.evidence[ti][15],
+            self.evidence[ti][16],
+            self.evidence[ti][17],
+            self.evidence[ti][18],
         ]
     }
 }
@@ -630,65 +906,6 @@ mod tests {
             assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
         }
         assert_eq!(SortedDescending::new(Vec::new()).count_above(0.5), 0);
-        // Cosine-like values crowded near 0, ties, exact edges and values above 1.
-        let mut values: Vec<f32> = (0..1583).map(|i| ((i * 7919) % 1583) as f32 / 40_000.0).collect();
-        values.extend([0.0, 0.0, 1.0, 1.0, 1.5, bucket_edge(3), bucket_edge(64)]);
-        let sorted = SortedDescending::new(values.clone());
-        let mut probes = vec![0.0, 1.0, 1.2, 1.5, 2.0, f32::INFINITY, -0.5, f32::MIN_POSITIVE];
-        probes.extend(values.iter().copied());
-        probes.extend((0..=BUCKETS + 1).flat_map(|b| {
-            let e = bucket_edge(b);
-            [e, f32::from_bits(e.to_bits().saturating_sub(1)), f32::from_bits(e.to_bits() + 1)]
-        }));
-        for x in probes {
-            assert_eq!(sorted.count_above(x), values.iter().filter(|&&v| v > x).count(), "x = {x}");
-        }
-        assert_eq!(sorted.count_above(f32::NAN), 0);
-    }
-
-    #[test]
-    fn inverted_scan_equals_a_pass_over_every_link() {
-        let cat = crate::embedded::catalogue().expect("embedded");
-        let index = FeatureIndex::new(&cat);
-        let evidence = MobilityEvidence::all(&cat);
-        for code in ["I1315", "F1602", "I1307"] {
-            let id = cat.occupation_id(code).expect("code");
-            let mut items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).step_by(2).collect();
-            items.push(ItemId(7));
-            let p = ProfileVector::new(&index, &items);
-            let scan = index.scan(&cat, &evidence, &p, None);
-            for t in cat.occupation_ids() {
-                let o = index.overlap(&cat, &p, t);
-                let s = scan.overlaps[t.0 as usize];
-                assert_eq!((s.dot, s.idf, s.core_idf, s.kind_counts), (o.dot, o.idf, o.core_idf, o.kind_counts));
-                assert_eq!(scan.cosine(t), index.cosine(&o, &p, t));
-            }
-        }
-    }
-
-    #[test]
-    fn scans_of_many_profiles_equal_single_scans() {
-        let cat = crate::embedded::catalogue().expect("embedded");
-        let index = FeatureIndex::new(&cat);
-        let evidence = MobilityEvidence::all(&cat);
-        let profiles: Vec<(ProfileVector, Option<OccupationId>)> = ["I1315", "F1602", "I1307"]
-            .iter()
-            .enumerate()
-            .map(|(k, code)| {
-                let id = cat.occupation_id(code).expect("code");
-                let items: Vec<ItemId> = cat.occupation(id).items.iter().map(|l| l.item).skip(k).collect();
-                (ProfileVector::new(&index, &items), (k != 1).then_some(id))
-            })
-            .collect();
-        let refs: Vec<(&ProfileVector, Option<OccupationId>)> = profiles.iter().map(|(p, d)| (p, *d)).collect();
-        let many = index.scan_many(&cat, &evidence, &refs);
-        for ((p, declared), scan) in profiles.iter().zip(&many) {
-            let one = index.scan(&cat, &evidence, p, *declared);
-            assert_eq!(scan.anchor(), one.anchor());
-            for t in cat.occupation_ids() {
-                assert_eq!(scan.features(&index, &cat, t), one.features(&index, &cat, t));
-            }
-        }
     }
 
     #[test]
@@ -718,6 +935,18 @@ mod tests {
             0.0, // nobody lists the anchor A1001, so nothing is co-listed
             0.0, // 5 nearest = the same two neighbours
             1.0, // A1002's only target (B2001) is among the profile's nearest occupations
+            0.0, // the anchor's only sibling (A1002) lists B2001, not A1002
+            0.0, 0.0, // A1002 does not list A1001
+            0.0, // only the anchor lists A1002
+            0.0, // all the similarity-weighted votes go to B2001
+            0.0, // nobody lists the anchor
+            0.0, // the sibling lists family B2001 only
+            0.0, // the neighbours list family B2001 only
+            0.0, // domaine A10 → A10 only through the anchor's own row, which is excluded
+            0.0, // A1002 was split from A1001
+            0.5, // {metier} vs {deux, metier}
+            0.0, 0.0, 0.25, // A1002's neighbours A1001 (votes 0) and B2001 (votes 0.5) weigh the same
+            0.0,  // A1002 lists B2001, of another family
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
     }
@@ -729,8 +958,9 @@ mod tests {
         let t = cat.occupation_id("B2001").expect("B2001");
         let norm_sq = 2.0 * IDF2 * IDF2 + IDF1 * IDF1;
         let cov = IDF2 / (2.0 * IDF2 + IDF1);
+        let cos = IDF2 * IDF2 / norm_sq;
         let want = [
-            IDF2 * IDF2 / norm_sq,
+            cos,
             cov,
             1.0, // its only core item is held
             cov,
@@ -750,6 +980,21 @@ mod tests {
             0.0,           // nobody lists the anchor
             0.5,           // the 5 nearest are the same two neighbours
             0.0,           // B2001 lists no target
+            1.0,           // the anchor's only sibling (A1002) lists B2001
+            1.0,           // at numero_ordre 1
+            0.0,           // B2001 lists nothing
+            cos,           // A1002 lists B2001
+            1.0,           // A1002 is the only other source with a row
+            0.0,           // B2001 lists nothing
+            1.0,           // the sibling lists family B2001
+            0.5,           // one of two equally weighted neighbours lists family B2001
+            1.0,           // all of A10's other moves go to B20, a domaine of one occupation
+            1.0,           // B2001 is its own ROME v3 parent
+            1.0,           // {metier} vs {metier}
+            0.5,           // order 1
+            0.5,           // one of two equally weighted neighbours
+            0.0,           // B2001's neighbours A1001 and A1002 get no votes
+            0.0,           // B2001 lists nothing
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
         assert_eq!(scan.anchor(), cat.occupation_id("A1001").expect("A1001"));
@@ -775,6 +1020,41 @@ mod tests {
         for t in cat.occupation_ids() {
             assert_eq!(before.features(&index, &cat, t), after.features(&index, &shuffled, t));
         }
+    }
+
+    #[test]
+    fn the_anchor_row_is_never_read_even_when_visible() {
+        // Serving: the whole table is visible, the anchor's own row included; replacing that
+        // row (A1001 → A1002 becomes A1001 → B2001) leaves every feature of A1001 unchanged.
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let index = FeatureIndex::new(&cat);
+        let a = cat.occupation_id("A1001").expect("A1001");
+        let mut edited = cat.clone();
+        for m in &mut edited.mobilities {
+            if m.source == a {
+                m.target = cat.occupation_id("B2001").expect("B2001");
+                m.order = 3;
+            }
+        }
+        let items: Vec<ItemId> = cat.occupation(a).items.iter().map(|l| l.item).collect();
+        let p = ProfileVector::new(&index, &items);
+        let before = index.scan(&cat, &MobilityEvidence::all(&cat), &p, Some(a));
+        let after = index.scan(&edited, &MobilityEvidence::all(&edited), &p, Some(a));
+        for t in cat.occupation_ids() {
+            assert_eq!(before.features(&index, &cat, t), after.features(&index, &edited, t));
+        }
+    }
+
+    #[test]
+    fn title_words_drop_accents_case_and_short_words() {
+        assert_eq!(
+            title_words("Monteur raccordeur / Monteuse raccordeuse fibre optique"),
+            ["fibre", "monteur", "monteuse", "optique", "raccordeur", "raccordeuse"]
+        );
+        assert_eq!(title_words("Métier A un"), ["metier"]);
+        let w = |t: &str| title_words(t);
+        assert!((jaccard(&w("Métier A un"), &w("Métier A deux")) - 0.5).abs() < 1e-12);
+        assert_eq!(jaccard::<u32>(&[], &[]), 0.0);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
-    fit, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
+    fit, fit_reranker, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
 };
 
 use crate::auth::ApiKeyError;
@@ -124,6 +124,12 @@ pub struct HyperArgs {
     /// Learning objective: pointwise classification or pairwise learning to rank.
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Pointwise)]
     pub objective: ObjectiveArg,
+    /// Occupations re-scored per profile by the second-stage reranker (0..=500, 0 = none).
+    #[arg(long, default_value_t = TrainParams::default().rerank_head)]
+    pub rerank_head: usize,
+    /// Hinge knots per feature, a piecewise-linear model (0..=10, 0 = linear).
+    #[arg(long, default_value_t = TrainParams::default().knots)]
+    pub knots: usize,
 }
 
 /// `--objective` values.
@@ -143,6 +149,8 @@ impl HyperArgs {
             hard_negative_share: self.hard_negative_share,
             hard_pool: self.hard_pool,
             alpha: self.alpha,
+            rerank_head: self.rerank_head,
+            knots: self.knots,
             objective: match self.objective {
                 ObjectiveArg::Pointwise => Objective::Pointwise,
                 ObjectiveArg::Pairwise => Objective::Pairwise,
@@ -307,6 +315,7 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let pairs = training_pairs(&catalogue, &index, &sources, &params);
     let n_pos = pairs.labels.iter().filter(|l| **l).count();
     let mut model = fit(&pairs, &params)?;
+    fit_reranker(&catalogue, &index, &sources, &mut model, &params)?;
     eprintln!("trained on {} pairs ({n_pos} mobilities) in {:.1?}", pairs.labels.len(), started.elapsed());
     let evaluation = if args.no_eval {
         None
@@ -319,7 +328,8 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     };
     let mut artifact = ModelArtifact {
         format_version: ARTIFACT_FORMAT_VERSION,
-        model_kind: "linfa-logistic".to_string(),
+        model_kind: if model.rerank.is_some() { "linfa-logistic cascade (2 stages)" } else { "linfa-logistic" }
+            .to_string(),
         data: DataVersion {
             name: data_name,
             checksum: catalogue.checksum.clone(),
@@ -356,10 +366,15 @@ pub fn model_card(a: &ModelArtifact) -> String {
         "data": a.data,
         "attribution": embedded::ROME_ATTRIBUTION,
         "labels": "positives: France Travail curated mobilities (unix_rubrique_mobilite); negatives: sampled non-mobilities of the same source",
-        "features": FEATURE_NAMES,
+        "features": FEATURE_NAMES.as_slice(),
         "hyperparameters": a.params,
         "training_pairs": { "mobilities": a.training_pairs.0, "sampled_non_mobilities": a.training_pairs.1 },
         "weights": a.model.feature_names.iter().zip(&a.model.weights).map(|(n, w)| (n.clone(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
+        "reranker": a.model.rerank.as_ref().map(|r| serde_json::json!({
+            "head": r.head,
+            "trained_on": "the head (highest first-stage scores) of every source's ranking",
+            "weights": r.model.feature_names.iter().zip(&r.model.weights).map(|(n, w)| (n.clone(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
+        })),
         "evaluation": a.evaluation,
         "probability_basis": crate::grpc::convert::probability_basis(a.model.calibration.is_some()),
     });
