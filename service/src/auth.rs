@@ -47,6 +47,13 @@ pub enum ApiKeyError {
         /// What is wrong (never the key itself).
         reason: String,
     },
+    /// Keys were configured (a file or the variable is set) but none is usable: refusing to
+    /// start is safer than serving without authentication.
+    #[error("{origin} is set but holds no key (blank or comments only): refusing to serve without authentication")]
+    NoKeys {
+        /// `api_keys_file <path>` and/or `PASSERELLE_API_KEYS`.
+        origin: String,
+    },
 }
 
 fn check_key(key: &str) -> Result<(), String> {
@@ -65,11 +72,12 @@ fn digest(key: &[u8]) -> [u8; 32] {
 
 impl ApiKeys {
     /// Keys from `file` (one per line; blank lines and `#` comments skipped) and from `env`
-    /// (the value of `PASSERELLE_API_KEYS`, comma-separated). `Ok(None)` when neither gives a
-    /// key: authentication is then off.
+    /// (the value of `PASSERELLE_API_KEYS`, comma-separated). `Ok(None)` when neither is
+    /// given: authentication is then off.
     ///
     /// # Errors
-    /// [`ApiKeyError`] naming the file and line, or the variable and entry.
+    /// [`ApiKeyError`] naming the file and line, or the variable and entry;
+    /// [`ApiKeyError::NoKeys`] when a file or the variable is given but holds no key.
     pub fn load(file: Option<&Path>, env: Option<&str>) -> Result<Option<ApiKeys>, ApiKeyError> {
         let mut digests = Vec::new();
         if let Some(path) = file {
@@ -98,7 +106,15 @@ impl ApiKeys {
                 digests.push(digest(key.as_bytes()));
             }
         }
-        Ok((!digests.is_empty()).then_some(ApiKeys { digests }))
+        if digests.is_empty() {
+            let mut origins: Vec<String> = file.map(|p| format!("api_keys_file {}", p.display())).into_iter().collect();
+            origins.extend(env.map(|_| crate::settings::API_KEYS_ENV.to_string()));
+            if !origins.is_empty() {
+                return Err(ApiKeyError::NoKeys { origin: origins.join(" and ") });
+            }
+            return Ok(None);
+        }
+        Ok(Some(ApiKeys { digests }))
     }
 
     /// How many keys are accepted.
@@ -163,7 +179,17 @@ mod tests {
     #[test]
     fn no_key_means_authentication_off() {
         assert!(ApiKeys::load(None, None).unwrap().is_none());
-        assert!(ApiKeys::load(None, Some(" , ")).unwrap().is_none());
+        // Set but empty (a missing secret): fail closed, never serve without keys.
+        let err = ApiKeys::load(None, Some(" , ")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "PASSERELLE_API_KEYS is set but holds no key (blank or comments only): refusing to serve without authentication"
+        );
+        let dir = std::env::temp_dir().join(format!("passerelle-nokeys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        std::fs::write(&file, "# none yet\n\n").unwrap();
+        assert!(matches!(ApiKeys::load(Some(&file), None), Err(ApiKeyError::NoKeys { .. })));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!    unbounded queue);
 //! 3. bounds the call by the shorter of `request_timeout_ms` and the client's
 //!    `grpc-timeout` → `DEADLINE_EXCEEDED` (tonic's own timeout would answer `CANCELLED`).
+//!    The streaming batch calls ([`STREAMING_PREFIXES`]: a register or a cohort may take
+//!    minutes) are bounded by the client's deadline only; their flow control bounds memory.
 //!
 //! Rejections are logged at debug level with the method only, never the request.
 
@@ -24,6 +26,10 @@ use crate::auth::ApiKeys;
 
 /// Path prefixes of the services that stay open: health checks and reflection.
 pub const OPEN_PREFIXES: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
+
+/// Path prefixes of the streaming services that `request_timeout_ms` does not bound (the
+/// client's `grpc-timeout` still does).
+pub const STREAMING_PREFIXES: [&str; 1] = ["/passerelle.v1.BatchService/"];
 
 /// What the guard enforces.
 #[derive(Debug)]
@@ -138,8 +144,16 @@ where
             return Box::pin(std::future::ready(Ok(reject(status))));
         };
         let client_deadline = request.headers().get("grpc-timeout").and_then(|v| parse_grpc_timeout(v.as_bytes()));
+        let streaming = STREAMING_PREFIXES.iter().any(|p| path.starts_with(p));
         let (limit, by_client) = match client_deadline {
-            Some(d) if d < state.timeout => (d, true),
+            Some(d) if d < state.timeout || streaming => (d, true),
+            _ if streaming => {
+                return Box::pin(async move {
+                    let answer = inner.call(request).await;
+                    drop(permit);
+                    answer
+                });
+            }
             _ => (state.timeout, false),
         };
         // tonic's transport also enforces the client's `grpc-timeout` around this layer and
@@ -236,6 +250,22 @@ mod tests {
         let status = Status::from_header_map(answer.headers()).unwrap();
         assert_eq!(status.message(), "deadline exceeded: no answer within 500 ms (the client's deadline)");
         assert_eq!(layer.in_flight(), 0, "the permit is released on expiry");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batch_streams_outlive_the_server_timeout_but_not_the_client_deadline() {
+        let layer = GuardLayer::new(None, 4, Duration::from_secs(2));
+        let mut svc = layer.layer(slow(Duration::from_secs(30)));
+        let started = tokio::time::Instant::now();
+        let answer = svc.call(req("/passerelle.v1.BatchService/AnalyzeCohort")).await.unwrap();
+        assert_eq!(code(&answer), None, "a 30 s cohort is not cut at the server's 2 s");
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+        let mut with_deadline = req("/passerelle.v1.BatchService/ScoreProfiles");
+        with_deadline.headers_mut().insert("grpc-timeout", "5S".parse().unwrap());
+        let answer = svc.call(with_deadline).await.unwrap();
+        let status = Status::from_header_map(answer.headers()).unwrap();
+        assert_eq!(status.message(), "deadline exceeded: no answer within 5000 ms (the client's deadline)");
+        assert_eq!(layer.in_flight(), 0);
     }
 
     #[tokio::test]

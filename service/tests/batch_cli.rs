@@ -253,3 +253,24 @@ fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
     let text = String::from_utf8(run.stdout).unwrap();
     assert!(text.contains("left empty rather than estimated") && !text.contains("realistic moves"), "{text}");
 }
+
+#[test]
+fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
+    let dir = scratch("same");
+    let input = dir.join("in.jsonl");
+    let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n";
+    std::fs::write(&input, text).unwrap();
+    for command in ["score", "cohort"] {
+        let run = bin()
+            .args([command, "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(dir.join(".").join("in.jsonl"))
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(1), "{command}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("the output is the input file"), "{command}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
+    }
+}

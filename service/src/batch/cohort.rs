@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::Outcome;
 use crate::batch::score::ScoreOptions;
-use crate::batch::{format_of, open_input, open_output, BatchError, InputFormat, CHUNK_RECORDS};
+use crate::batch::{format_of, open_input, open_output, refuse_same_file, BatchError, InputFormat, CHUNK_RECORDS};
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
 
@@ -394,6 +394,7 @@ pub fn run(args: CohortArgs) -> Result<(), BatchError> {
         model_only: args.model_only,
     };
     options.check(&engine)?;
+    refuse_same_file(&args.input, &args.output)?;
     let (input, _, _) = open_input(&args.input)?;
     let mut reader = ProfileReader::new(input, input_format);
     let result = analyse(&engine, training.as_ref(), &options, &mut reader, args.rows)

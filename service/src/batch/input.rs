@@ -77,21 +77,20 @@ enum Inner<R: BufRead> {
     Csv { reader: R, line: u64, buf: String, columns: Option<Result<Columns, String>> },
 }
 
-/// One physical line: `Ok(Some(true))` read into `buf`, `Ok(Some(false))` skipped because
-/// it is not UTF-8, `Ok(None)` at the end of the input.
+/// One physical line: `Ok(Some(true))` appended to `buf`, `Ok(Some(false))` consumed but
+/// not appended because it is not UTF-8, `Ok(None)` at the end of the input. The line's
+/// bytes are read whole first, so a bad line never eats into the next one.
 fn read_line<R: BufRead>(reader: &mut R, buf: &mut String) -> std::io::Result<Option<bool>> {
-    let start = buf.len();
-    match reader.read_line(buf) {
-        Ok(0) => Ok(None),
-        Ok(_) => Ok(Some(true)),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            // read_line leaves the bytes of a non-UTF-8 line unread: skip to its end.
-            buf.truncate(start);
-            let mut bytes = Vec::new();
-            reader.read_until(b'\n', &mut bytes)?;
-            Ok(Some(false))
+    let mut bytes = Vec::new();
+    if reader.read_until(b'\n', &mut bytes)? == 0 {
+        return Ok(None);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            buf.push_str(&text);
+            Ok(Some(true))
         }
-        Err(e) => Err(e),
+        Err(_) => Ok(Some(false)),
     }
 }
 
@@ -141,10 +140,12 @@ impl<R: BufRead> ProfileReader<R> {
                 if !utf8 {
                     return Ok(Some(not_utf8(*line)));
                 }
-                if buf.trim().is_empty() {
+                // A byte-order mark (spreadsheet exports) is not part of the first record.
+                let text = if *line == 1 { buf.trim_start_matches('\u{feff}') } else { buf.as_str() };
+                if text.trim().is_empty() {
                     continue;
                 }
-                return Ok(Some(parse_json_line(*line, buf)));
+                return Ok(Some(parse_json_line(*line, text)));
             },
             // Lines are read one by one (so line numbers are exact, blank lines included);
             // a quoted field may span lines: lines are joined while the quotes are unbalanced.
@@ -421,6 +422,33 @@ mod tests {
             records.iter().map(|r| (r.line, r.id.as_deref(), r.profile.is_ok())).collect();
         assert_eq!(summary, [(2, Some("multi\nline"), true), (4, Some("b"), true), (5, None, false)]);
         assert!(records[2].profile.as_ref().is_err_and(|e| e.reason.contains("not closed")));
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_one_error_record_and_the_next_lines_are_kept() {
+        let mut bytes = b"\xef\xbb\xbf{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n".to_vec();
+        bytes.extend_from_slice(b"{\"id\":\"b\xff\"}\n{\"id\":\"c\",\"occupation_code\":\"F1602\"}\n{\"id\":\"d\"}\n");
+        let mut reader = ProfileReader::new(bytes.as_slice(), InputFormat::Jsonl);
+        let mut summary = Vec::new();
+        while let Some(r) = reader.next_record().unwrap() {
+            summary.push((r.line, r.id, r.profile.map_err(|e| e.reason).err()));
+        }
+        assert_eq!(
+            summary,
+            [
+                (1, Some("a".to_string()), None),
+                (2, None, Some("not valid UTF-8".to_string())),
+                (3, Some("c".to_string()), None),
+                (4, Some("d".to_string()), None),
+            ]
+        );
+        let csv = b"id,occupation_code\nx\xff,I1315\ny,F1602\n";
+        let mut reader = ProfileReader::new(csv.as_slice(), InputFormat::Csv);
+        let mut lines = Vec::new();
+        while let Some(r) = reader.next_record().unwrap() {
+            lines.push((r.line, r.id, r.profile.is_ok()));
+        }
+        assert_eq!(lines, [(2, None, false), (3, Some("y".to_string()), true)]);
     }
 
     #[test]

@@ -66,6 +66,12 @@ pub enum BatchError {
         #[source]
         source: std::io::Error,
     },
+    /// The output names the input file: writing would destroy the input before it is read.
+    #[error("{path}: the output is the input file; choose another output")]
+    SameFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// The run completed but some records were refused; each has an error record.
     #[error("{failed} of {total} records failed (see the error records{where_})")]
     SomeFailed {
@@ -93,6 +99,21 @@ fn open_input(path: &Path) -> Result<OpenedInput, BatchError> {
     let len = file.metadata().ok().map(|m| m.len());
     let reader = Counting { inner: file, count: Arc::clone(&counter) };
     Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), len, counter))
+}
+
+/// Refuses an `output` that is the `input` file (same file after resolving links and
+/// relative paths): creating it would empty the input before a record is read.
+///
+/// # Errors
+/// [`BatchError::SameFile`].
+fn refuse_same_file(input: &Path, output: &Path) -> Result<(), BatchError> {
+    if input == Path::new("-") || output == Path::new("-") {
+        return Ok(());
+    }
+    match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+        (Ok(a), Ok(b)) if a == b => Err(BatchError::SameFile { path: output.to_path_buf() }),
+        _ => Ok(()),
+    }
 }
 
 /// Opens `path` for writing (`-` is standard output).

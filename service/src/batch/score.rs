@@ -12,7 +12,8 @@ use rayon::prelude::*;
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::{self, Outcome, OutputFormat, SkillDetail};
 use crate::batch::{
-    format_of, open_input, open_output, progress_bar, record_error, BatchError, InputFormat, CHUNK_RECORDS,
+    format_of, open_input, open_output, progress_bar, record_error, refuse_same_file, BatchError, InputFormat,
+    CHUNK_RECORDS,
 };
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
@@ -240,6 +241,7 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     options.check(&engine)?;
     let (input, input_len, bytes_read) = open_input(&args.input)?;
     let mut reader = ProfileReader::new(input, input_format);
+    refuse_same_file(&args.input, &args.output)?;
     let mut out = open_output(&args.output)?;
     let bar = progress_bar(input_len);
     let detail = if args.skill_labels { SkillDetail::Full } else { SkillDetail::Codes };
