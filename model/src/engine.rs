@@ -340,6 +340,23 @@ impl Engine {
         search.job_title(&self.catalogue, title, "profile.job_title").map(Some)
     }
 
+    /// [`Engine::resolve`] after resolving a `job_title` (if any) to its best occupation by
+    /// text search, used as the declared occupation (as [`Engine::recommend`] does).
+    ///
+    /// # Errors
+    /// As [`Engine::resolve`], plus the job-title errors of [`Engine::recommend`]
+    /// (`profile.job_title` with an occupation code too, no matching occupation, no search
+    /// index loaded).
+    pub fn resolve_with_title(
+        &self,
+        profile: &ProfileQuery,
+    ) -> Result<(Vec<ItemId>, Option<OccupationId>), QueryError> {
+        match self.resolve_job_title(profile)? {
+            Some(m) => self.resolve(&ProfileQuery { occupation_code: Some(m.used.code.clone()), ..profile.clone() }),
+            None => self.resolve(profile),
+        }
+    }
+
     /// The loaded catalogue.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue

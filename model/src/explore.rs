@@ -150,7 +150,7 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
     let constraints = query.constraints.validate(engine, "constraints")?;
     let budget = constraints.max_total_hours.unwrap_or(f64::INFINITY);
     let step_constraints = ValidConstraints { max_total_hours: None, ..constraints };
-    let (items, declared) = engine.resolve(&query.profile)?;
+    let (items, declared) = engine.resolve_with_title(&query.profile)?;
     let catalogue = engine.catalogue();
     let occupation_ref = |o: OccupationId| {
         let occ = catalogue.occupation(o);

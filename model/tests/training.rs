@@ -404,3 +404,27 @@ fn cohort_certifications_of_fibre_splicers_equal_their_own_plans() {
     assert_eq!((certs[0].hours.value, certs[0].hours.basis), (600.0, Basis::Derived));
     assert!(certs.windows(2).all(|w| (w[0].people, w[0].expected_moves) >= (w[1].people, w[1].expected_moves)));
 }
+
+#[test]
+fn a_profile_given_by_job_title_is_planned_as_its_resolved_occupation() {
+    let (engine, _) = fixtures();
+    let title = "monteuse raccordeuse FTTH";
+    let best = engine.search_occupations(title, Some(1)).expect("search")[0].code.clone();
+    let by_title =
+        to_f1623(ProfileQuery { job_title: Some(title.into()), ..Default::default() }, PlanConstraints::default());
+    let by_code = to_f1623(profile(&best), PlanConstraints::default());
+    assert_eq!(codes(&by_title), codes(&by_code));
+    assert_eq!(by_title.total_hours, by_code.total_hours);
+    // A title together with a code is refused on the title field.
+    let both = plan(PlanQuery {
+        profile: ProfileQuery {
+            occupation_code: Some("I1315".into()),
+            job_title: Some(title.into()),
+            ..Default::default()
+        },
+        target_occupation_code: "F1623".into(),
+        constraints: PlanConstraints::default(),
+    })
+    .unwrap_err();
+    assert_eq!(both.field(), "profile.job_title");
+}

@@ -274,7 +274,7 @@ impl<'a> Planner<'a> {
     pub fn plan(&self, query: &PlanQuery) -> Result<TrainingPlan, PlanError> {
         let target = self.target(&query.target_occupation_code, "target_occupation_code")?;
         let constraints = query.constraints.validate(self.engine, "constraints")?;
-        let (items, _) = self.engine.resolve(&query.profile)?;
+        let (items, _) = self.engine.resolve_with_title(&query.profile)?;
         Ok(self.plan_for_items(&items, target, &constraints))
     }
 
@@ -445,7 +445,7 @@ impl<'a> Planner<'a> {
         prefix: &str,
     ) -> Result<Vec<TrainingPlan>, PlanError> {
         let constraints = constraints.validate(self.engine, prefix)?;
-        let (items, _) = self.engine.resolve(profile)?;
+        let (items, _) = self.engine.resolve_with_title(profile)?;
         targets.iter().map(|code| Ok(self.plan_for_items(&items, self.target(code, "target")?, &constraints))).collect()
     }
 }
