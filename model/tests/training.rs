@@ -131,6 +131,7 @@ fn hours_limit_leaves_skills_uncovered_and_says_why() {
     let without_aipr = ProfileQuery { removed_item_codes: vec!["403964".into()], ..profile("I1315") };
     let p = to_f1623(without_aipr, PlanConstraints { max_total_hours: Some(5.0), ..Default::default() });
     assert!(p.certifications.is_empty());
+    assert!(p.total_hours == 0.0 && p.total_hours.is_sign_positive(), "0 h, not -0 h");
     assert_eq!(p.unmet_prerequisites.len(), 1);
     assert_eq!(p.unmet_prerequisites[0].code, 403964);
 }

@@ -35,7 +35,7 @@ pub struct Cli {
 // Parsed once per process: the size of `ServeArgs` (one field per setting) does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
-    /// Start the gRPC server (health, reflection, passerelle.v1.PathwayService and AdminService).
+    /// Start the gRPC server (health, reflection, passerelle.v1 Pathway, Training, Search, Batch and Admin services).
     Serve(ServeArgs),
     /// Train the transition model on a ROME export and write the artifact and model card.
     Train(TrainArgs),

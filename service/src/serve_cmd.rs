@@ -63,7 +63,7 @@ pub struct ServeArgs {
     /// CA certificate(s), PEM: clients must present a certificate it signed (mutual TLS) [key tls_client_ca].
     #[arg(long, value_name = "FILE")]
     pub tls_client_ca: Option<PathBuf>,
-    /// API keys, one per line (# comments); keys also come from env PASSERELLE_API_KEYS (comma-separated). With any key, PathwayService and AdminService require `authorization: Bearer <key>` or `x-api-key: <key>` [key api_keys_file].
+    /// API keys, one per line (# comments); keys also come from env PASSERELLE_API_KEYS (comma-separated). With any key, every passerelle.v1 service (Pathway, Training, Search, Batch, Admin) requires `authorization: Bearer <key>` or `x-api-key: <key>` [key api_keys_file].
     #[arg(long, value_name = "FILE")]
     pub api_keys_file: Option<PathBuf>,
     /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,covered_items); overrides the embedded training facts; bad rows are logged and skipped [key training_catalogue].

@@ -416,8 +416,9 @@ impl<'a> Planner<'a> {
                 },
             })
             .collect();
-        let total_hours = certifications.iter().map(|p| p.hours.value).sum();
-        let total_cost_eur = certifications.iter().map(|p| p.cost_eur.value).sum();
+        // `+ 0.0` turns the empty sum's -0.0 into 0.0 (shown as "-0.0 h" otherwise).
+        let total_hours = certifications.iter().map(|p| p.hours.value).sum::<f64>() + 0.0;
+        let total_cost_eur = certifications.iter().map(|p| p.cost_eur.value).sum::<f64>() + 0.0;
         let cost_includes_estimates = certifications.iter().any(|p| p.cost_eur.basis == Basis::Estimate);
         TrainingPlan {
             target: OccupationRef { code: occupation.code.clone(), label: occupation.label.clone() },

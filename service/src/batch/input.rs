@@ -4,7 +4,7 @@
 //! Two formats, chosen by [`InputFormat::from_path`] (extension) or a flag:
 //!
 //! - **JSON Lines** (`.jsonl`, `.ndjson`, `.json`): one object per line,
-//!   `{"id": "A-17", "occupation_code": "I1315", "item_codes": ["125917"], "removed_item_codes": ["400772"]}`.
+//!   `{"id": "A-17", "occupation_code": "I1315", "item_codes": ["403964"], "removed_item_codes": ["400772"]}`.
 //!   `id` is required (a string, or an integer taken as its decimal text); the profile
 //!   fields are those of `passerelle.v1.Profile` and each is optional; any other key is an
 //!   error. Blank lines are skipped (they are not records).
