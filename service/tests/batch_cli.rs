@@ -274,3 +274,32 @@ fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
         assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
     }
 }
+
+#[test]
+fn a_profile_by_job_title_and_region_keeps_its_resolution_and_tension_in_the_output() {
+    let dir = scratch("title");
+    let input = dir.join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"t\",\"job_title\":\"monteuse raccordeuse FTTH\",\"region\":\"04\"}\n").unwrap();
+    let output = dir.join("out.jsonl");
+    let run = bin().args(["score", "--input"]).arg(&input).arg("--output").arg(&output).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&output).unwrap().lines().next().unwrap()).unwrap();
+    let want = engine()
+        .recommend(&RecommendQuery {
+            profile: ProfileQuery {
+                job_title: Some("monteuse raccordeuse FTTH".into()),
+                region: Some("04".into()),
+                ..Default::default()
+            },
+            top_k: Some(10),
+            target_set: "ALL".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let used = &want.job_title.as_ref().unwrap().used.code;
+    assert_eq!(line["answer"]["job_title"]["used"]["code"], used.as_str());
+    assert_eq!(line["answer"]["tension"]["year"], 2019);
+    let first = &line["answer"]["results"][0];
+    assert_eq!(first["occupation"]["code"], want.results[0].occupation.code.as_str());
+    assert_eq!(first["tension"]["category"].as_u64(), want.results[0].tension.as_ref().map(|t| u64::from(t.category)));
+}

@@ -89,6 +89,10 @@ struct CompactAnswer<'a> {
     profile_items: usize,
     candidates_scored: usize,
     results: Vec<CompactResult<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_title: Option<&'a passerelle_model::search::JobTitleMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tension: Option<&'a passerelle_model::engine::TensionContext>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +106,10 @@ struct CompactResult<'a> {
     missing_other: Vec<u32>,
     top_factors: Vec<CompactFactor>,
     curated_order: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tension: Option<&'a passerelle_model::tension::TensionFact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blended_score: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -135,8 +143,12 @@ fn compact(a: &Recommendations) -> CompactAnswer<'_> {
                     .map(|f| CompactFactor { feature: f.feature, logit: f.logit })
                     .collect(),
                 curated_order: r.curated_order,
+                tension: r.tension.as_ref(),
+                blended_score: r.blended_score,
             })
             .collect(),
+        job_title: a.job_title.as_ref(),
+        tension: a.tension.as_ref(),
     }
 }
 
