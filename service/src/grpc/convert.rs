@@ -50,21 +50,7 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
         tension_weight,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
-    let target_set = if target_set_name.trim().is_empty() {
-        match pb::TargetSet::try_from(target_set) {
-            Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => target_set::ALL.to_string(),
-            Ok(pb::TargetSet::DigitalInfrastructure) => DIGITAL_INFRASTRUCTURE.to_string(),
-            Err(_) => {
-                return Err(invalid_field(
-                    Code::InvalidArgument,
-                    "target_set",
-                    &format!("target_set: unknown enum value {target_set}"),
-                ))
-            }
-        }
-    } else {
-        target_set_name.trim().to_string()
-    };
+    let target_set = target_set_name_of(target_set, &target_set_name)?;
     Ok(RecommendQuery {
         profile: profile_query(profile),
         top_k,
@@ -178,6 +164,26 @@ fn pathway(r: Recommendation) -> pb::Pathway {
         training_plan: None,
         tension: tension.map(demand::tension),
         blended_score,
+    }
+}
+
+/// The target set a request names: `target_set_name` when given (trimmed), else the enum
+/// (`UNSPECIFIED` and `ALL` → `ALL`).
+///
+/// # Errors
+/// `INVALID_ARGUMENT` on `target_set` for an unknown enum value.
+pub fn target_set_name_of(target_set: i32, target_set_name: &str) -> Result<String, Status> {
+    if !target_set_name.trim().is_empty() {
+        return Ok(target_set_name.trim().to_string());
+    }
+    match pb::TargetSet::try_from(target_set) {
+        Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => Ok(target_set::ALL.to_string()),
+        Ok(pb::TargetSet::DigitalInfrastructure) => Ok(DIGITAL_INFRASTRUCTURE.to_string()),
+        Err(_) => Err(invalid_field(
+            Code::InvalidArgument,
+            "target_set",
+            &format!("target_set: unknown enum value {target_set}"),
+        )),
     }
 }
 

@@ -14,7 +14,7 @@ use passerelle_model::training::plan::{
 use passerelle_model::training::PlanError;
 use tonic::{Code, Status};
 
-use crate::grpc::convert::{probability_basis, profile_query, skill, DIGITAL_INFRASTRUCTURE};
+use crate::grpc::convert::{probability_basis, profile_query, skill, target_set_name_of};
 use crate::grpc::status::{from_query_error, invalid_field};
 use crate::proto::v1 as pb;
 
@@ -65,21 +65,7 @@ pub fn explore_query(request: pb::ExplorePathwaysRequest) -> Result<ExploreQuery
         constraints: c,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
-    let target_set = if target_set_name.trim().is_empty() {
-        match pb::TargetSet::try_from(target_set) {
-            Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => passerelle_model::target_set::ALL.to_string(),
-            Ok(pb::TargetSet::DigitalInfrastructure) => DIGITAL_INFRASTRUCTURE.to_string(),
-            Err(_) => {
-                return Err(invalid_field(
-                    Code::InvalidArgument,
-                    "target_set",
-                    &format!("target_set: unknown enum value {target_set}"),
-                ))
-            }
-        }
-    } else {
-        target_set_name.trim().to_string()
-    };
+    let target_set = target_set_name_of(target_set, &target_set_name)?;
     Ok(ExploreQuery {
         profile: profile_query(profile),
         target_set,
