@@ -193,17 +193,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServeError> {
-    let settings = Settings {
-        data: source.data,
-        target_sets: source.target_sets,
-        model: source.model,
-        training_catalogue: source.training_catalogue,
-        // Sub-second test graces are kept: settings count whole seconds.
-        shutdown_grace_secs: grace.as_secs(),
-        ..Settings::default()
-    };
-    let observed = Observed { metrics: Metrics::new(), listener: None };
-    serve_inner(listener, settings, None, preloaded, shutdown, tokio_stream::pending(), Some(grace), observed).await
+    serve_observed(listener, None, Metrics::new(), source, preloaded, shutdown, grace).await
 }
 
 /// [`serve`], recording into `metrics` (see [`crate::metrics`]) and, when `metrics_listener`
@@ -225,6 +215,7 @@ pub async fn serve_observed(
         target_sets: source.target_sets,
         model: source.model,
         training_catalogue: source.training_catalogue,
+        // Sub-second test graces are kept (`Some(grace)` below): settings count whole seconds.
         shutdown_grace_secs: grace.as_secs(),
         ..Settings::default()
     };

@@ -1,8 +1,8 @@
 //! `passerelle.v1.SearchService`: occupations and items from the words people type.
 
-use std::sync::Arc;
-
 use passerelle_model::catalogue::ItemKind;
+use passerelle_model::engine::Engine;
+use passerelle_model::error::QueryError;
 use passerelle_model::search::SkillHit;
 use tonic::{Request, Response, Status};
 
@@ -20,6 +20,23 @@ impl SearchApi {
     /// A service answering from `engine` (`UNAVAILABLE` while the slot is empty).
     pub fn new(engine: EngineSlot) -> Self {
         SearchApi { engine }
+    }
+
+    /// Runs one search off the async workers: `UNAVAILABLE` while loading, the query's
+    /// errors as `INVALID_ARGUMENT` naming the field.
+    async fn run<T, F>(&self, search: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> Result<T, QueryError> + Send + 'static,
+    {
+        let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
+        tokio::task::spawn_blocking(move || search(&engine))
+            .await
+            .map_err(|e| Status::internal(format!("search task failed: {e}")))?
+            .map_err(|err| {
+                tracing::info!(field = err.field(), "invalid request");
+                status::from_query_error(&err)
+            })
     }
 }
 
@@ -42,16 +59,8 @@ impl pb::search_service_server::SearchService for SearchApi {
         &self,
         request: Request<pb::SearchOccupationsRequest>,
     ) -> Result<Response<pb::SearchOccupationsResponse>, Status> {
-        let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
         let pb::SearchOccupationsRequest { query, top_k } = request.into_inner();
-        let searcher = Arc::clone(&engine);
-        let hits = tokio::task::spawn_blocking(move || searcher.search_occupations(&query, top_k))
-            .await
-            .map_err(|e| Status::internal(format!("search task failed: {e}")))?
-            .map_err(|err| {
-                tracing::info!(field = err.field(), "invalid request");
-                status::from_query_error(&err)
-            })?;
+        let hits = self.run(move |engine| engine.search_occupations(&query, top_k)).await?;
         Ok(Response::new(pb::SearchOccupationsResponse {
             occupations: hits.into_iter().map(demand::occupation_match).collect(),
             data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string(),
@@ -63,16 +72,8 @@ impl pb::search_service_server::SearchService for SearchApi {
         &self,
         request: Request<pb::SearchSkillsRequest>,
     ) -> Result<Response<pb::SearchSkillsResponse>, Status> {
-        let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
         let pb::SearchSkillsRequest { query, top_k } = request.into_inner();
-        let searcher = Arc::clone(&engine);
-        let hits = tokio::task::spawn_blocking(move || searcher.search_skills(&query, top_k))
-            .await
-            .map_err(|e| Status::internal(format!("search task failed: {e}")))?
-            .map_err(|err| {
-                tracing::info!(field = err.field(), "invalid request");
-                status::from_query_error(&err)
-            })?;
+        let hits = self.run(move |engine| engine.search_skills(&query, top_k)).await?;
         Ok(Response::new(pb::SearchSkillsResponse {
             skills: hits.into_iter().map(skill_match).collect(),
             data_source: passerelle_model::embedded::ROME_ATTRIBUTION.to_string(),
