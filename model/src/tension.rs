@@ -199,18 +199,8 @@ impl TensionTable {
     /// (family, area) row, or mixed years.
     pub fn from_csv(tensions: &[u8], fap_rome: &[u8]) -> Result<Self, DataError> {
         let mut reader = csv::ReaderBuilder::new().from_reader(tensions);
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| bad(FILE_TENSIONS, 1, format!("unreadable header: {e}")))?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-            .collect();
-        let col = |name: &'static str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .ok_or(DataError::MissingColumn { file: FILE_TENSIONS.to_string(), column: name })
-        };
+        let header = header_names(&mut reader, FILE_TENSIONS)?;
+        let col = |name: &'static str| column(&header, FILE_TENSIONS, name);
         let c_fap = col("fap")?;
         let c_emp = col("Emploi moyen")?;
         let c_tension = col("Tension")?;
@@ -338,18 +328,8 @@ impl TensionTable {
 
     fn load_fap_rome(&mut self, bytes: &[u8]) -> Result<(), DataError> {
         let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(bytes);
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| bad(FILE_FAP_ROME, 1, format!("unreadable header: {e}")))?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-            .collect();
-        let col = |name: &'static str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .ok_or(DataError::MissingColumn { file: FILE_FAP_ROME.to_string(), column: name })
-        };
+        let header = header_names(&mut reader, FILE_FAP_ROME)?;
+        let col = |name: &'static str| column(&header, FILE_FAP_ROME, name);
         let (c_fap, c_rome) = (col("Fap")?, col("Rome")?);
         for record in reader.records() {
             let record =
@@ -461,6 +441,21 @@ impl TensionTable {
             })
         })
     }
+}
+
+/// The header of a CSV file, names trimmed (and a byte-order mark dropped).
+fn header_names<R: std::io::Read>(reader: &mut csv::Reader<R>, file: &str) -> Result<Vec<String>, DataError> {
+    Ok(reader
+        .headers()
+        .map_err(|e| bad(file, 1, format!("unreadable header: {e}")))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect())
+}
+
+/// The index of column `name` in `header`, or [`DataError::MissingColumn`] naming `file`.
+fn column(header: &[String], file: &str, name: &'static str) -> Result<usize, DataError> {
+    header.iter().position(|h| h == name).ok_or(DataError::MissingColumn { file: file.to_string(), column: name })
 }
 
 #[cfg(test)]

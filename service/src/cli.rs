@@ -181,6 +181,23 @@ pub struct EvalArgs {
     pub hyper: HyperArgs,
 }
 
+/// What to rank and how, shared by `recommend` and `score`.
+#[derive(Debug, Args)]
+pub struct RankingArgs {
+    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
+    #[arg(long, default_value = "ALL")]
+    pub target_set: String,
+    /// Number of results per profile (1..=100).
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    pub top_k: u32,
+    /// Also return the profile's own occupation.
+    #[arg(long)]
+    pub include_current: bool,
+    /// Rank by the model alone, ignoring France Travail's curated list for the occupation.
+    #[arg(long)]
+    pub model_only: bool,
+}
+
 /// `passerelle recommend`.
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
@@ -193,18 +210,9 @@ pub struct RecommendArgs {
     /// An item to remove (`code_ogr`); repeat for several.
     #[arg(long = "remove", allow_hyphen_values = true)]
     pub removed: Vec<String>,
-    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
-    #[arg(long, default_value = "ALL")]
-    pub target_set: String,
-    /// Number of results (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
-    pub top_k: u32,
-    /// Also return the profile's own occupation.
-    #[arg(long)]
-    pub include_current: bool,
-    /// Rank by the model alone, ignoring France Travail's curated list for the occupation.
-    #[arg(long)]
-    pub model_only: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ranking: RankingArgs,
     /// A job title in words instead of --occupation (e.g. "monteuse FTTH").
     #[arg(long)]
     pub job_title: Option<String>,
@@ -486,10 +494,10 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
             region: args.region,
             department: args.department,
         },
-        top_k: Some(args.top_k),
-        target_set: args.target_set,
-        include_current_occupation: args.include_current,
-        model_only: args.model_only,
+        top_k: Some(args.ranking.top_k),
+        target_set: args.ranking.target_set,
+        include_current_occupation: args.ranking.include_current,
+        model_only: args.ranking.model_only,
         tension_weight: args.tension_weight,
     };
     let answer = engine.recommend(&query)?;

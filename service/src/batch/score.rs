@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
+use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, MAX_TOP_K};
 use passerelle_model::error::QueryError;
 use rayon::prelude::*;
 
@@ -37,18 +37,9 @@ pub struct ScoreArgs {
     /// Format of the output (overrides --format).
     #[arg(long, value_enum)]
     pub output_format: Option<InputFormat>,
-    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
-    #[arg(long, default_value = "ALL")]
-    pub target_set: String,
-    /// Results per profile (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
-    pub top_k: u32,
-    /// Also return each profile's own occupation.
-    #[arg(long)]
-    pub include_current: bool,
-    /// Rank by the model alone, ignoring France Travail's curated lists.
-    #[arg(long)]
-    pub model_only: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ranking: crate::cli::RankingArgs,
     /// JSON Lines: write each skill as a full object (code, label, kind, relevance) and
     /// each factor with its explanation, as `passerelle recommend` does; default: skills
     /// as `code_ogr` numbers (about 14 times smaller).
@@ -233,10 +224,10 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     let output_format = format_of(&args.output, args.output_format.or(args.format), "output-format")?;
     let engine = EngineSource::from(args.source).load()?;
     let options = ScoreOptions {
-        top_k: args.top_k,
-        target_set: args.target_set.trim().to_string(),
-        include_current_occupation: args.include_current,
-        model_only: args.model_only,
+        top_k: args.ranking.top_k,
+        target_set: args.ranking.target_set.trim().to_string(),
+        include_current_occupation: args.ranking.include_current,
+        model_only: args.ranking.model_only,
     };
     options.check(&engine)?;
     let (input, input_len, bytes_read) = open_input(&args.input)?;

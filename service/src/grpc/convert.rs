@@ -187,16 +187,21 @@ pub fn target_set_name_of(target_set: i32, target_set_name: &str) -> Result<Stri
     }
 }
 
-/// Converts a skill (also used by the training conversions).
-pub fn skill(s: SkillRef) -> pb::Skill {
-    let SkillRef { code, label, kind, relevance } = s;
-    let kind = match kind {
+/// The proto kind of a ROME item kind.
+pub fn skill_kind(kind: ItemKind) -> pb::SkillKind {
+    match kind {
         ItemKind::SavoirFaire => pb::SkillKind::SavoirFaire,
         ItemKind::SavoirEtre => pb::SkillKind::SavoirEtre,
         ItemKind::Savoir => pb::SkillKind::Savoir,
         ItemKind::Certification => pb::SkillKind::Certification,
         ItemKind::WorkContext => pb::SkillKind::WorkContext,
-    };
+    }
+}
+
+/// Converts a skill (also used by the training conversions).
+pub fn skill(s: SkillRef) -> pb::Skill {
+    let SkillRef { code, label, kind, relevance } = s;
+    let kind = skill_kind(kind);
     pb::Skill {
         code: code.to_string(),
         label,

@@ -1,11 +1,11 @@
 //! `passerelle.v1.SearchService`: occupations and items from the words people type.
 
-use passerelle_model::catalogue::ItemKind;
 use passerelle_model::engine::Engine;
 use passerelle_model::error::QueryError;
 use passerelle_model::search::SkillHit;
 use tonic::{Request, Response, Status};
 
+use crate::grpc::convert::skill_kind;
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::{demand, status};
 use crate::proto::v1 as pb;
@@ -42,13 +42,7 @@ impl SearchApi {
 
 fn skill_match(hit: SkillHit) -> pb::SkillMatch {
     let SkillHit { code, label, kind, score } = hit;
-    let kind = match kind {
-        ItemKind::SavoirFaire => pb::SkillKind::SavoirFaire,
-        ItemKind::SavoirEtre => pb::SkillKind::SavoirEtre,
-        ItemKind::Savoir => pb::SkillKind::Savoir,
-        ItemKind::Certification => pb::SkillKind::Certification,
-        ItemKind::WorkContext => pb::SkillKind::WorkContext,
-    };
+    let kind = skill_kind(kind);
     pb::SkillMatch { code: code.to_string(), label, kind: kind.into(), score }
 }
 
