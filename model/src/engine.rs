@@ -10,8 +10,9 @@ use crate::error::{echo, DataError, QueryError};
 use std::sync::Arc;
 
 use crate::features::{
-    FeatureIndex, Features, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
+    FeatureIndex, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
 };
+use crate::head::{LinearLogit, Stage1};
 use crate::search::{JobTitleMatch, OccupationHit, SearchIndex, SkillHit};
 use crate::target_set::TargetSets;
 use crate::tension::{Area, TensionFact, TensionTable, TENSION_ATTRIBUTION};
@@ -230,6 +231,8 @@ pub struct Engine {
     index: FeatureIndex,
     evidence: MobilityEvidence,
     model: TransitionModel,
+    /// The first stage as one affine form, for the bounds of [`Stage1`] (`None`: not linear).
+    stage1_linear: Option<LinearLogit>,
     target_sets: TargetSets,
     info: ModelInfo,
     artifact: ModelArtifact,
@@ -273,6 +276,7 @@ impl Engine {
             index,
             evidence,
             model: artifact.model.clone(),
+            stage1_linear: LinearLogit::of(&artifact.model),
             target_sets,
             info,
             artifact,
@@ -463,7 +467,7 @@ impl Engine {
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Recommendations, QueryError> {
         let prepared = self.prepare(query)?;
         let scan = self.index.scan(&self.catalogue, &self.evidence, &prepared.profile, prepared.declared);
-        Ok(self.rank(query, &prepared, &scan))
+        Ok(self.rank(query, &prepared, &scan, false))
     }
 
     /// Answers several queries; answer `i` equals `self.recommend(&queries[i])`. (Each
@@ -524,7 +528,13 @@ impl Engine {
     }
 
     /// Ranks and describes the target set of a prepared query from its scan.
-    fn rank(&self, query: &RecommendQuery, prepared: &Prepared, scan: &ProfileScan) -> Recommendations {
+    fn rank(
+        &self,
+        query: &RecommendQuery,
+        prepared: &Prepared,
+        scan: &ProfileScan,
+        exhaustive: bool,
+    ) -> Recommendations {
         let Prepared { top_k, set_name, profile, declared, weight, area, job_title } = prepared;
         let (top_k, declared, weight) = (*top_k, *declared, *weight);
         let tension_of = |t: OccupationId| -> Option<TensionFact> {
@@ -540,42 +550,45 @@ impl Engine {
             listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
         };
         // The reranker's head is taken over all occupations but the anchor, whatever the
-        // target set, so a pair gets the same score in every set. Features are computed once
-        // per occupation.
-        let features: Vec<Features> =
-            self.catalogue.occupation_ids().map(|t| scan.features(&self.index, &self.catalogue, t)).collect();
-        let stage1: Vec<f64> = features.iter().map(|x| self.model.corrected_logit(x)).collect();
-        let threshold = if self.model.rerank.is_some() {
-            let anchor = scan.anchor().0 as usize;
-            let mut others: Vec<f64> =
-                stage1.iter().enumerate().filter(|(t, _)| *t != anchor).map(|(_, z)| *z).collect();
-            self.model.head_threshold(&mut others)
-        } else {
-            f64::INFINITY
-        };
+        // target set, so a pair gets the same score in every set. Only the first-stage
+        // logits that can matter are computed exactly (see `crate::head`); `exhaustive`
+        // computes all of them, the reference the pruned way is tested against.
+        let linear = if exhaustive { None } else { self.stage1_linear.as_ref() };
+        let mut stage1 = Stage1::new(&self.model, linear, &self.index, &self.catalogue, scan);
+        let threshold = stage1.threshold;
+        let blending = weight > 0.0;
+        let anchor = scan.anchor();
+        let eligible: Vec<OccupationId> =
+            set.members.iter().copied().filter(|&t| query.include_current_occupation || Some(t) != declared).collect();
+        // Without blending, a curated move ranks by its curated position and a head
+        // occupation above every other; when they fill `top_k`, the other members cannot
+        // appear and need no exact score.
+        let sort_key = |t: OccupationId| if query.model_only || blending { None } else { curated_order(t) };
+        let covered = eligible
+            .iter()
+            .filter(|&&t| sort_key(t).is_some() || (t != anchor && stage1.known(t).is_some_and(|z| z >= threshold)))
+            .count();
+        let score_all = exhaustive || blending || covered < top_k as usize;
         // Sort key: curated position (u16::MAX when not curated, model_only or ranked with
         // tension), then the blended score (0 without tension weight), then the model's
         // ranking score (same order as the probability, without the calibration's flat
         // steps), cosine, code. Only the kept results are calibrated and described.
-        let blending = weight > 0.0;
-        let mut scored: Vec<(OccupationId, u16, f64, f64, f64)> = set
-            .members
-            .iter()
-            .copied()
-            .filter(|&t| query.include_current_occupation || Some(t) != declared)
-            .map(|t| {
-                let key = if query.model_only || blending { None } else { curated_order(t) };
-                let i = t.0 as usize;
-                let logit = self.model.score_from(stage1[i], &features[i], threshold);
-                let blend = if blending {
-                    (1.0 - weight) * self.model.probability_of(logit) + weight * tension_score(tension_of(t).as_ref())
-                } else {
-                    0.0
-                };
-                (t, key.unwrap_or(u16::MAX), blend, logit, scan.cosine(t))
-            })
-            .collect();
-        let candidates_scored = scored.len();
+        let mut scored: Vec<(OccupationId, u16, f64, f64, f64)> = Vec::with_capacity(eligible.len());
+        for &t in &eligible {
+            let key = sort_key(t);
+            if !(score_all || key.is_some() || t == anchor || stage1.known(t).is_some()) {
+                continue;
+            }
+            let (z1, x) = stage1.exact(&self.index, &self.catalogue, scan, &self.model, t);
+            let logit = self.model.score_from(z1, x, threshold);
+            let blend = if blending {
+                (1.0 - weight) * self.model.probability_of(logit) + weight * tension_score(tension_of(t).as_ref())
+            } else {
+                0.0
+            };
+            scored.push((t, key.unwrap_or(u16::MAX), blend, logit, scan.cosine(t)));
+        }
+        let candidates_scored = eligible.len();
         type Scored = (OccupationId, u16, f64, f64, f64);
         let order = |a: &Scored, b: &Scored| {
             a.1.cmp(&b.1)
@@ -594,7 +607,7 @@ impl Engine {
             .into_iter()
             .map(|(t, _, blend, logit, cosine)| {
                 let probability = self.model.probability_of(logit);
-                let x = &features[t.0 as usize];
+                let (_, x) = stage1.exact(&self.index, &self.catalogue, scan, &self.model, t);
                 let top_factors = self
                     .model
                     .supporting_contributions(x, logit)
@@ -722,4 +735,60 @@ fn tension_basis(year: u16, weight: f64) -> String {
         ));
     }
     basis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pruned ranking (bounds, exact scores only where they can matter) gives exactly the
+    /// exhaustive ranking's answer, on real profiles: declared occupations, edited profiles,
+    /// item-only profiles; both target sets; small and large `top_k`; with the current
+    /// occupation, model only, and tension blending.
+    #[test]
+    fn pruned_ranking_equals_exhaustive_ranking_on_real_profiles() {
+        let engine = crate::embedded::engine().expect("embedded engine");
+        let cat = engine.catalogue();
+        let codes: Vec<String> = cat.occupation_ids().step_by(23).map(|o| cat.occupation(o).code.clone()).collect();
+        let mut compared = 0;
+        for (n, code) in codes.iter().enumerate() {
+            let o = cat.occupation_id(code).expect("code");
+            let items: Vec<String> =
+                cat.occupation(o).items.iter().map(|l| cat.item(l.item).code.to_string()).collect();
+            let other = cat.occupation(OccupationId(((o.0 as usize * 7 + 11) % cat.occupations.len()) as u32));
+            let profile = match n % 3 {
+                0 => ProfileQuery { occupation_code: Some(code.clone()), ..Default::default() },
+                1 => ProfileQuery {
+                    occupation_code: Some(code.clone()),
+                    item_codes: other.items.iter().take(6).map(|l| cat.item(l.item).code.to_string()).collect(),
+                    removed_item_codes: items.iter().step_by(3).cloned().collect(),
+                    ..Default::default()
+                },
+                _ => ProfileQuery { item_codes: items.iter().skip(1).cloned().collect(), ..Default::default() },
+            };
+            let (set, top_k) = match n % 4 {
+                0 => ("ALL", 10),
+                1 => ("DIGITAL_INFRASTRUCTURE", 10),
+                2 => ("ALL", 1),
+                _ => ("ALL", if n % 8 == 3 { 100 } else { 60 }),
+            };
+            let query = RecommendQuery {
+                profile,
+                top_k: Some(top_k),
+                target_set: set.to_string(),
+                include_current_occupation: n % 5 == 0,
+                model_only: n % 7 == 0,
+                tension_weight: if n % 6 == 0 { 0.3 } else { 0.0 },
+            };
+            let prepared = engine.prepare(&query).expect("valid query");
+            let scan = engine.index.scan(&engine.catalogue, &engine.evidence, &prepared.profile, prepared.declared);
+            let pruned = engine.rank(&query, &prepared, &scan, false);
+            let exhaustive = engine.rank(&query, &prepared, &scan, true);
+            assert_eq!(pruned, exhaustive, "query {n} ({code}, {set}, top {top_k})");
+            assert_eq!(pruned.results.len(), top_k as usize);
+            compared += 1;
+        }
+        assert_eq!(compared, codes.len());
+        assert!(compared >= 60, "{compared} profiles");
+    }
 }

@@ -163,9 +163,9 @@ const N_EVIDENCE: usize = 19;
 #[derive(Debug, Clone)]
 pub struct MobilityEvidence {
     /// For each occupation, the targets its (visible) row lists, with their `numero_ordre`.
-    out: Vec<Vec<(OccupationId, u16)>>,
+    out: Rows<(OccupationId, u16)>,
     /// For each occupation, the visible sources that list it, with their `numero_ordre`.
-    incoming: Vec<Vec<(OccupationId, u16)>>,
+    incoming: Rows<(OccupationId, u16)>,
     /// For each occupation, the other fiches of its ROME v3 parent whose row is visible and
     /// not empty.
     siblings: Vec<Vec<OccupationId>>,
@@ -226,13 +226,52 @@ impl MobilityEvidence {
                 flow[domaine[s] as usize * n_dom + domaine[t.0 as usize] as usize] += 1;
             }
         }
-        MobilityEvidence { out, incoming, siblings, listers, family, domaine, domaine_size, flow }
+        MobilityEvidence {
+            out: Rows::from(out),
+            incoming: Rows::from(incoming),
+            siblings,
+            listers,
+            family,
+            domaine,
+            domaine_size,
+            flow,
+        }
     }
 
     /// Evidence from the whole table (serving).
     pub fn all(catalogue: &Catalogue) -> Self {
         let all: Vec<OccupationId> = catalogue.occupation_ids().collect();
         Self::new(catalogue, &all)
+    }
+}
+
+/// One list per occupation stored back to back (compressed rows), so a pass over every
+/// occupation's list reads memory in order; `rows[i]` is occupation `i`'s list.
+#[derive(Debug, Clone)]
+pub(crate) struct Rows<T> {
+    /// `start[i]..start[i + 1]` is row `i` in `data`.
+    start: Vec<usize>,
+    data: Vec<T>,
+}
+
+impl<T> From<Vec<Vec<T>>> for Rows<T> {
+    fn from(rows: Vec<Vec<T>>) -> Self {
+        let mut start = Vec::with_capacity(rows.len() + 1);
+        start.push(0);
+        let mut data = Vec::with_capacity(rows.iter().map(Vec::len).sum());
+        for row in rows {
+            data.extend(row);
+            start.push(data.len());
+        }
+        Rows { start, data }
+    }
+}
+
+impl<T> std::ops::Index<usize> for Rows<T> {
+    type Output = [T];
+
+    fn index(&self, i: usize) -> &[T] {
+        &self.data[self.start[i]..self.start[i + 1]]
     }
 }
 
@@ -267,10 +306,18 @@ pub struct FeatureIndex {
     stats: Vec<OccupationStats>,
     /// For each occupation, its cosines to every other occupation, sorted descending.
     neighbour_cosines: Vec<SortedDescending>,
+    /// For each occupation, its sorted neighbour cosines at the positions
+    /// [`REVERSE_SKETCH_AT`] (`−∞` past the end), one row of [`REVERSE_SKETCH_AT`]`.len()`
+    /// values per occupation: 140 KB for ROME v460, so it stays in cache while a request
+    /// bounds the reverse rank of every occupation.
+    reverse_sketch: Vec<f32>,
+    /// `ln_int[k] = ln k` for `k` in `0..=occupations + 1` (ranks and counts), so the
+    /// features take a table lookup instead of a logarithm; bit-identical to `(k as f64).ln()`.
+    ln_int: Vec<f64>,
     /// For each occupation, the words of its title (see [`title_words`]) as sorted ids.
     title_words: Vec<Vec<u32>>,
     /// For each occupation, its [`TARGET_NEIGHBOURS`] nearest occupations with their cosines.
-    nearest_occupations: Vec<Vec<(u32, f64)>>,
+    nearest_occupations: Rows<(u32, f64)>,
     /// For each occupation, its place in the hierarchy as dense ids.
     hierarchy: Vec<Hierarchy>,
     /// For each item, the occupations that list it and whether it is core for them.
@@ -381,8 +428,9 @@ pub struct ProfileScan {
     anchor: OccupationId,
     profile_sum_idf: f64,
     profile_len: usize,
-    /// Mobility-evidence features per occupation (features 14–28 and 31–34).
-    evidence: Vec<[f64; N_EVIDENCE]>,
+    /// Mobility-evidence features (14–28 and 31–34), one column per feature, indexed by
+    /// occupation: small vectors the allocator reuses, read in step by the features.
+    evidence: [Vec<f64>; N_EVIDENCE],
 }
 
 impl FeatureIndex {
@@ -463,12 +511,14 @@ impl FeatureIndex {
             idf,
             stats,
             neighbour_cosines: Vec::new(),
+            reverse_sketch: Vec::new(),
+            ln_int: (0..=n_occ + 1).map(|k| (k as f64).ln()).collect(),
             title_words,
-            nearest_occupations: Vec::new(),
+            nearest_occupations: Rows::from(Vec::new()),
             hierarchy,
         };
         let mut nearest_occupations = Vec::with_capacity(n_occ);
-        let neighbour_cosines = catalogue
+        let neighbour_cosines: Vec<SortedDescending> = catalogue
             .occupation_ids()
             .map(|o| {
                 let items: Vec<ItemId> = catalogue.occupation(o).items.iter().map(|l| l.item).collect();
@@ -485,14 +535,39 @@ impl FeatureIndex {
                 SortedDescending::new(cos)
             })
             .collect();
+        index.reverse_sketch = neighbour_cosines
+            .iter()
+            .flat_map(|n: &SortedDescending| {
+                REVERSE_SKETCH_AT.iter().map(|&at| n.values.get(at).copied().unwrap_or(f32::NEG_INFINITY))
+            })
+            .collect();
         index.neighbour_cosines = neighbour_cosines;
-        index.nearest_occupations = nearest_occupations;
+        index.nearest_occupations = Rows::from(nearest_occupations);
         index
     }
 
     /// The idf weight of an item (≥ 1).
     pub fn idf(&self, item: ItemId) -> f64 {
         self.idf[item.0 as usize]
+    }
+
+    /// `ln k` from the table (`k` ≤ occupations + 1), else computed.
+    fn ln_int(&self, k: usize) -> f64 {
+        self.ln_int.get(k).copied().unwrap_or_else(|| (k as f64).ln())
+    }
+
+    /// Bounds `(lo, hi)` on how many of `t`'s neighbour cosines are strictly above `x`
+    /// (what `log_reverse_rank` counts), from `t`'s row of the sketch: a handful of cached
+    /// comparisons instead of a bisection of its 1,583 cosines.
+    fn reverse_count_bounds(&self, t: usize, x: f32) -> (usize, usize) {
+        let n = REVERSE_SKETCH_AT.len();
+        let len = self.neighbour_cosines[t].values.len();
+        let row = &self.reverse_sketch[t * n..(t + 1) * n];
+        // The row is descending, so the entries above x are a prefix.
+        let above = row.partition_point(|&v| v > x);
+        let lo = if above == 0 { 0 } else { REVERSE_SKETCH_AT[above - 1] + 1 };
+        let hi = REVERSE_SKETCH_AT.get(above).map_or(len, |&at| at.min(len));
+        (lo.min(len), hi.max(lo.min(len)))
     }
 
     /// The overlap of `p` with every occupation, from the postings of the profile's items
@@ -546,7 +621,7 @@ impl FeatureIndex {
         let sorted_cosines = SortedDescending::new(
             cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c).collect(),
         );
-        let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor);
+        let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor, &self.ln_int);
         ProfileScan {
             overlaps,
             cosines,
@@ -591,10 +666,11 @@ fn neighbour_votes(evidence: &MobilityEvidence, cosines: &[f64], neighbours: &[u
 /// never read.
 fn mobility_evidence(
     evidence: &MobilityEvidence,
-    nearest_occupations: &[Vec<(u32, f64)>],
+    nearest_occupations: &Rows<(u32, f64)>,
     cosines: &[f64],
     anchor: OccupationId,
-) -> Vec<[f64; N_EVIDENCE]> {
+    ln_int: &[f64],
+) -> [Vec<f64>; N_EVIDENCE] {
     let n = cosines.len();
     let a = anchor.0 as usize;
     let near20 = nearest(cosines, anchor, MOBILITY_NEIGHBOURS);
@@ -709,58 +785,56 @@ fn mobility_evidence(
     for &(s, _) in listers {
         lists_anchor[s.0 as usize] = true;
     }
-    (0..n)
-        .map(|t| {
-            // The anchor's own row is never read, even when the anchor is the candidate.
-            let out: &[(OccupationId, u16)] = if t == a { &[] } else { &evidence.out[t] };
-            let moves_near = if out.is_empty() {
-                0.0
-            } else {
-                out.iter().filter(|o| is_near[o.0 .0 as usize]).count() as f64 / out.len() as f64
-            };
-            let two_hop = if out.is_empty() {
-                0.0
-            } else {
-                out.iter().filter(|o| lists_anchor[o.0 .0 as usize]).count() as f64 / out.len() as f64
-            };
-            // How many visible rows list t, the anchor's excluded.
-            let listed_by = evidence.incoming[t].iter().filter(|(s, _)| s.0 as usize != a).count();
-            [
-                votes20[t],
-                reverse[t],
-                (1.0 + listed_by as f64).ln(),
-                co_listed[t],
-                votes5[t],
-                moves_near,
-                sibling[t],
-                sibling_order[t],
-                if reverse[t] > 0.0 { 1.0 } else { 0.0 },
-                nearest_lister[t],
-                kernel[t],
-                two_hop,
-                sibling_family[evidence.family[t] as usize],
-                neighbour_family[evidence.family[t] as usize],
-                if from_total > 0.0 {
-                    let dt = evidence.domaine[t] as usize;
-                    from_domaine[dt] / from_total / f64::from(evidence.domaine_size[dt].max(1))
-                } else {
-                    0.0
-                },
-                order_votes[t],
-                wide[t],
-                {
-                    let near = &nearest_occupations[t];
-                    let w: f64 = near.iter().map(|(_, c)| c).sum();
-                    if w > 0.0 {
-                        near.iter().map(|(o, c)| c * votes20[*o as usize]).sum::<f64>() / w
-                    } else {
-                        0.0
-                    }
-                },
-                if out.iter().any(|(o, _)| evidence.family[o.0 as usize] == anchor_family) { 1.0 } else { 0.0 },
-            ]
-        })
-        .collect()
+    let mut pulled: [Vec<f64>; 8] = std::array::from_fn(|_| vec![0.0; n]);
+    let [moves_near, two_hop, listed, sibling_fam, neighbour_fam, flow, similar_voted, lists_family] = &mut pulled;
+    for t in 0..n {
+        // The anchor's own row is never read, even when the anchor is the candidate.
+        let out: &[(OccupationId, u16)] = if t == a { &[] } else { &evidence.out[t] };
+        if !out.is_empty() {
+            moves_near[t] = out.iter().filter(|o| is_near[o.0 .0 as usize]).count() as f64 / out.len() as f64;
+            two_hop[t] = out.iter().filter(|o| lists_anchor[o.0 .0 as usize]).count() as f64 / out.len() as f64;
+        }
+        // How many visible rows list t, the anchor's excluded.
+        let listed_by = evidence.incoming[t].iter().filter(|(s, _)| s.0 as usize != a).count();
+        listed[t] = ln_int.get(1 + listed_by).copied().unwrap_or_else(|| (1.0 + listed_by as f64).ln());
+        sibling_fam[t] = sibling_family[evidence.family[t] as usize];
+        neighbour_fam[t] = neighbour_family[evidence.family[t] as usize];
+        if from_total > 0.0 {
+            let dt = evidence.domaine[t] as usize;
+            flow[t] = from_domaine[dt] / from_total / f64::from(evidence.domaine_size[dt].max(1));
+        }
+        let near = &nearest_occupations[t];
+        let w: f64 = near.iter().map(|(_, c)| c).sum();
+        if w > 0.0 {
+            similar_voted[t] = near.iter().map(|(o, c)| c * votes20[*o as usize]).sum::<f64>() / w;
+        }
+        if out.iter().any(|(o, _)| evidence.family[o.0 as usize] == anchor_family) {
+            lists_family[t] = 1.0;
+        }
+    }
+    let reverse_flag: Vec<f64> = reverse.iter().map(|r| if *r > 0.0 { 1.0 } else { 0.0 }).collect();
+    let [moves_near, two_hop, listed, sibling_fam, neighbour_fam, flow, similar_voted, lists_family] = pulled;
+    [
+        votes20,
+        reverse,
+        listed,
+        co_listed,
+        votes5,
+        moves_near,
+        sibling,
+        sibling_order,
+        reverse_flag,
+        nearest_lister,
+        kernel,
+        two_hop,
+        sibling_fam,
+        neighbour_fam,
+        flow,
+        order_votes,
+        wide,
+        similar_voted,
+        lists_family,
+    ]
 }
 
 /// Values sorted in descending order with a sparse sketch (every 32nd value), so counting
@@ -774,6 +848,15 @@ struct SortedDescending<T = f32> {
 
 /// Distance between sketch entries.
 const SKETCH_STRIDE: usize = 32;
+
+/// Index of `log_reverse_rank` in [`FEATURE_NAMES`].
+pub const LOG_REVERSE_RANK: usize = 9;
+
+/// Positions of an occupation's descending neighbour cosines kept in the reverse-rank
+/// sketch: about √2 apart, so a sketch bound on `ln(1 + count)` is within about 0.35 of
+/// the exact value once the count passes a few units (exact below 4).
+const REVERSE_SKETCH_AT: [usize; 22] =
+    [0, 1, 2, 3, 5, 7, 11, 15, 22, 31, 45, 63, 90, 127, 180, 255, 361, 511, 723, 1023, 1447, 2047];
 
 impl<T: Copy + PartialOrd> SortedDescending<T> {
     fn new(mut values: Vec<T>) -> Self {
@@ -817,6 +900,32 @@ impl ProfileScan {
     /// The feature vector of the pair (profile, `t`), in [`FEATURE_NAMES`] order.
     pub fn features(&self, index: &FeatureIndex, _catalogue: &Catalogue, t: OccupationId) -> Features {
         let ti = t.0 as usize;
+        let mut x = self.features_but_reverse(index, t);
+        // 1 + how many occupations are closer to T than the profile is. A profile made of
+        // exactly an occupation's items ties with that occupation's own entry: not counted.
+        let reverse = 1 + index.neighbour_cosines[ti].count_above(self.cosines[ti] as f32);
+        x[LOG_REVERSE_RANK] = index.ln_int(reverse);
+        x
+    }
+
+    /// The feature vector of the pair (profile, `t`) with `log_reverse_rank` at its lower
+    /// bound from the sketch, and that feature's upper bound: the exact value lies in
+    /// `[x[LOG_REVERSE_RANK], upper]` (equal when the sketch pins the count). Every other
+    /// feature is exact. Costs a fraction of [`features`](Self::features) (no bisection of
+    /// `t`'s 1,583 neighbour cosines, which rarely are in cache).
+    #[inline]
+    pub fn features_bounded(&self, index: &FeatureIndex, t: OccupationId) -> (Features, f64) {
+        let ti = t.0 as usize;
+        let mut x = self.features_but_reverse(index, t);
+        let (lo, hi) = index.reverse_count_bounds(ti, self.cosines[ti] as f32);
+        x[LOG_REVERSE_RANK] = index.ln_int(1 + lo);
+        (x, index.ln_int(1 + hi))
+    }
+
+    /// Every feature but `log_reverse_rank` (left at 0).
+    #[inline]
+    fn features_but_reverse(&self, index: &FeatureIndex, t: OccupationId) -> Features {
+        let ti = t.0 as usize;
         let o = &self.overlaps[ti];
         let s = &index.stats[ti];
         let cos = self.cosines[ti];
@@ -826,10 +935,6 @@ impl ProfileScan {
         let k = |kind: ItemKind, empty: f64| share(o.kind_counts[kind.index()], s.kind_counts[kind.index()], empty);
         // Rank 1 = the most similar occupation other than the anchor.
         let rank = 1 + self.sorted_cosines.count_above(cos);
-        let neighbours = &index.neighbour_cosines[ti];
-        // 1 + how many occupations are closer to T than the profile is. A profile made of
-        // exactly an occupation's items ties with that occupation's own entry: not counted.
-        let reverse = 1 + neighbours.count_above(cos as f32);
         let (ha, hb) = (&index.hierarchy[self.anchor.0 as usize], &index.hierarchy[ti]);
         let flag = |x: bool| if x { 1.0 } else { 0.0 };
         let size_ratio = (f64::from(s.n_items.max(1)) / self.profile_len.max(1) as f64).ln();
@@ -842,33 +947,33 @@ impl ProfileScan {
             k(ItemKind::Savoir, 0.0),
             k(ItemKind::Certification, 1.0),
             k(ItemKind::WorkContext, 0.0),
-            (rank as f64).ln(),
-            (reverse as f64).ln(),
+            index.ln_int(rank),
+            0.0,
             flag(ha.family == hb.family),
             flag(ha.domaine == hb.domaine),
             flag(ha.grand_domaine == hb.grand_domaine),
             size_ratio,
-            self.evidence[ti][0],
-            self.evidence[ti][1],
-            self.evidence[ti][2],
-            self.evidence[ti][3],
-            self.evidence[ti][4],
-            self.evidence[ti][5],
-            self.evidence[ti][6],
-            self.evidence[ti][7],
-            self.evidence[ti][8],
-            self.evidence[ti][9],
-            self.evidence[ti][10],
-            self.evidence[ti][11],
-            self.evidence[ti][12],
-            self.evidence[ti][13],
-            self.evidence[ti][14],
+            self.evidence[0][ti],
+            self.evidence[1][ti],
+            self.evidence[2][ti],
+            self.evidence[3][ti],
+            self.evidence[4][ti],
+            self.evidence[5][ti],
+            self.evidence[6][ti],
+            self.evidence[7][ti],
+            self.evidence[8][ti],
+            self.evidence[9][ti],
+            self.evidence[10][ti],
+            self.evidence[11][ti],
+            self.evidence[12][ti],
+            self.evidence[13][ti],
+            self.evidence[14][ti],
             flag(hb.is_v3_fiche),
             jaccard(&index.title_words[self.anchor.0 as usize], &index.title_words[ti]),
-            self.evidence[ti][15],
-            self.evidence[ti][16],
-            self.evidence[ti][17],
-            self.evidence[ti][18],
+            self.evidence[15][ti],
+            self.evidence[16][ti],
+            self.evidence[17][ti],
+            self.evidence[18][ti],
         ]
     }
 }

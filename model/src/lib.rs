@@ -44,6 +44,7 @@ pub mod error;
 pub mod eval;
 pub mod explore;
 pub mod features;
+mod head;
 pub mod search;
 pub mod synth;
 pub mod target_set;
