@@ -39,9 +39,9 @@ impl LinearLogit {
         }
         let mut w = [0.0; N_FEATURES];
         let mut bias = model.intercept + model.prior_offset;
-        for j in 0..N_FEATURES {
-            w[j] = model.weights[j] / model.scale[j];
-            bias -= w[j] * model.mean[j];
+        for (j, w) in w.iter_mut().enumerate() {
+            *w = model.weights[j] / model.scale[j];
+            bias -= *w * model.mean[j];
         }
         Some(LinearLogit { bias, w })
     }
@@ -119,7 +119,8 @@ impl Stage1 {
                 let (_, floor, _) = lows.select_nth_unstable_by(head - 1, |a, b| b.total_cmp(a));
                 let floor = *floor;
                 for &(t, _, hi) in &bounds {
-                    if !(hi < floor) {
+                    // NaN bounds (cannot happen with finite features) count as candidates.
+                    if hi.partial_cmp(&floor) != Some(std::cmp::Ordering::Less) {
                         stage.exact(index, catalogue, scan, model, t);
                     }
                 }
