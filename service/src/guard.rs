@@ -11,6 +11,12 @@
 //!    The streaming batch calls ([`STREAMING_PREFIXES`]: a register or a cohort may take
 //!    minutes) are bounded by the client's deadline only; their flow control bounds memory.
 //!
+//! A streaming call counts against `max_concurrent_requests` for its whole life: its permit
+//! is held by the response body ([`PermitBody`]) until the stream's last frame (trailers) is
+//! produced, the stream fails, or the client goes away (the body is dropped). Releasing it
+//! when the answer headers are sent, as for a unary call, would let any number of
+//! `ScoreProfiles` streams score at once.
+//!
 //! Rejections are logged at debug level with the method only, never the request.
 
 use std::future::Future;
@@ -19,7 +25,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
 use crate::auth::ApiKeys;
@@ -79,6 +85,51 @@ impl<S> tower::Layer<S> for GuardLayer {
 pub struct Guard<S> {
     inner: S,
     state: Arc<GuardState>,
+}
+
+pin_project_lite::pin_project! {
+    /// The response body of a streaming call: holds the call's concurrency permit until
+    /// the body ends (its trailers or an error are produced) or is dropped (client gone,
+    /// connection closed).
+    pub struct PermitBody {
+        #[pin]
+        inner: tonic::body::Body,
+        permit: Option<OwnedSemaphorePermit>,
+    }
+}
+
+impl PermitBody {
+    /// `inner`, holding `permit` until it ends.
+    pub fn wrap(inner: tonic::body::Body, permit: OwnedSemaphorePermit) -> tonic::body::Body {
+        tonic::body::Body::new(PermitBody { inner, permit: Some(permit) })
+    }
+}
+
+impl http_body::Body for PermitBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let this = self.project();
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        // The permit goes before the last frame is handed on, so a client that has read the
+        // trailers finds the permit free.
+        if !matches!(&frame, Some(Ok(f)) if f.is_data()) {
+            this.permit.take();
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The reply to a refused call.
@@ -150,8 +201,7 @@ where
             _ if streaming => {
                 return Box::pin(async move {
                     let answer = inner.call(request).await;
-                    drop(permit);
-                    answer
+                    Ok(answer?.map(|body| PermitBody::wrap(body, permit)))
                 });
             }
             _ => (state.timeout, false),
@@ -163,8 +213,8 @@ where
         let method = path.to_string();
         Box::pin(async move {
             let answer = tokio::time::timeout(timer, inner.call(request)).await;
-            drop(permit);
             match answer {
+                Ok(Ok(response)) if streaming => Ok(response.map(|body| PermitBody::wrap(body, permit))),
                 Ok(result) => result,
                 Err(_) => {
                     tracing::debug!(method, limit_ms = limit.as_millis() as u64, by_client, "deadline exceeded");
@@ -266,6 +316,53 @@ mod tests {
         let status = Status::from_header_map(answer.headers()).unwrap();
         assert_eq!(status.message(), "deadline exceeded: no answer within 5000 ms (the client's deadline)");
         assert_eq!(layer.in_flight(), 0);
+    }
+
+    type Frames = tokio::sync::mpsc::Sender<Result<http_body::Frame<bytes::Bytes>, Status>>;
+
+    /// A service whose answers are streams fed by the senders it hands to `calls`.
+    fn streaming(calls: tokio::sync::mpsc::UnboundedSender<Frames>) -> Svc {
+        tower::util::BoxCloneService::new(tower::service_fn(move |_req: http::Request<()>| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            let _ = calls.send(tx);
+            let body = http_body_util::StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+            std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::new(body))))
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_batch_stream_holds_its_permit_until_its_trailers_or_until_dropped() {
+        use http_body_util::BodyExt;
+        let layer = GuardLayer::new(None, 1, Duration::from_secs(2));
+        let (calls, mut senders) = tokio::sync::mpsc::unbounded_channel();
+        let mut svc = layer.layer(streaming(calls));
+        let mut stream = svc.call(req("/passerelle.v1.BatchService/ScoreProfiles")).await.unwrap().into_body();
+        let frames = senders.recv().await.unwrap();
+        // The answer headers are out; the stream goes on and still counts.
+        assert_eq!(layer.in_flight(), 1);
+        let shed = svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")).await.unwrap();
+        assert_eq!(code(&shed), Some(tonic::Code::ResourceExhausted));
+        frames.send(Ok(http_body::Frame::data(bytes::Bytes::from_static(b"answer")))).await.unwrap();
+        assert!(stream.frame().await.unwrap().unwrap().is_data());
+        assert_eq!(layer.in_flight(), 1, "a data frame does not end the stream");
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", "0".parse().unwrap());
+        frames.send(Ok(http_body::Frame::trailers(trailers))).await.unwrap();
+        assert!(stream.frame().await.unwrap().unwrap().is_trailers());
+        assert_eq!(layer.in_flight(), 0, "released with the last frame, before the client sees it");
+
+        // A client that goes away mid-stream (the body is dropped) releases it too; so does a
+        // stream with a client deadline (the server's timeout does not apply).
+        let mut with_deadline = req("/passerelle.v1.BatchService/ScoreProfiles");
+        with_deadline.headers_mut().insert("grpc-timeout", "5S".parse().unwrap());
+        let stream = svc.call(with_deadline).await.unwrap().into_body();
+        let _frames = senders.recv().await.unwrap();
+        assert_eq!(layer.in_flight(), 1);
+        drop(stream);
+        assert_eq!(layer.in_flight(), 0);
+        // A unary call releases its permit with its answer.
+        let answer = svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")).await.unwrap();
+        assert_eq!((code(&answer), layer.in_flight()), (None, 0));
     }
 
     #[tokio::test]
