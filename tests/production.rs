@@ -207,6 +207,27 @@ async fn a_score_profiles_stream_counts_against_the_concurrency_limit_for_its_wh
 }
 
 #[tokio::test]
+async fn a_score_profiles_stream_ends_at_the_clients_deadline_and_frees_its_permit() {
+    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+    use passerelle_service::proto::v1::ScoreProfilesRequest;
+    let app = started(Settings { max_concurrent_requests: 1, ..settings() }, None).await;
+    let mut batch = BatchServiceClient::new(app.channel.clone());
+    let (tx, rx) = mpsc::channel(1);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    req.set_timeout(Duration::from_millis(300));
+    let mut answers = batch.score_profiles(req).await.expect("stream accepted").into_inner();
+    tx.send(ScoreProfilesRequest { id: "a".into(), request: Some(request("I1315", Some(1))) }).await.unwrap();
+    assert_eq!(answers.message().await.expect("an answer").expect("not the end").id, "a");
+    // The client keeps its stream open and sends nothing more: the server ends it.
+    let status = answers.message().await.expect_err("cut at the deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(status.message(), "deadline exceeded: the stream did not end within 300 ms (the client's deadline)");
+    app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect("the permit is free");
+    drop(tx);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn api_keys_are_required_except_for_health_and_reflection() {
     let keys = ApiKeys::load(None, Some(KEY)).unwrap();
     let app = started(settings(), keys).await;

@@ -15,7 +15,9 @@
 //! is held by the response body ([`PermitBody`]) until the stream's last frame (trailers) is
 //! produced, the stream fails, or the client goes away (the body is dropped). Releasing it
 //! when the answer headers are sent, as for a unary call, would let any number of
-//! `ScoreProfiles` streams score at once.
+//! `ScoreProfiles` streams score at once. For the same reason the client's deadline bounds
+//! the whole stream, not only its headers: when it passes, the stream ends with
+//! `DEADLINE_EXCEEDED` trailers (answers already sent stay sent).
 //!
 //! Rejections are logged at debug level with the method only, never the request.
 
@@ -90,18 +92,27 @@ pub struct Guard<S> {
 pin_project_lite::pin_project! {
     /// The response body of a streaming call: holds the call's concurrency permit until
     /// the body ends (its trailers or an error are produced) or is dropped (client gone,
-    /// connection closed).
+    /// connection closed); with a client deadline, ends the stream when it passes, with
+    /// `DEADLINE_EXCEEDED` trailers.
     pub struct PermitBody {
         #[pin]
         inner: tonic::body::Body,
         permit: Option<OwnedSemaphorePermit>,
+        deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+        expired: bool,
     }
 }
 
 impl PermitBody {
-    /// `inner`, holding `permit` until it ends.
-    pub fn wrap(inner: tonic::body::Body, permit: OwnedSemaphorePermit) -> tonic::body::Body {
-        tonic::body::Body::new(PermitBody { inner, permit: Some(permit) })
+    /// `inner`, holding `permit` until it ends; when `deadline` is given (the instant and
+    /// the client's `grpc-timeout` it comes from), the stream is cut there.
+    pub fn wrap(
+        inner: tonic::body::Body,
+        permit: OwnedSemaphorePermit,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> tonic::body::Body {
+        let deadline = deadline.map(|(at, limit)| (Box::pin(tokio::time::sleep_until(at)), limit));
+        tonic::body::Body::new(PermitBody { inner, permit: Some(permit), deadline, expired: false })
     }
 }
 
@@ -114,6 +125,23 @@ impl http_body::Body for PermitBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
         let this = self.project();
+        if *this.expired {
+            return Poll::Ready(None);
+        }
+        if let Some((sleep, limit)) = this.deadline.as_mut() {
+            if sleep.as_mut().poll(cx).is_ready() {
+                *this.expired = true;
+                this.permit.take();
+                tracing::debug!(limit_ms = limit.as_millis() as u64, "stream cut at the client's deadline");
+                let status = Status::deadline_exceeded(format!(
+                    "deadline exceeded: the stream did not end within {} ms (the client's deadline)",
+                    limit.as_millis()
+                ));
+                let mut trailers = http::HeaderMap::new();
+                let _ = status.add_header(&mut trailers);
+                return Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))));
+            }
+        }
         let frame = std::task::ready!(this.inner.poll_frame(cx));
         // The permit goes before the last frame is handed on, so a client that has read the
         // trailers finds the permit free.
@@ -124,7 +152,7 @@ impl http_body::Body for PermitBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.expired || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
@@ -201,7 +229,7 @@ where
             _ if streaming => {
                 return Box::pin(async move {
                     let answer = inner.call(request).await;
-                    Ok(answer?.map(|body| PermitBody::wrap(body, permit)))
+                    Ok(answer?.map(|body| PermitBody::wrap(body, permit, None)))
                 });
             }
             _ => (state.timeout, false),
@@ -211,10 +239,13 @@ where
         // answer (tonic polls the inner future before its own timer).
         let timer = if by_client { limit.saturating_sub(Duration::from_millis(1)) } else { limit };
         let method = path.to_string();
+        let deadline = tokio::time::Instant::now() + timer;
         Box::pin(async move {
-            let answer = tokio::time::timeout(timer, inner.call(request)).await;
+            let answer = tokio::time::timeout_at(deadline, inner.call(request)).await;
             match answer {
-                Ok(Ok(response)) if streaming => Ok(response.map(|body| PermitBody::wrap(body, permit))),
+                Ok(Ok(response)) if streaming => {
+                    Ok(response.map(|body| PermitBody::wrap(body, permit, Some((deadline, limit)))))
+                }
                 Ok(result) => result,
                 Err(_) => {
                     tracing::debug!(method, limit_ms = limit.as_millis() as u64, by_client, "deadline exceeded");
@@ -363,6 +394,35 @@ mod tests {
         // A unary call releases its permit with its answer.
         let answer = svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")).await.unwrap();
         assert_eq!((code(&answer), layer.in_flight()), (None, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_stream_is_cut_at_the_clients_deadline_with_deadline_exceeded_trailers() {
+        use http_body::Body as _;
+        use http_body_util::BodyExt;
+        let layer = GuardLayer::new(None, 1, Duration::from_secs(2));
+        let (calls, mut senders) = tokio::sync::mpsc::unbounded_channel();
+        let mut svc = layer.layer(streaming(calls));
+        let mut with_deadline = req("/passerelle.v1.BatchService/ScoreProfiles");
+        with_deadline.headers_mut().insert("grpc-timeout", "5S".parse().unwrap());
+        let started = tokio::time::Instant::now();
+        let mut stream = svc.call(with_deadline).await.unwrap().into_body();
+        let frames = senders.recv().await.unwrap();
+        frames.send(Ok(http_body::Frame::data(bytes::Bytes::from_static(b"answer")))).await.unwrap();
+        assert!(stream.frame().await.unwrap().unwrap().is_data());
+        // Longer than the server's 2 s: only the client's deadline bounds a stream.
+        let last = stream.frame().await.unwrap().unwrap();
+        assert_eq!(started.elapsed(), Duration::from_millis(4999), "1 ms before tonic's own timer");
+        let trailers = last.into_trailers().expect("trailers");
+        let status = Status::from_header_map(&trailers).unwrap();
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        assert_eq!(
+            status.message(),
+            "deadline exceeded: the stream did not end within 5000 ms (the client's deadline)"
+        );
+        assert_eq!(layer.in_flight(), 0);
+        assert!(stream.is_end_stream());
+        assert!(stream.frame().await.is_none());
     }
 
     #[tokio::test]
