@@ -181,6 +181,53 @@ async fn overload_is_resource_exhausted_at_once_and_health_stays_open() {
 }
 
 #[tokio::test]
+async fn a_score_profiles_stream_counts_against_the_concurrency_limit_for_its_whole_life() {
+    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+    use passerelle_service::proto::v1::ScoreProfilesRequest;
+    let app = started(Settings { max_concurrent_requests: 1, ..settings() }, None).await;
+    let mut batch = BatchServiceClient::new(app.channel.clone());
+    let (tx, rx) = mpsc::channel(1);
+    let mut answers = batch.score_profiles(ReceiverStream::new(rx)).await.expect("stream accepted").into_inner();
+    tx.send(ScoreProfilesRequest { id: "a".into(), request: Some(request("I1315", Some(2))) }).await.unwrap();
+    let first = answers.message().await.expect("an answer").expect("not the end");
+    assert_eq!(first.id, "a");
+    // The stream's headers and first answer are out; it still holds the only permit.
+    let shed = app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect_err("shed");
+    assert_eq!(shed.code(), Code::ResourceExhausted, "{shed:?}");
+    assert_eq!(shed.message(), "server overloaded: 1 requests already in progress; retry with backoff");
+    let (_tx2, rx2) = mpsc::channel::<ScoreProfilesRequest>(1);
+    let second = batch.score_profiles(ReceiverStream::new(rx2)).await.expect_err("a second stream is shed");
+    assert_eq!(second.code(), Code::ResourceExhausted);
+    // The client ends its stream: the server ends its own and frees the permit before its
+    // trailers are sent.
+    drop(tx);
+    assert!(answers.message().await.expect("a clean end").is_none());
+    app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect("capacity is back");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn a_score_profiles_stream_ends_at_the_clients_deadline_and_frees_its_permit() {
+    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+    use passerelle_service::proto::v1::ScoreProfilesRequest;
+    let app = started(Settings { max_concurrent_requests: 1, ..settings() }, None).await;
+    let mut batch = BatchServiceClient::new(app.channel.clone());
+    let (tx, rx) = mpsc::channel(1);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    req.set_timeout(Duration::from_millis(300));
+    let mut answers = batch.score_profiles(req).await.expect("stream accepted").into_inner();
+    tx.send(ScoreProfilesRequest { id: "a".into(), request: Some(request("I1315", Some(1))) }).await.unwrap();
+    assert_eq!(answers.message().await.expect("an answer").expect("not the end").id, "a");
+    // The client keeps its stream open and sends nothing more: the server ends it.
+    let status = answers.message().await.expect_err("cut at the deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert_eq!(status.message(), "deadline exceeded: the stream did not end within 300 ms (the client's deadline)");
+    app.pathways().recommend_pathways(request("I1315", Some(1))).await.expect("the permit is free");
+    drop(tx);
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn api_keys_are_required_except_for_health_and_reflection() {
     let keys = ApiKeys::load(None, Some(KEY)).unwrap();
     let app = started(settings(), keys).await;

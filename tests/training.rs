@@ -180,6 +180,81 @@ async fn recommend_pathways_attaches_a_plan_to_each_result_when_asked() {
     let without = app.pathways().recommend_pathways(request(false)).await.expect("valid").into_inner();
     assert!(without.pathways.iter().all(|p| p.training_plan.is_none()));
     assert!(without.info.expect("info").training_basis.is_empty());
+    // Constraints are checked even when no plan is asked for.
+    let cases = [
+        (PlanConstraints { max_level: Some(9), ..Default::default() }, "plan_constraints.max_level"),
+        (PlanConstraints { max_total_hours: Some(-1.0), ..Default::default() }, "plan_constraints.max_total_hours"),
+        (
+            PlanConstraints { held_certifications: vec!["100023".into()], ..Default::default() },
+            "plan_constraints.held_certifications[0]",
+        ),
+    ];
+    for (constraints, field) in cases {
+        let mut bad = request(false);
+        bad.plan_constraints = Some(constraints);
+        let status = app.pathways().recommend_pathways(bad).await.expect_err(field);
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}");
+        assert!(status.message().starts_with(field), "{}", status.message());
+        let details = status.get_error_details();
+        assert_eq!(details.bad_request().expect("BadRequest").field_violations[0].field, field);
+    }
+    assert_eq!(
+        app.pathways()
+            .recommend_pathways(RecommendPathwaysRequest {
+                plan_constraints: Some(PlanConstraints { max_level: Some(9), ..Default::default() }),
+                ..request(false)
+            })
+            .await
+            .expect_err("max_level 9")
+            .message(),
+        "plan_constraints.max_level: 9 is not a qualification level 1-8"
+    );
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn plan_training_refuses_an_unknown_region_or_department_as_recommend_pathways_does() {
+    let app = spawn_app().await;
+    let mut client = app.training();
+    let plan = |region: &str, department: &str| PlanTrainingRequest {
+        profile: Some(Profile { region: region.into(), department: department.into(), ..fibre_splicer_without_aipr() }),
+        target_occupation_code: "F1623".into(),
+        constraints: None,
+    };
+    let cases = [
+        (
+            plan("99", ""),
+            "profile.region",
+            "profile.region: `99` is not an INSEE region code covered by the DARES tension data",
+        ),
+        (
+            plan("", "2C"),
+            "profile.department",
+            "profile.department: `2C` is not an INSEE department code covered by the DARES tension data",
+        ),
+    ];
+    for (request, field, message) in cases {
+        let status = client.plan_training(request).await.expect_err("refused");
+        assert_eq!((status.code(), status.message()), (Code::InvalidArgument, message));
+        let details = status.get_error_details();
+        assert_eq!(details.bad_request().expect("BadRequest").field_violations[0].field, field);
+    }
+    let recommend = app
+        .pathways()
+        .recommend_pathways(RecommendPathwaysRequest {
+            profile: plan("99", "").profile,
+            target_set: TargetSet::DigitalInfrastructure as i32,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        recommend.message(),
+        "profile.region: `99` is not an INSEE region code covered by the DARES tension data"
+    );
+    // A covered region and department (La Réunion, 974) are accepted, spaces and case ignored.
+    let ok = client.plan_training(plan(" 04 ", "974")).await.expect("valid area").into_inner();
+    assert_eq!(ok.plan.expect("plan").total_hours, 307.0);
     app.stop().await.expect("clean stop");
 }
 

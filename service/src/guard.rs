@@ -11,6 +11,14 @@
 //!    The streaming batch calls ([`STREAMING_PREFIXES`]: a register or a cohort may take
 //!    minutes) are bounded by the client's deadline only; their flow control bounds memory.
 //!
+//! A streaming call counts against `max_concurrent_requests` for its whole life: its permit
+//! is held by the response body ([`PermitBody`]) until the stream's last frame (trailers) is
+//! produced, the stream fails, or the client goes away (the body is dropped). Releasing it
+//! when the answer headers are sent, as for a unary call, would let any number of
+//! `ScoreProfiles` streams score at once. For the same reason the client's deadline bounds
+//! the whole stream, not only its headers: when it passes, the stream ends with
+//! `DEADLINE_EXCEEDED` trailers (answers already sent stay sent).
+//!
 //! Rejections are logged at debug level with the method only, never the request.
 
 use std::future::Future;
@@ -19,7 +27,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 
 use crate::auth::ApiKeys;
@@ -79,6 +87,77 @@ impl<S> tower::Layer<S> for GuardLayer {
 pub struct Guard<S> {
     inner: S,
     state: Arc<GuardState>,
+}
+
+pin_project_lite::pin_project! {
+    /// The response body of a streaming call: holds the call's concurrency permit until
+    /// the body ends (its trailers or an error are produced) or is dropped (client gone,
+    /// connection closed); with a client deadline, ends the stream when it passes, with
+    /// `DEADLINE_EXCEEDED` trailers.
+    pub struct PermitBody {
+        #[pin]
+        inner: tonic::body::Body,
+        permit: Option<OwnedSemaphorePermit>,
+        deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+        expired: bool,
+    }
+}
+
+impl PermitBody {
+    /// `inner`, holding `permit` until it ends; when `deadline` is given (the instant and
+    /// the client's `grpc-timeout` it comes from), the stream is cut there.
+    pub fn wrap(
+        inner: tonic::body::Body,
+        permit: OwnedSemaphorePermit,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> tonic::body::Body {
+        let deadline = deadline.map(|(at, limit)| (Box::pin(tokio::time::sleep_until(at)), limit));
+        tonic::body::Body::new(PermitBody { inner, permit: Some(permit), deadline, expired: false })
+    }
+}
+
+impl http_body::Body for PermitBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        let this = self.project();
+        if *this.expired {
+            return Poll::Ready(None);
+        }
+        if let Some((sleep, limit)) = this.deadline.as_mut() {
+            if sleep.as_mut().poll(cx).is_ready() {
+                *this.expired = true;
+                this.permit.take();
+                tracing::debug!(limit_ms = limit.as_millis() as u64, "stream cut at the client's deadline");
+                let status = Status::deadline_exceeded(format!(
+                    "deadline exceeded: the stream did not end within {} ms (the client's deadline)",
+                    limit.as_millis()
+                ));
+                let mut trailers = http::HeaderMap::new();
+                let _ = status.add_header(&mut trailers);
+                return Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))));
+            }
+        }
+        let frame = std::task::ready!(this.inner.poll_frame(cx));
+        // The permit goes before the last frame is handed on, so a client that has read the
+        // trailers finds the permit free.
+        if !matches!(&frame, Some(Ok(f)) if f.is_data()) {
+            this.permit.take();
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.expired || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The reply to a refused call.
@@ -150,8 +229,7 @@ where
             _ if streaming => {
                 return Box::pin(async move {
                     let answer = inner.call(request).await;
-                    drop(permit);
-                    answer
+                    Ok(answer?.map(|body| PermitBody::wrap(body, permit, None)))
                 });
             }
             _ => (state.timeout, false),
@@ -161,10 +239,13 @@ where
         // answer (tonic polls the inner future before its own timer).
         let timer = if by_client { limit.saturating_sub(Duration::from_millis(1)) } else { limit };
         let method = path.to_string();
+        let deadline = tokio::time::Instant::now() + timer;
         Box::pin(async move {
-            let answer = tokio::time::timeout(timer, inner.call(request)).await;
-            drop(permit);
+            let answer = tokio::time::timeout_at(deadline, inner.call(request)).await;
             match answer {
+                Ok(Ok(response)) if streaming => {
+                    Ok(response.map(|body| PermitBody::wrap(body, permit, Some((deadline, limit)))))
+                }
                 Ok(result) => result,
                 Err(_) => {
                     tracing::debug!(method, limit_ms = limit.as_millis() as u64, by_client, "deadline exceeded");
@@ -266,6 +347,82 @@ mod tests {
         let status = Status::from_header_map(answer.headers()).unwrap();
         assert_eq!(status.message(), "deadline exceeded: no answer within 5000 ms (the client's deadline)");
         assert_eq!(layer.in_flight(), 0);
+    }
+
+    type Frames = tokio::sync::mpsc::Sender<Result<http_body::Frame<bytes::Bytes>, Status>>;
+
+    /// A service whose answers are streams fed by the senders it hands to `calls`.
+    fn streaming(calls: tokio::sync::mpsc::UnboundedSender<Frames>) -> Svc {
+        tower::util::BoxCloneService::new(tower::service_fn(move |_req: http::Request<()>| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            let _ = calls.send(tx);
+            let body = http_body_util::StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+            std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::new(body))))
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_batch_stream_holds_its_permit_until_its_trailers_or_until_dropped() {
+        use http_body_util::BodyExt;
+        let layer = GuardLayer::new(None, 1, Duration::from_secs(2));
+        let (calls, mut senders) = tokio::sync::mpsc::unbounded_channel();
+        let mut svc = layer.layer(streaming(calls));
+        let mut stream = svc.call(req("/passerelle.v1.BatchService/ScoreProfiles")).await.unwrap().into_body();
+        let frames = senders.recv().await.unwrap();
+        // The answer headers are out; the stream goes on and still counts.
+        assert_eq!(layer.in_flight(), 1);
+        let shed = svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")).await.unwrap();
+        assert_eq!(code(&shed), Some(tonic::Code::ResourceExhausted));
+        frames.send(Ok(http_body::Frame::data(bytes::Bytes::from_static(b"answer")))).await.unwrap();
+        assert!(stream.frame().await.unwrap().unwrap().is_data());
+        assert_eq!(layer.in_flight(), 1, "a data frame does not end the stream");
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", "0".parse().unwrap());
+        frames.send(Ok(http_body::Frame::trailers(trailers))).await.unwrap();
+        assert!(stream.frame().await.unwrap().unwrap().is_trailers());
+        assert_eq!(layer.in_flight(), 0, "released with the last frame, before the client sees it");
+
+        // A client that goes away mid-stream (the body is dropped) releases it too; so does a
+        // stream with a client deadline (the server's timeout does not apply).
+        let mut with_deadline = req("/passerelle.v1.BatchService/ScoreProfiles");
+        with_deadline.headers_mut().insert("grpc-timeout", "5S".parse().unwrap());
+        let stream = svc.call(with_deadline).await.unwrap().into_body();
+        let _frames = senders.recv().await.unwrap();
+        assert_eq!(layer.in_flight(), 1);
+        drop(stream);
+        assert_eq!(layer.in_flight(), 0);
+        // A unary call releases its permit with its answer.
+        let answer = svc.call(req("/passerelle.v1.PathwayService/RecommendPathways")).await.unwrap();
+        assert_eq!((code(&answer), layer.in_flight()), (None, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_stream_is_cut_at_the_clients_deadline_with_deadline_exceeded_trailers() {
+        use http_body::Body as _;
+        use http_body_util::BodyExt;
+        let layer = GuardLayer::new(None, 1, Duration::from_secs(2));
+        let (calls, mut senders) = tokio::sync::mpsc::unbounded_channel();
+        let mut svc = layer.layer(streaming(calls));
+        let mut with_deadline = req("/passerelle.v1.BatchService/ScoreProfiles");
+        with_deadline.headers_mut().insert("grpc-timeout", "5S".parse().unwrap());
+        let started = tokio::time::Instant::now();
+        let mut stream = svc.call(with_deadline).await.unwrap().into_body();
+        let frames = senders.recv().await.unwrap();
+        frames.send(Ok(http_body::Frame::data(bytes::Bytes::from_static(b"answer")))).await.unwrap();
+        assert!(stream.frame().await.unwrap().unwrap().is_data());
+        // Longer than the server's 2 s: only the client's deadline bounds a stream.
+        let last = stream.frame().await.unwrap().unwrap();
+        assert_eq!(started.elapsed(), Duration::from_millis(4999), "1 ms before tonic's own timer");
+        let trailers = last.into_trailers().expect("trailers");
+        let status = Status::from_header_map(&trailers).unwrap();
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        assert_eq!(
+            status.message(),
+            "deadline exceeded: the stream did not end within 5000 ms (the client's deadline)"
+        );
+        assert_eq!(layer.in_flight(), 0);
+        assert!(stream.is_end_stream());
+        assert!(stream.frame().await.is_none());
     }
 
     #[tokio::test]

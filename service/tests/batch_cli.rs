@@ -77,7 +77,8 @@ fn jsonl_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
     let statuses: Vec<&str> = records.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["ok", "ok", "error", "error", "ok"]);
     assert_eq!(records[2]["error"]["field"], "line");
-    assert!(records[2]["error"]["reason"].as_str().unwrap().starts_with("malformed JSON"));
+    // Named at the file's line 3, not serde's "line 1" of the record.
+    assert_eq!(records[2]["error"]["reason"], "malformed JSON at line 3, column 28: EOF while parsing a value");
     assert_eq!(records[3]["error"]["field"], "occupation_code");
     assert_eq!(records[3]["error"]["reason"], "occupation_code: unknown ROME code `Z9999`");
 
@@ -302,4 +303,95 @@ fn a_profile_by_job_title_and_region_keeps_its_resolution_and_tension_in_the_out
     let first = &line["answer"]["results"][0];
     assert_eq!(first["occupation"]["code"], want.results[0].occupation.code.as_str());
     assert_eq!(first["tension"]["category"].as_u64(), want.results[0].tension.as_ref().map(|t| u64::from(t.category)));
+}
+
+#[test]
+fn a_semicolon_separated_csv_is_refused_once_naming_file_line_and_columns() {
+    let dir = scratch("semicolon");
+    let input = dir.join("in.csv");
+    std::fs::write(&input, "id;occupation_code;item_codes\na;I1315;\nb;F1602;\nc;I1315;\n").unwrap();
+    let output = dir.join("out.csv");
+    let expected = format!(
+        "{}:1: the header has no `id` column: the file looks `;`-separated (columns must be separated by commas); \
+         found 1 column: `id;occupation_code;item_codes`; expected comma-separated columns `id` (required), at \
+         least one of `occupation_code`, `item_codes`, `job_title`, and optionally `removed_item_codes`, `region`, \
+         `department` (other columns are ignored)",
+        input.display()
+    );
+    for command in ["score", "cohort"] {
+        let run = bin().args([command, "--input"]).arg(&input).arg("--output").arg(&output).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{command}: {stderr}");
+        assert_eq!(stderr.matches(&expected).count(), 1, "{command}: {stderr}");
+        assert!(!stderr.contains("line 2") && !stderr.contains("failed"), "no per-row errors: {stderr}");
+        assert!(!output.exists(), "{command}: nothing is written");
+    }
+}
+
+#[test]
+fn an_oversize_line_and_a_long_id_are_error_records_and_the_next_lines_are_scored() {
+    let dir = scratch("oversize");
+    let input = dir.join("in.jsonl");
+    // Line 2: 2 MiB of one record (over the default 1 MiB); line 3: a 300-byte id.
+    let big = format!("{{\"id\":\"big\",\"job_title\":\"{}\"}}", "x".repeat(2 << 20));
+    let long_id = "L".repeat(300);
+    std::fs::write(
+        &input,
+        format!(
+            "{{\"id\":\"a\",\"occupation_code\":\"I1315\"}}\n{big}\n{{\"id\":\"{long_id}\",\"occupation_code\":\"I1315\"}}\n\
+             {{\"id\":\"b\",\"occupation_code\":\"F1602\"}}\n"
+        ),
+    )
+    .unwrap();
+    let output = dir.join("out.jsonl");
+    let run = bin()
+        .args(["score", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("scored 4 profiles (2 ok, 2 failed)"), "{stderr}");
+    let records: Vec<Value> =
+        std::fs::read_to_string(&output).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary: Vec<(u64, &str)> =
+        records.iter().map(|r| (r["line"].as_u64().unwrap(), r["status"].as_str().unwrap())).collect();
+    assert_eq!(summary, [(1, "ok"), (2, "error"), (3, "error"), (4, "ok")]);
+    assert_eq!(big.len(), 2_097_179);
+    assert_eq!(records[1]["id"], Value::Null);
+    assert_eq!(records[1]["error"]["field"], "line");
+    assert_eq!(
+        records[1]["error"]["reason"],
+        "record of 2097179 bytes is over the limit of 1048576 bytes (--max-record-bytes); skipped"
+    );
+    assert_eq!(records[2]["id"], format!("{}…", "L".repeat(40)));
+    assert_eq!(records[2]["error"]["field"], "id");
+    assert_eq!(records[2]["error"]["reason"], "id: 300 bytes, at most 256 are accepted");
+    assert_eq!(records[3]["id"], "b");
+
+    // The limit is a flag: at 1 KiB the first line (40 bytes) still passes, line 2 still fails.
+    let run = bin()
+        .args(["score", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--top-k", "1", "--max-record-bytes", "1024"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let text = std::fs::read_to_string(&output).unwrap();
+    assert!(text.lines().nth(1).unwrap().contains("over the limit of 1024 bytes"), "{text}");
+    let refused = bin()
+        .args(["score", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--max-record-bytes", "100"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "clap refuses a value out of range");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--max-record-bytes"));
 }

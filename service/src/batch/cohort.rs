@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::Outcome;
 use crate::batch::score::ScoreOptions;
-use crate::batch::{format_of, open_input, open_output, refuse_same_file, BatchError, InputFormat, CHUNK_RECORDS};
+use crate::batch::{
+    format_of, open_input, open_output, read_error, refuse_same_file, BatchError, InputFormat, CHUNK_RECORDS,
+};
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
 
@@ -68,6 +70,9 @@ pub struct CohortArgs {
     /// Where to write the report (default: standard output).
     #[arg(long, default_value = "-")]
     pub output: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub record_limit: crate::batch::RecordLimitArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
@@ -396,9 +401,9 @@ pub fn run(args: CohortArgs) -> Result<(), BatchError> {
     options.check(&engine)?;
     refuse_same_file(&args.input, &args.output)?;
     let (input, _, _) = open_input(&args.input)?;
-    let mut reader = ProfileReader::new(input, input_format);
+    let mut reader = ProfileReader::new(input, input_format).with_max_record_bytes(args.record_limit.bytes());
     let result = analyse(&engine, training.as_ref(), &options, &mut reader, args.rows)
-        .map_err(|source| BatchError::Read { path: args.input.clone(), source })?;
+        .map_err(|source| read_error(&args.input, source))?;
     let bytes = match args.format {
         CohortFormat::Table => table(&result).into_bytes(),
         CohortFormat::Json => {

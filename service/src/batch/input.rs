@@ -9,13 +9,20 @@
 //!   fields are those of `passerelle.v1.Profile` and each is optional; any other key is an
 //!   error. Blank lines are skipped (they are not records).
 //! - **CSV** (`.csv`): a header line, then one profile per line. Columns by name: `id`
-//!   (required), `occupation_code`, `item_codes`, `removed_item_codes` (optional; codes
-//!   separated by `;` or spaces). Other columns are ignored.
+//!   (required), at least one of `occupation_code`, `item_codes`, `job_title`, and
+//!   optionally `removed_item_codes`, `region`, `department` (codes separated by `;` or
+//!   spaces). Other columns are ignored. A header without `id` or without any profile
+//!   column (a `;`- or tab-separated file, a missing header line) refuses the whole file
+//!   with one [`HeaderError`] naming the line, the columns found and the expected ones.
 //!
 //! A record that cannot be read (malformed JSON, wrong number of CSV fields, a missing id,
-//! a field of the wrong type) comes out as an [`InputRecord`] whose `profile` is an
-//! [`RecordError`] naming the field and the reason, with its 1-based line number; the
-//! following records are still read. Only an I/O failure of the file itself stops the run.
+//! an id over [`MAX_ID_BYTES`], a field of the wrong type, a record over the size limit)
+//! comes out as an [`InputRecord`] whose `profile` is an [`RecordError`] naming the field
+//! and the reason, with its 1-based line number; the following records are still read. A
+//! malformed JSON record names its file line and column (in characters). Records are read
+//! in bounded chunks: one longer than [`DEFAULT_MAX_RECORD_BYTES`] (or the limit given to
+//! [`ProfileReader::with_max_record_bytes`]) is skipped to its end without being held in
+//! memory. Only an I/O failure of the file itself, or a refused CSV header, stops the run.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -23,6 +30,15 @@ use std::path::Path;
 use passerelle_model::engine::ProfileQuery;
 use passerelle_model::error::echo;
 use serde_json::Value;
+
+/// Default largest record, in bytes (1 MiB; `--max-record-bytes`): a profile of 2 × 1,000
+/// item codes is about 20 KiB, so a longer record is a mistake (a file that is not a
+/// profile file, a missing line break). It is one error record, skipped without being held
+/// in memory.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Longest accepted `id`, in bytes: the rule of the `id` of a `ScoreProfiles` request.
+pub const MAX_ID_BYTES: usize = crate::grpc::batch::MAX_ID_BYTES;
 
 /// Format of a profile or result file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,35 +83,112 @@ pub struct InputRecord {
     pub profile: Result<ProfileQuery, RecordError>,
 }
 
-/// Reads [`InputRecord`]s from a buffered reader, one at a time.
+/// Reads [`InputRecord`]s from a buffered reader, one at a time. Each record is read in
+/// bounded chunks: at most `max_record_bytes` (plus the reader's own buffer) are held, and
+/// a longer record is skipped to its end without being stored.
 pub struct ProfileReader<R: BufRead> {
-    inner: Inner<R>,
+    reader: R,
+    format: InputFormat,
+    /// Last physical line read (1-based).
+    line: u64,
+    max_record_bytes: usize,
+    /// The bytes of the current record (at most `max_record_bytes` + 2).
+    bytes: Vec<u8>,
+    /// CSV: the header, once read (`None` before, or for an empty file).
+    columns: Option<Columns>,
+    header_read: bool,
+    /// First physical line of the record last read.
+    line_of_record: u64,
 }
 
-enum Inner<R: BufRead> {
-    Jsonl { reader: R, line: u64, buf: String },
-    Csv { reader: R, line: u64, buf: String, columns: Option<Result<Columns, String>> },
+/// What one physical line held.
+struct Physical {
+    /// Bytes consumed, line break included.
+    len: u64,
+    /// Bytes of the line break (`\n` or `\r\n`: 0 to 2).
+    terminator: u64,
+    /// `"` bytes in the line.
+    quotes: u64,
+    /// Whether the whole line was appended to the buffer.
+    stored: bool,
 }
 
-/// One physical line: `Ok(Some(true))` appended to `buf`, `Ok(Some(false))` consumed but
-/// not appended because it is not UTF-8, `Ok(None)` at the end of the input. The line's
-/// bytes are read whole first, so a bad line never eats into the next one.
-fn read_line<R: BufRead>(reader: &mut R, buf: &mut String) -> std::io::Result<Option<bool>> {
-    let mut bytes = Vec::new();
-    if reader.read_until(b'\n', &mut bytes)? == 0 {
+/// Reads one physical line (through its `\n`) in the reader's own chunks, appending it to
+/// `bytes` only while the line fits in `room` bytes; a longer line is consumed (its size and
+/// quotes counted) without being stored. `None` at the end of the input.
+fn read_physical_line<R: BufRead>(
+    reader: &mut R,
+    bytes: &mut Vec<u8>,
+    room: usize,
+) -> std::io::Result<Option<Physical>> {
+    let start = bytes.len();
+    let (mut len, mut quotes, mut stored) = (0u64, 0u64, true);
+    let mut last = [0u8; 2];
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let part = &chunk[..take];
+        quotes += part.iter().filter(|&&b| b == b'"').count() as u64;
+        last = match part {
+            [.., a, b] => [*a, *b],
+            [b] => [last[1], *b],
+            [] => last,
+        };
+        if stored {
+            if bytes.len() - start + take <= room {
+                bytes.extend_from_slice(part);
+            } else {
+                stored = false;
+                bytes.truncate(start);
+            }
+        }
+        len += take as u64;
+        reader.consume(take);
+        if done {
+            break;
+        }
+    }
+    if len == 0 {
         return Ok(None);
     }
-    match String::from_utf8(bytes) {
-        Ok(text) => {
-            buf.push_str(&text);
-            Ok(Some(true))
-        }
-        Err(_) => Ok(Some(false)),
+    let terminator = match last {
+        [b'\r', b'\n'] if len >= 2 => 2,
+        [_, b'\n'] => 1,
+        _ => 0,
+    };
+    Ok(Some(Physical { len, terminator, quotes, stored }))
+}
+
+fn not_utf8_error() -> RecordError {
+    RecordError { field: "line".into(), reason: "not valid UTF-8".into() }
+}
+
+/// The error record of a record longer than the limit.
+fn too_long(size: u64, max: usize) -> RecordError {
+    RecordError {
+        field: "line".into(),
+        reason: format!("record of {size} bytes is over the limit of {max} bytes (--max-record-bytes); skipped"),
     }
 }
 
-fn not_utf8(line: u64) -> InputRecord {
-    InputRecord { line, id: None, profile: Err(RecordError { field: "line".into(), reason: "not valid UTF-8".into() }) }
+/// One raw CSV record (lines joined while a quoted field is open).
+enum RawCsv {
+    /// Only spaces: not a record.
+    Blank,
+    /// The record's text is the reader's buffer (UTF-8 checked).
+    Text,
+    /// The record cannot be read: too long, not UTF-8, an unclosed quote.
+    Bad(RecordError),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -116,84 +209,174 @@ impl<R: BufRead> std::fmt::Debug for ProfileReader<R> {
 }
 
 impl<R: BufRead> ProfileReader<R> {
-    /// A reader of `format` over `reader`.
+    /// A reader of `format` over `reader`, with records of at most
+    /// [`DEFAULT_MAX_RECORD_BYTES`].
     pub fn new(reader: R, format: InputFormat) -> Self {
-        let inner = match format {
-            InputFormat::Jsonl => Inner::Jsonl { reader, line: 0, buf: String::new() },
-            InputFormat::Csv => Inner::Csv { reader, line: 0, buf: String::new(), columns: None },
-        };
-        ProfileReader { inner }
+        ProfileReader {
+            reader,
+            format,
+            line: 0,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            bytes: Vec::new(),
+            columns: None,
+            header_read: false,
+            line_of_record: 0,
+        }
+    }
+
+    /// The same with records of at most `max` bytes (line breaks not counted); a longer
+    /// record is one error record for its first line, and is skipped without being held.
+    pub fn with_max_record_bytes(mut self, max: usize) -> Self {
+        self.max_record_bytes = max.max(1);
+        self
+    }
+
+    /// Reads the CSV header now (nothing for JSON Lines), so that a file that is not a
+    /// profile file is refused before anything is written. [`Self::next_record`] does it
+    /// on its first call otherwise.
+    ///
+    /// # Errors
+    /// An I/O error; a header that cannot be a profile header is an I/O error of kind
+    /// `InvalidData` carrying a [`HeaderError`] (see [`HeaderError::of`]).
+    pub fn start(&mut self) -> std::io::Result<()> {
+        if self.format != InputFormat::Csv || self.header_read {
+            return Ok(());
+        }
+        loop {
+            let Some(raw) = self.read_csv()? else {
+                self.header_read = true;
+                return Ok(()); // an empty file: no records
+            };
+            let line = self.line_of_record;
+            let header = match raw {
+                RawCsv::Blank => continue,
+                RawCsv::Bad(e) => Err(e.reason),
+                RawCsv::Text => parse_csv_line(&self.text()),
+            };
+            self.header_read = true;
+            let columns = header
+                .map_err(|reason| HeaderError {
+                    line,
+                    reason: format!("unreadable header: {reason}"),
+                    found: "no column".into(),
+                })
+                .and_then(|h| header_columns(line, &h));
+            return match columns {
+                Ok(c) => {
+                    self.columns = Some(c);
+                    Ok(())
+                }
+                Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            };
+        }
     }
 
     /// The next record, `Ok(None)` at the end of the input.
     ///
     /// # Errors
-    /// Only an I/O error of the underlying reader (a bad record is an [`InputRecord`]
-    /// carrying a [`RecordError`]). A CSV file whose header has no `id` column yields one
-    /// error record per line.
+    /// An I/O error of the underlying reader (a bad record is an [`InputRecord`] carrying
+    /// a [`RecordError`]), or a CSV header that cannot be a profile header (see
+    /// [`Self::start`]): the file is refused once, not line by line.
     pub fn next_record(&mut self) -> std::io::Result<Option<InputRecord>> {
-        match &mut self.inner {
-            Inner::Jsonl { reader, line, buf } => loop {
-                buf.clear();
-                let Some(utf8) = read_line(reader, buf)? else { return Ok(None) };
-                *line += 1;
-                if !utf8 {
-                    return Ok(Some(not_utf8(*line)));
+        match self.format {
+            InputFormat::Jsonl => loop {
+                let max = self.max_record_bytes;
+                self.bytes.clear();
+                let Some(p) = read_physical_line(&mut self.reader, &mut self.bytes, max.saturating_add(2))? else {
+                    return Ok(None);
+                };
+                self.line += 1;
+                let line = self.line;
+                let size = p.len - p.terminator;
+                if !p.stored || size > max as u64 {
+                    return Ok(Some(InputRecord { line, id: None, profile: Err(too_long(size, max)) }));
                 }
+                let Ok(text) = std::str::from_utf8(&self.bytes) else {
+                    return Ok(Some(InputRecord { line, id: None, profile: Err(not_utf8_error()) }));
+                };
                 // A byte-order mark (spreadsheet exports) is not part of the first record.
-                let text = if *line == 1 { buf.trim_start_matches('\u{feff}') } else { buf.as_str() };
+                let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
                 if text.trim().is_empty() {
                     continue;
                 }
-                return Ok(Some(parse_json_line(*line, text)));
+                return Ok(Some(parse_json_line(line, text.trim_end_matches(['\n', '\r']))));
             },
-            // Lines are read one by one (so line numbers are exact, blank lines included);
-            // a quoted field may span lines: lines are joined while the quotes are unbalanced.
-            Inner::Csv { reader, line, buf, columns } => loop {
-                buf.clear();
-                let Some(utf8) = read_line(reader, buf)? else { return Ok(None) };
-                *line += 1;
-                let first = *line;
-                if !utf8 {
-                    return Ok(Some(not_utf8(first)));
-                }
-                let mut eof = false;
-                while buf.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
-                    match read_line(reader, buf)? {
-                        None => {
-                            eof = true;
-                            break;
+            InputFormat::Csv => {
+                self.start()?;
+                let Some(columns) = self.columns else { return Ok(None) };
+                loop {
+                    let Some(raw) = self.read_csv()? else { return Ok(None) };
+                    let line = self.line_of_record;
+                    let record = match raw {
+                        RawCsv::Blank => continue,
+                        RawCsv::Bad(e) => Err(e),
+                        RawCsv::Text => {
+                            parse_csv_line(&self.text()).map_err(|reason| RecordError { field: "line".into(), reason })
                         }
-                        Some(utf8) => {
-                            *line += 1;
-                            if !utf8 {
-                                return Ok(Some(not_utf8(first)));
-                            }
-                        }
-                    }
+                    };
+                    return Ok(Some(match record {
+                        Ok(record) => parse_csv_record(line, columns, &record),
+                        Err(e) => InputRecord { line, id: None, profile: Err(e) },
+                    }));
                 }
-                if buf.trim().is_empty() {
-                    continue;
-                }
-                let record = if eof {
-                    Err("malformed CSV: a quoted field is not closed".to_string())
-                } else {
-                    parse_csv_line(buf)
-                };
-                let Some(cols) = columns else {
-                    *columns = Some(record.and_then(|r| header_columns(&r)));
-                    continue;
-                };
-                return Ok(Some(match record {
-                    Ok(record) => parse_csv_record(first, cols, &record),
-                    Err(reason) => InputRecord {
-                        line: first,
-                        id: None,
-                        profile: Err(RecordError { field: "line".into(), reason }),
-                    },
-                }));
-            },
+            }
         }
+    }
+
+    /// The current record's text (checked UTF-8 by [`Self::read_csv`]).
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
+
+    /// Reads one CSV record: physical lines are read one by one (so line numbers are exact,
+    /// blank lines included) and joined while a quoted field is open; a record over the
+    /// limit is consumed to its end without being stored. Sets `line_of_record`.
+    fn read_csv(&mut self) -> std::io::Result<Option<RawCsv>> {
+        let max = self.max_record_bytes;
+        self.bytes.clear();
+        let Some(p) = read_physical_line(&mut self.reader, &mut self.bytes, max.saturating_add(2))? else {
+            return Ok(None);
+        };
+        self.line += 1;
+        self.line_of_record = self.line;
+        let (mut size, mut last_terminator, mut quotes, mut stored) = (p.len, p.terminator, p.quotes, p.stored);
+        let mut unclosed = false;
+        while quotes % 2 == 1 {
+            stored = stored && size - last_terminator <= max as u64;
+            let room = if stored { max.saturating_add(2).saturating_sub(self.bytes.len()) } else { 0 };
+            if !stored {
+                self.bytes.clear();
+            }
+            match read_physical_line(&mut self.reader, &mut self.bytes, room)? {
+                None => {
+                    unclosed = true;
+                    break;
+                }
+                Some(q) => {
+                    self.line += 1;
+                    size += q.len;
+                    last_terminator = q.terminator;
+                    quotes += q.quotes;
+                    stored = stored && q.stored;
+                }
+            }
+        }
+        let size = size - last_terminator;
+        if !stored || size > max as u64 {
+            self.bytes.clear();
+            return Ok(Some(RawCsv::Bad(too_long(size, max))));
+        }
+        let Ok(text) = std::str::from_utf8(&self.bytes) else {
+            return Ok(Some(RawCsv::Bad(not_utf8_error())));
+        };
+        if text.trim().is_empty() {
+            return Ok(Some(RawCsv::Blank));
+        }
+        if unclosed {
+            let reason = "malformed CSV: a quoted field is not closed".to_string();
+            return Ok(Some(RawCsv::Bad(RecordError { field: "line".into(), reason })));
+        }
+        Ok(Some(RawCsv::Text))
     }
 }
 
@@ -208,10 +391,62 @@ fn parse_csv_line(text: &str) -> Result<csv::StringRecord, String> {
     }
 }
 
-fn header_columns(header: &csv::StringRecord) -> Result<Columns, String> {
-    let find = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
-    let id = find("id").ok_or_else(|| "the CSV header has no `id` column".to_string())?;
-    Ok(Columns {
+/// What a profile CSV header must have, as written in [`HeaderError`].
+pub const EXPECTED_COLUMNS: &str = "expected comma-separated columns `id` (required), at least one of `occupation_code`, `item_codes`, `job_title`, and optionally `removed_item_codes`, `region`, `department` (other columns are ignored)";
+
+/// Columns listed in a [`HeaderError`]; more are counted.
+const MAX_LISTED_COLUMNS: usize = 12;
+
+/// A CSV header that cannot be a profile header: the file is refused as a whole, with one
+/// error naming the line, the columns found and the expected ones (instead of one error
+/// record per line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {}", self.detail())]
+pub struct HeaderError {
+    /// 1-based line of the header (1 unless blank lines precede it).
+    pub line: u64,
+    /// What is wrong (no `id` column, looks `;`-separated…).
+    pub reason: String,
+    /// The columns found, quoted and cut: ``2 columns: `a`, `b` ``.
+    pub found: String,
+}
+
+impl HeaderError {
+    /// The message without the line: reason, columns found, columns expected.
+    pub fn detail(&self) -> String {
+        format!("{}; found {}; {EXPECTED_COLUMNS}", self.reason, self.found)
+    }
+
+    /// The header error an I/O error of [`ProfileReader`] carries, if any.
+    pub fn of(err: &std::io::Error) -> Option<&HeaderError> {
+        err.get_ref().and_then(|e| e.downcast_ref::<HeaderError>())
+    }
+}
+
+fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, HeaderError> {
+    let names: Vec<&str> = header.iter().map(|h| h.trim_start_matches('\u{feff}').trim()).collect();
+    let find = |name: &str| names.iter().position(|h| *h == name);
+    let listed: Vec<String> = names.iter().take(MAX_LISTED_COLUMNS).map(|n| format!("`{}`", echo(n))).collect();
+    let more = names.len().saturating_sub(MAX_LISTED_COLUMNS);
+    let found = format!(
+        "{} column{}: {}{}",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        listed.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() }
+    );
+    let fail = |reason: &str| HeaderError { line, reason: reason.to_string(), found: found.clone() };
+    let Some(id) = find("id") else {
+        let single = names.first().filter(|_| names.len() == 1).copied().unwrap_or_default();
+        return Err(if single.contains(';') {
+            fail("the header has no `id` column: the file looks `;`-separated (columns must be separated by commas)")
+        } else if single.contains('\t') {
+            fail("the header has no `id` column: the file looks tab-separated (columns must be separated by commas)")
+        } else {
+            fail("the header has no `id` column (is the header line missing?)")
+        });
+    };
+    let columns = Columns {
         id,
         occupation: find("occupation_code"),
         job_title: find("job_title"),
@@ -219,20 +454,28 @@ fn header_columns(header: &csv::StringRecord) -> Result<Columns, String> {
         department: find("department"),
         items: find("item_codes"),
         removed: find("removed_item_codes"),
-    })
+    };
+    if columns.occupation.is_none() && columns.items.is_none() && columns.job_title.is_none() {
+        return Err(fail(
+            "the header has no profile column (`occupation_code`, `item_codes` or `job_title`): no line could be scored",
+        ));
+    }
+    Ok(columns)
 }
 
-fn parse_csv_record(line: u64, columns: &Result<Columns, String>, record: &csv::StringRecord) -> InputRecord {
-    let columns = match columns {
-        Ok(c) => *c,
-        Err(reason) => {
-            return InputRecord {
-                line,
-                id: None,
-                profile: Err(RecordError { field: "id".into(), reason: reason.clone() }),
-            }
-        }
-    };
+/// The error record of an `id` longer than [`MAX_ID_BYTES`] (the id is echoed cut).
+fn id_too_long(line: u64, id: &str) -> InputRecord {
+    InputRecord {
+        line,
+        id: Some(echo(id)),
+        profile: Err(RecordError {
+            field: "id".into(),
+            reason: format!("id: {} bytes, at most {MAX_ID_BYTES} are accepted", id.len()),
+        }),
+    }
+}
+
+fn parse_csv_record(line: u64, columns: Columns, record: &csv::StringRecord) -> InputRecord {
     let id = record.get(columns.id).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let Some(id) = id else {
         let reason = if record.get(columns.id).is_none() {
@@ -242,6 +485,9 @@ fn parse_csv_record(line: u64, columns: &Result<Columns, String>, record: &csv::
         };
         return InputRecord { line, id: None, profile: Err(RecordError { field: "id".into(), reason }) };
     };
+    if id.len() > MAX_ID_BYTES {
+        return id_too_long(line, &id);
+    }
     let cell = |c: Option<usize>| c.and_then(|i| record.get(i)).unwrap_or("");
     let codes = |text: &str| -> Vec<String> {
         text.split(|c: char| c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
@@ -273,7 +519,7 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
     };
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return bad(None, "line", format!("malformed JSON: {e}")),
+        Err(e) => return bad(None, "line", malformed_json(line, text, &e)),
     };
     let Value::Object(map) = value else {
         return bad(None, "line", "expected a JSON object".to_string());
@@ -284,6 +530,9 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
         Some(Value::String(_)) | None | Some(Value::Null) => return bad(None, "id", "required".to_string()),
         Some(other) => return bad(None, "id", format!("expected a string, got {}", kind(other))),
     };
+    if id.len() > MAX_ID_BYTES {
+        return id_too_long(line, &id);
+    }
     let id = Some(id);
     for key in map.keys() {
         if !FIELDS.contains(&key.as_str()) {
@@ -335,6 +584,25 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
         })
     });
     InputRecord { line, id, profile }
+}
+
+/// serde's message for a malformed record, with its position given in the input file
+/// (serde counts lines and byte columns within the record: always line 1 of a JSON Lines
+/// record): `malformed JSON at line 7, column 12: expected `,` or `}``, the column in
+/// characters.
+fn malformed_json(line: u64, text: &str, err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    let message = message.strip_suffix(&suffix).unwrap_or(&message);
+    if err.line() == 0 {
+        return format!("malformed JSON at line {line}: {message}");
+    }
+    let file_line = line + err.line() as u64 - 1;
+    // The byte offset of serde's column in its line of `text`, counted in characters.
+    let line_text = text.split('\n').nth(err.line() - 1).unwrap_or_default();
+    let byte = err.column().saturating_sub(1).min(line_text.len());
+    let column = (0..=byte).rev().find_map(|b| line_text.get(..b)).map_or(0, |t| t.chars().count()) + 1;
+    format!("malformed JSON at line {file_line}, column {column}: {message}")
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -451,11 +719,135 @@ mod tests {
         assert_eq!(lines, [(2, None, false), (3, Some("y".to_string()), true)]);
     }
 
+    /// The header error of a CSV text, from the first call of `next_record`.
+    fn header_error(text: &str) -> HeaderError {
+        let mut reader = ProfileReader::new(text.as_bytes(), InputFormat::Csv);
+        let err = reader.next_record().expect_err("refused header");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        HeaderError::of(&err).expect("a header error").clone()
+    }
+
     #[test]
-    fn csv_without_id_column_fails_every_line() {
-        let records = read_all("occupation_code\nI1315\nF1602\n", InputFormat::Csv);
-        assert_eq!(records.len(), 2);
-        assert!(records.iter().all(|r| r.profile.as_ref().is_err_and(|e| e.field == "id")));
+    fn a_csv_header_without_the_required_columns_is_one_error_naming_line_and_columns() {
+        let semicolons = header_error("id;occupation_code;item_codes\na;I1315;\nb;F1602;\n");
+        assert_eq!(semicolons.line, 1);
+        assert_eq!(
+            semicolons.to_string(),
+            "line 1: the header has no `id` column: the file looks `;`-separated (columns must be separated by \
+             commas); found 1 column: `id;occupation_code;item_codes`; expected comma-separated columns `id` \
+             (required), at least one of `occupation_code`, `item_codes`, `job_title`, and optionally \
+             `removed_item_codes`, `region`, `department` (other columns are ignored)"
+        );
+        let tabs = header_error("\nid\toccupation_code\na\tI1315\n");
+        assert_eq!(tabs.line, 2, "a blank first line is not the header");
+        assert!(tabs.reason.ends_with("the file looks tab-separated (columns must be separated by commas)"));
+        assert_eq!(tabs.found, "1 column: `id?occupation_code`");
+        // A data line where the header should be.
+        let missing = header_error("a,I1315,,400772\n");
+        assert_eq!(missing.reason, "the header has no `id` column (is the header line missing?)");
+        assert_eq!(missing.found, "4 columns: `a`, `I1315`, ``, `400772`");
+        let no_profile = header_error("id,occupaton_code\na,I1315\n");
+        assert!(no_profile.reason.starts_with("the header has no profile column"), "{}", no_profile.reason);
+        let wide = header_error(&(0..15).map(|i| format!("c{i}")).collect::<Vec<_>>().join(","));
+        assert!(wide.found.starts_with("15 columns: `c0`, `c1`"));
+        assert!(wide.found.ends_with("`c11` and 3 more"), "{}", wide.found);
+        // `start` reads it before any record; a good header is kept for the records.
+        let mut reader = ProfileReader::new("\u{feff}id,job_title\na,monteur\n".as_bytes(), InputFormat::Csv);
+        reader.start().unwrap();
+        let record = reader.next_record().unwrap().unwrap();
+        assert_eq!((record.line, record.id.as_deref()), (2, Some("a")));
+        // An empty file has no records and no error.
+        assert_eq!(ProfileReader::new(&b""[..], InputFormat::Csv).next_record().unwrap(), None);
+    }
+
+    #[test]
+    fn an_oversize_record_is_one_error_record_and_the_next_lines_are_read() {
+        let big = format!("{{\"id\":\"big\",\"job_title\":\"{}\"}}", "x".repeat(5000));
+        let text = format!("{{\"id\":\"a\"}}\n{big}\r\n{{\"id\":\"b\"}}\n{}\n", "y".repeat(1024));
+        let mut reader = ProfileReader::new(
+            // A small buffer: the long line is read in many chunks.
+            std::io::BufReader::with_capacity(64, text.as_bytes()),
+            InputFormat::Jsonl,
+        )
+        .with_max_record_bytes(1024);
+        let mut out = Vec::new();
+        while let Some(r) = reader.next_record().unwrap() {
+            out.push((r.line, r.id, r.profile.map(|_| ()).map_err(|e| (e.field, e.reason))));
+        }
+        assert_eq!(out.len(), 4);
+        assert_eq!((out[0].0, out[0].1.as_deref()), (1, Some("a")));
+        let size = big.len();
+        assert_eq!(size, 5027);
+        assert_eq!(
+            out[1],
+            (
+                2,
+                None,
+                Err((
+                    "line".to_string(),
+                    "record of 5027 bytes is over the limit of 1024 bytes (--max-record-bytes); skipped".to_string()
+                ))
+            )
+        );
+        assert_eq!((out[2].0, out[2].1.as_deref()), (3, Some("b")));
+        // Exactly at the limit: read (and refused as JSON, not for its size).
+        assert_eq!(out[3].0, 4);
+        assert!(out[3].2.as_ref().is_err_and(|(_, reason)| reason.starts_with("malformed JSON at line 4, column 1")));
+        assert!(reader.bytes.capacity() <= 4 * 1024, "the long line was not held: {}", reader.bytes.capacity());
+
+        // CSV: a quoted field spanning lines counts whole, and the record's lines are skipped.
+        let csv = format!("id,job_title\na,monteur\nb,\"{}\n{}\"\nc,technicien\n", "z".repeat(600), "z".repeat(600));
+        let mut reader = ProfileReader::new(std::io::BufReader::with_capacity(64, csv.as_bytes()), InputFormat::Csv)
+            .with_max_record_bytes(1024);
+        let mut out = Vec::new();
+        while let Some(r) = reader.next_record().unwrap() {
+            out.push((r.line, r.id, r.profile.err().map(|e| e.reason)));
+        }
+        assert_eq!(
+            out,
+            [
+                (2, Some("a".to_string()), None),
+                (
+                    3,
+                    None,
+                    Some(
+                        "record of 1205 bytes is over the limit of 1024 bytes (--max-record-bytes); skipped"
+                            .to_string()
+                    )
+                ),
+                (5, Some("c".to_string()), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_id_over_256_bytes_is_refused_in_both_formats() {
+        let id = "é".repeat(129); // 258 bytes
+        let jsonl = format!("{{\"id\":\"{id}\",\"occupation_code\":\"I1315\"}}\n");
+        let csv = format!("id,occupation_code\n{id},I1315\n{},F1602\n", "a".repeat(256));
+        let records = [read_all(&jsonl, InputFormat::Jsonl), read_all(&csv, InputFormat::Csv)];
+        for r in [&records[0][0], &records[1][0]] {
+            let err = r.profile.as_ref().unwrap_err();
+            assert_eq!((err.field.as_str(), err.reason.as_str()), ("id", "id: 258 bytes, at most 256 are accepted"));
+            assert_eq!(r.id.as_deref(), Some(format!("{}…", "é".repeat(40)).as_str()));
+        }
+        assert!(records[1][1].profile.is_ok(), "256 bytes are accepted");
+    }
+
+    #[test]
+    fn malformed_json_names_the_file_line_and_column() {
+        let text = "{\"id\":\"a\"}\n\n{\"id\":\"é\" \"x\"}\n{\"id\":\"c\",\n";
+        let records = read_all(text, InputFormat::Jsonl);
+        let reasons: Vec<_> =
+            records.iter().filter_map(|r| r.profile.as_ref().err()).map(|e| e.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                // Column 11 in characters (`é` is 2 bytes: serde says byte column 12).
+                "malformed JSON at line 3, column 11: expected `,` or `}`",
+                "malformed JSON at line 4, column 10: EOF while parsing a value",
+            ]
+        );
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub enum BatchError {
         #[source]
         source: std::io::Error,
     },
+    /// A CSV input whose header cannot be a profile header (no `id` column, no profile
+    /// column, `;`- or tab-separated): the file is refused once instead of line by line.
+    #[error("{}:{}: {}", path.display(), error.line, error.detail())]
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the header.
+        error: input::HeaderError,
+    },
     /// Writing the output failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -113,6 +122,31 @@ fn refuse_same_file(input: &Path, output: &Path) -> Result<(), BatchError> {
     match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
         (Ok(a), Ok(b)) if a == b => Err(BatchError::SameFile { path: output.to_path_buf() }),
         _ => Ok(()),
+    }
+}
+
+/// The error of reading `path`: [`BatchError::Header`] for a refused CSV header, else
+/// [`BatchError::Read`].
+fn read_error(path: &Path, source: std::io::Error) -> BatchError {
+    match input::HeaderError::of(&source) {
+        Some(error) => BatchError::Header { path: path.to_path_buf(), error: error.clone() },
+        None => BatchError::Read { path: path.to_path_buf(), source },
+    }
+}
+
+/// `--max-record-bytes`: the largest input record (line breaks not counted).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct RecordLimitArgs {
+    /// Largest input record in bytes, 1024..=67108864; a longer one is an error record for
+    /// its line (skipped without being held in memory) and the next ones are read.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES as u64, value_parser = clap::value_parser!(u64).range(1024..=64 << 20))]
+    pub max_record_bytes: u64,
+}
+
+impl RecordLimitArgs {
+    /// The limit in bytes.
+    pub fn bytes(&self) -> usize {
+        usize::try_from(self.max_record_bytes).unwrap_or(input::DEFAULT_MAX_RECORD_BYTES)
     }
 }
 

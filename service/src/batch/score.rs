@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::{self, Outcome, OutputFormat, SkillDetail};
 use crate::batch::{
-    format_of, open_input, open_output, progress_bar, record_error, refuse_same_file, BatchError, InputFormat,
-    CHUNK_RECORDS,
+    format_of, open_input, open_output, progress_bar, read_error, record_error, refuse_same_file, BatchError,
+    InputFormat, CHUNK_RECORDS,
 };
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
@@ -45,6 +45,9 @@ pub struct ScoreArgs {
     /// as `code_ogr` numbers (about 14 times smaller).
     #[arg(long)]
     pub skill_labels: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub record_limit: crate::batch::RecordLimitArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
@@ -231,8 +234,10 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     };
     options.check(&engine)?;
     let (input, input_len, bytes_read) = open_input(&args.input)?;
-    let mut reader = ProfileReader::new(input, input_format);
+    let mut reader = ProfileReader::new(input, input_format).with_max_record_bytes(args.record_limit.bytes());
     refuse_same_file(&args.input, &args.output)?;
+    // A CSV header that is not a profile header stops the run before the output is created.
+    reader.start().map_err(|source| read_error(&args.input, source))?;
     let mut out = open_output(&args.output)?;
     let bar = progress_bar(input_len);
     let detail = if args.skill_labels { SkillDetail::Full } else { SkillDetail::Codes };
@@ -243,7 +248,7 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
             bar.set_message(format!("{done} profiles, {:.0} profiles/s", done as f64 / secs));
         })
         .map_err(|e| match e {
-            Ok(source) => BatchError::Read { path: args.input.clone(), source },
+            Ok(source) => read_error(&args.input, source),
             Err(source) => BatchError::Write { path: args.output.clone(), source },
         })?;
     bar.finish_and_clear();

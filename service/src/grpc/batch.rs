@@ -32,7 +32,8 @@ pub const SCORING_IN_FLIGHT: usize = 8;
 pub const ANSWERS_QUEUED: usize = 64;
 /// Largest number of profiles in one `AnalyzeCohortRequest`.
 pub const MAX_COHORT_PROFILES_PER_MESSAGE: usize = 1000;
-/// Longest accepted `id`, in bytes.
+/// Longest accepted `id`, in bytes (also the rule for the ids of `passerelle score` and
+/// `passerelle cohort` input records).
 pub const MAX_ID_BYTES: usize = 256;
 /// Refused profiles listed in an `AnalyzeCohortResponse` (all are counted).
 pub const MAX_LISTED_REFUSED: usize = 100;

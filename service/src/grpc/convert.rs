@@ -3,9 +3,10 @@
 
 use passerelle_model::catalogue::{ItemKind, Relevance};
 use passerelle_model::engine::{
-    AnchorBasis, Factor, ModelInfo, OccupationRef, ProfileQuery, RecommendQuery, Recommendation, Recommendations,
-    SkillRef,
+    AnchorBasis, Engine, Factor, ModelInfo, OccupationRef, ProfileQuery, RecommendQuery, Recommendation,
+    Recommendations, SkillRef,
 };
+use passerelle_model::error::QueryError;
 use passerelle_model::target_set;
 use tonic::{Code, Status};
 
@@ -72,6 +73,31 @@ pub fn profile_query(profile: pb::Profile) -> ProfileQuery {
         job_title: given(job_title),
         region: given(region),
         department: given(department),
+    }
+}
+
+/// Checks a profile's `region` and `department` as `RecommendPathways` does, for the calls
+/// that do not rank occupations (`PlanTraining`): each, when given, must be an INSEE code
+/// covered by the DARES 2019 tension data (surrounding spaces and ASCII case ignored).
+///
+/// # Errors
+/// [`QueryError::UnknownArea`] on `profile.region` / `profile.department`, or
+/// [`QueryError::NotLoaded`] when one is given to an engine built without tension data.
+pub fn check_area(engine: &Engine, profile: &ProfileQuery) -> Result<(), QueryError> {
+    let (region, department) = (profile.region.as_deref(), profile.department.as_deref());
+    match engine.tensions() {
+        Some(t) => t.area(region, department).map(|_| ()),
+        None => {
+            let given = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+            let field = if given(region) {
+                "profile.region"
+            } else if given(department) {
+                "profile.department"
+            } else {
+                return Ok(());
+            };
+            Err(QueryError::NotLoaded { field: field.to_string(), what: "tension data" })
+        }
     }
 }
 

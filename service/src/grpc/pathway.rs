@@ -66,6 +66,9 @@ impl pb::pathway_service_server::PathwayService for PathwayApi {
         if request.include_training_plan {
             return self.recommend_with_plans(engine, request).await;
         }
+        if let Some(constraints) = &request.plan_constraints {
+            check_constraints_without_plans(&engine, constraints)?;
+        }
         let query = self.checked_query(request)?;
         let scorer = Arc::clone(&engine);
         // The blocking thread does not inherit the request's span: carry it over (request id).
@@ -82,6 +85,22 @@ impl pb::pathway_service_server::PathwayService for PathwayApi {
                 tracing::info!(field = err.field(), "invalid request");
                 Err(status::from_query_error(&err))
             }
+        }
+    }
+}
+
+/// `plan_constraints` given without `include_training_plan`: checked as for a plan, so that
+/// a wrong value is `INVALID_ARGUMENT` naming its field (`plan_constraints.max_level`…)
+/// whether or not plans are asked for; valid constraints are then unused (no plan is made).
+///
+/// # Errors
+/// `INVALID_ARGUMENT` with a `BadRequest` field violation.
+fn check_constraints_without_plans(engine: &Engine, constraints: &pb::PlanConstraints) -> Result<(), Status> {
+    match training_convert::constraints(Some(constraints.clone())).validate(engine, "plan_constraints") {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            tracing::info!(field = err.field(), "invalid request");
+            Err(training_convert::from_plan_error(&err))
         }
     }
 }

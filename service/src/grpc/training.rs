@@ -50,6 +50,11 @@ impl pb::training_service_server::TrainingService for TrainingApi {
     ) -> Result<Response<pb::PlanTrainingResponse>, Status> {
         let (engine, training) = loaded(&self.engine, &self.training)?;
         let query = convert::plan_query(request.into_inner())?;
+        // The plan does not use the area, but a wrong one is refused as RecommendPathways does.
+        if let Err(err) = crate::grpc::convert::check_area(&engine, &query.profile) {
+            tracing::info!(field = err.field(), "invalid request");
+            return Err(crate::grpc::status::from_query_error(&err));
+        }
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
         let answer = tokio::task::spawn_blocking(move || Planner::new(&e, &t)?.plan(&query))
             .await
