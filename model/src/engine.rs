@@ -5,12 +5,12 @@
 
 use serde::Serialize;
 
-use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
+use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, OccupationItem, Relevance};
 use crate::error::{echo, DataError, QueryError};
 use std::sync::Arc;
 
 use crate::features::{
-    FeatureIndex, MobilityEvidence, ProfileScan, ProfileVector, FEATURE_EXPLANATIONS, FEATURE_NAMES,
+    FeatureIndex, MobilityEvidence, ProfileScan, ProfileVector, Rows, FEATURE_EXPLANATIONS, FEATURE_NAMES,
 };
 use crate::head::{LinearLogit, Stage1};
 use crate::search::{JobTitleMatch, OccupationHit, SearchIndex, SkillHit};
@@ -231,6 +231,9 @@ pub struct Engine {
     index: FeatureIndex,
     evidence: MobilityEvidence,
     model: TransitionModel,
+    /// For each occupation, its items but work contexts, most specific (highest idf) first,
+    /// ties by id: the order of the gap lists.
+    gap_order: Rows<OccupationItem>,
     /// The first stage as one affine form, for the bounds of [`Stage1`] (`None`: not linear).
     stage1_linear: Option<LinearLogit>,
     target_sets: TargetSets,
@@ -260,6 +263,17 @@ impl Engine {
         }
         let index = FeatureIndex::new(&catalogue);
         let evidence = MobilityEvidence::all(&catalogue);
+        let gap_order = catalogue
+            .occupations
+            .iter()
+            .map(|o| {
+                let mut links: Vec<OccupationItem> =
+                    o.items.iter().filter(|l| catalogue.item(l.item).kind != ItemKind::WorkContext).cloned().collect();
+                links.sort_by(|a, b| index.idf(b.item).total_cmp(&index.idf(a.item)).then(a.item.cmp(&b.item)));
+                links
+            })
+            .collect::<Vec<_>>()
+            .into();
         let info = ModelInfo {
             checksum: artifact.checksum.clone(),
             model_kind: artifact.model_kind.clone(),
@@ -277,6 +291,7 @@ impl Engine {
             evidence,
             model: artifact.model.clone(),
             stage1_linear: LinearLogit::of(&artifact.model),
+            gap_order,
             target_sets,
             info,
             artifact,
@@ -558,8 +573,9 @@ impl Engine {
         let threshold = stage1.threshold;
         let blending = weight > 0.0;
         let anchor = scan.anchor();
-        let eligible: Vec<OccupationId> =
-            set.members.iter().copied().filter(|&t| query.include_current_occupation || Some(t) != declared).collect();
+        let mut eligible: Vec<OccupationId> = Vec::with_capacity(set.members.len());
+        eligible
+            .extend(set.members.iter().copied().filter(|&t| query.include_current_occupation || Some(t) != declared));
         // Without blending, a curated move ranks by its curated position and a head
         // occupation above every other; when they fill `top_k`, the other members cannot
         // appear and need no exact score.
@@ -683,16 +699,8 @@ impl Engine {
         profile: &ProfileVector,
         top_factors: Vec<Factor>,
     ) -> Recommendation {
-        let mut links: Vec<_> = self
-            .catalogue
-            .occupation(t)
-            .items
-            .iter()
-            .filter(|l| self.catalogue.item(l.item).kind != ItemKind::WorkContext)
-            .collect();
-        links.sort_by(|a, b| self.index.idf(b.item).total_cmp(&self.index.idf(a.item)).then(a.item.cmp(&b.item)));
         let (mut matched_core, mut missing_core, mut missing_other) = (Vec::new(), Vec::new(), Vec::new());
-        for link in links {
+        for link in &self.gap_order[t.0 as usize] {
             let item = self.catalogue.item(link.item);
             let skill =
                 SkillRef { code: item.code, label: item.label.clone(), kind: item.kind, relevance: link.relevance };

@@ -315,7 +315,7 @@ pub struct FeatureIndex {
     /// features take a table lookup instead of a logarithm; bit-identical to `(k as f64).ln()`.
     ln_int: Vec<f64>,
     /// For each occupation, the words of its title (see [`title_words`]) as sorted ids.
-    title_words: Vec<Vec<u32>>,
+    title_words: Rows<u32>,
     /// For each occupation, its [`TARGET_NEIGHBOURS`] nearest occupations with their cosines.
     nearest_occupations: Rows<(u32, f64)>,
     /// For each occupation, its place in the hierarchy as dense ids.
@@ -483,7 +483,8 @@ impl FeatureIndex {
                 ids.sort_unstable();
                 ids
             })
-            .collect();
+            .collect::<Vec<Vec<u32>>>()
+            .into();
         let family = dense_ids(catalogue.occupations.iter().map(|o| o.rome_v3_parent.as_str()));
         let domaine = dense_ids(catalogue.occupations.iter().map(|o| o.domaine.as_str()));
         let grand_domaine = dense_ids(catalogue.occupations.iter().map(|o| o.grand_domaine.as_str()));
@@ -618,9 +619,9 @@ impl FeatureIndex {
                 cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
             OccupationId(best as u32)
         });
-        let sorted_cosines = SortedDescending::new(
-            cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c).collect(),
-        );
+        let mut others = Vec::with_capacity(cosines.len());
+        others.extend(cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c));
+        let sorted_cosines = SortedDescending::new(others);
         let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor, &self.ln_int);
         ProfileScan {
             overlaps,
@@ -636,7 +637,8 @@ impl FeatureIndex {
 
 /// The `k` occupations nearest by cosine, anchor excluded, nearest first (ties by id).
 fn nearest(cosines: &[f64], anchor: OccupationId, k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..cosines.len()).filter(|&i| i != anchor.0 as usize).collect();
+    let mut order: Vec<usize> = Vec::with_capacity(cosines.len());
+    order.extend((0..cosines.len()).filter(|&i| i != anchor.0 as usize));
     let by_cosine = |x: &usize, y: &usize| cosines[*y].total_cmp(&cosines[*x]).then(x.cmp(y));
     if k < order.len() {
         if k > 0 {
@@ -908,24 +910,43 @@ impl ProfileScan {
         x
     }
 
-    /// The feature vector of the pair (profile, `t`) with `log_reverse_rank` at its lower
-    /// bound from the sketch, and that feature's upper bound: the exact value lies in
-    /// `[x[LOG_REVERSE_RANK], upper]` (equal when the sketch pins the count). Every other
-    /// feature is exact. Costs a fraction of [`features`](Self::features) (no bisection of
-    /// `t`'s 1,583 neighbour cosines, which rarely are in cache).
-    #[inline]
-    pub fn features_bounded(&self, index: &FeatureIndex, t: OccupationId) -> (Features, f64) {
-        let ti = t.0 as usize;
-        let mut x = self.features_but_reverse(index, t);
-        let (lo, hi) = index.reverse_count_bounds(ti, self.cosines[ti] as f32);
-        x[LOG_REVERSE_RANK] = index.ln_int(1 + lo);
-        (x, index.ln_int(1 + hi))
+    /// Bounds on the first-stage logit `bias + Σ w_j x_j` of every occupation (indexed by
+    /// [`OccupationId`]; the anchor's entry is computed like the others): every feature is
+    /// exact but `log_reverse_rank`, bounded from the sketch. `lo[t] ≤ logit ≤ hi[t]` up to
+    /// the rounding of a different order of summation (the caller widens the bounds). A
+    /// fraction of the cost of [`features`](Self::features) for every occupation: the
+    /// evidence features are added column by column (vectorised), and no occupation's
+    /// 1,583 neighbour cosines are bisected.
+    pub fn logit_bounds(&self, index: &FeatureIndex, bias: f64, w: &Features) -> (Vec<f64>, Vec<f64>) {
+        let n = self.cosines.len();
+        let mut lo = Vec::with_capacity(n);
+        lo.extend((0..n).map(|t| {
+            let pair = self.pair_features(index, t);
+            bias + PAIR_FEATURES.iter().zip(&pair).map(|(&j, v)| w[j] * v).sum::<f64>()
+        }));
+        for (column, &j) in self.evidence.iter().zip(&EVIDENCE_FEATURES) {
+            let wj = w[j];
+            if wj != 0.0 {
+                for (z, v) in lo.iter_mut().zip(column) {
+                    *z += wj * v;
+                }
+            }
+        }
+        let w_rev = w[LOG_REVERSE_RANK];
+        let mut hi = Vec::with_capacity(n);
+        for (t, z) in lo.iter_mut().enumerate() {
+            let (below, above) = index.reverse_count_bounds(t, self.cosines[t] as f32);
+            let (a, b) = (*z + w_rev * index.ln_int(1 + below), *z + w_rev * index.ln_int(1 + above));
+            *z = a.min(b);
+            hi.push(a.max(b));
+        }
+        (lo, hi)
     }
 
-    /// Every feature but `log_reverse_rank` (left at 0).
+    /// The features of the pair (profile, `t`) that are neither evidence columns nor
+    /// `log_reverse_rank`, in [`PAIR_FEATURES`] order.
     #[inline]
-    fn features_but_reverse(&self, index: &FeatureIndex, t: OccupationId) -> Features {
-        let ti = t.0 as usize;
+    fn pair_features(&self, index: &FeatureIndex, ti: usize) -> [f64; PAIR_FEATURES.len()] {
         let o = &self.overlaps[ti];
         let s = &index.stats[ti];
         let cos = self.cosines[ti];
@@ -948,35 +969,36 @@ impl ProfileScan {
             k(ItemKind::Certification, 1.0),
             k(ItemKind::WorkContext, 0.0),
             index.ln_int(rank),
-            0.0,
             flag(ha.family == hb.family),
             flag(ha.domaine == hb.domaine),
             flag(ha.grand_domaine == hb.grand_domaine),
             size_ratio,
-            self.evidence[0][ti],
-            self.evidence[1][ti],
-            self.evidence[2][ti],
-            self.evidence[3][ti],
-            self.evidence[4][ti],
-            self.evidence[5][ti],
-            self.evidence[6][ti],
-            self.evidence[7][ti],
-            self.evidence[8][ti],
-            self.evidence[9][ti],
-            self.evidence[10][ti],
-            self.evidence[11][ti],
-            self.evidence[12][ti],
-            self.evidence[13][ti],
-            self.evidence[14][ti],
             flag(hb.is_v3_fiche),
             jaccard(&index.title_words[self.anchor.0 as usize], &index.title_words[ti]),
-            self.evidence[15][ti],
-            self.evidence[16][ti],
-            self.evidence[17][ti],
-            self.evidence[18][ti],
         ]
     }
+
+    /// Every feature but `log_reverse_rank` (left at 0).
+    fn features_but_reverse(&self, index: &FeatureIndex, t: OccupationId) -> Features {
+        let ti = t.0 as usize;
+        let mut x = [0.0; N_FEATURES];
+        for (&j, v) in PAIR_FEATURES.iter().zip(self.pair_features(index, ti)) {
+            x[j] = v;
+        }
+        for (&j, column) in EVIDENCE_FEATURES.iter().zip(&self.evidence) {
+            x[j] = column[ti];
+        }
+        x
+    }
 }
+
+/// Indices in [`FEATURE_NAMES`] of the features computed per pair from the overlaps, ranks,
+/// hierarchy and titles (see `ProfileScan::pair_features`).
+const PAIR_FEATURES: [usize; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 29, 30];
+
+/// Indices in [`FEATURE_NAMES`] of the mobility-evidence columns, in column order.
+const EVIDENCE_FEATURES: [usize; N_EVIDENCE] =
+    [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34];
 
 #[cfg(test)]
 mod tests {
@@ -1000,6 +1022,29 @@ mod tests {
     fn assert_close(got: &Features, want: &Features) {
         for (j, (g, w)) in got.iter().zip(want).enumerate() {
             assert!((g - w).abs() < 1e-9, "feature {j} ({}): got {g}, want {w}", FEATURE_NAMES[j]);
+        }
+    }
+
+    #[test]
+    fn pair_evidence_and_reverse_features_partition_the_feature_vector() {
+        let mut all: Vec<usize> = PAIR_FEATURES.iter().chain(&EVIDENCE_FEATURES).copied().collect();
+        all.push(LOG_REVERSE_RANK);
+        all.sort_unstable();
+        assert_eq!(all, (0..N_FEATURES).collect::<Vec<_>>());
+        assert_eq!(FEATURE_NAMES[LOG_REVERSE_RANK], "log_reverse_rank");
+    }
+
+    #[test]
+    fn reverse_count_bounds_contain_the_exact_count() {
+        let (cat, index, _) = scan_of("A1001");
+        for t in 0..cat.occupations.len() {
+            for x in [-1.0f32, 0.0, 0.1, 0.3, 0.5, 0.9, 1.0, 2.0] {
+                let exact = index.neighbour_cosines[t].count_above(x);
+                let (lo, hi) = index.reverse_count_bounds(t, x);
+                assert!(lo <= exact && exact <= hi, "t {t}, x {x}: {exact} not in [{lo}, {hi}]");
+                // Two neighbour cosines per occupation in the fixture: the sketch holds both.
+                assert_eq!(lo, hi);
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 //! the direct way scores all 1,583 other occupations exactly, and most of that time goes to
 //! one feature, `log_reverse_rank`, which bisects each candidate's 1,583 neighbour cosines
 //! (10 MB that are rarely in cache). [`Stage1::new`] instead bounds that feature for every
-//! occupation from a small sketch ([`ProfileScan::features_bounded`]), which bounds each
+//! occupation from a small sketch ([`ProfileScan::logit_bounds`]), which bounds each
 //! first-stage logit when the first stage is linear; only the occupations whose upper bound
 //! reaches the head's lowest lower bound are scored exactly (typically a few dozen beyond the
 //! head). The result is the same head, threshold and scores as the exhaustive way — a test
@@ -13,7 +13,7 @@
 //! at least `head` exact logits.
 
 use crate::catalogue::{Catalogue, OccupationId};
-use crate::features::{FeatureIndex, Features, ProfileScan, LOG_REVERSE_RANK, N_FEATURES};
+use crate::features::{FeatureIndex, Features, ProfileScan, N_FEATURES};
 use crate::transition::TransitionModel;
 
 /// The first stage folded into one affine form `bias + w · x` (weights divided by the
@@ -46,24 +46,17 @@ impl LinearLogit {
         Some(LinearLogit { bias, w })
     }
 
-    /// Bounds on the logit of a pair whose features are `x` except `log_reverse_rank`, which
-    /// lies in `[x[LOG_REVERSE_RANK], reverse_hi]`. Widened by a relative 1e-9 to absorb the
-    /// rounding differences with [`TransitionModel::corrected_logit`].
-    #[inline]
-    fn bounds(&self, x: &Features, reverse_hi: f64) -> (f64, f64) {
-        // Four independent sums (vectorised); the order differs from `corrected_logit`'s,
-        // which the margin below absorbs.
-        let mut acc = [0.0; 4];
-        for (xs, ws) in x.chunks(4).zip(self.w.chunks(4)) {
-            for (k, (v, w)) in xs.iter().zip(ws).enumerate() {
-                acc[k] += v * w;
-            }
+    /// Bounds `(lo, hi)` on the first-stage logit of every occupation for `scan` (see
+    /// [`ProfileScan::logit_bounds`]), widened by a relative 1e-9 to absorb the rounding
+    /// differences with [`TransitionModel::corrected_logit`].
+    fn bounds(&self, index: &FeatureIndex, scan: &ProfileScan) -> (Vec<f64>, Vec<f64>) {
+        let (mut lo, mut hi) = scan.logit_bounds(index, self.bias, &self.w);
+        for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
+            let eps = 1e-9 * (1.0 + l.abs().max(h.abs()));
+            *l -= eps;
+            *h += eps;
         }
-        let at_lo = self.bias + (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        let at_hi = at_lo + self.w[LOG_REVERSE_RANK] * (reverse_hi - x[LOG_REVERSE_RANK]);
-        let (lo, hi) = if at_lo <= at_hi { (at_lo, at_hi) } else { (at_hi, at_lo) };
-        let eps = 1e-9 * (1.0 + lo.abs().max(hi.abs()));
-        (lo - eps, hi + eps)
+        (lo, hi)
     }
 }
 
@@ -96,7 +89,14 @@ impl Stage1 {
         scan: &ProfileScan,
     ) -> Self {
         let n = catalogue.occupations.len();
-        let mut stage = Stage1 { slot: vec![NONE; n], z: Vec::new(), xs: Vec::new(), threshold: f64::INFINITY };
+        // Room for the head, the occupations near its threshold and a few answers.
+        let room = model.rerank.as_ref().map_or(0, |r| 2 * r.head) + 32;
+        let mut stage = Stage1 {
+            slot: vec![NONE; n],
+            z: Vec::with_capacity(room),
+            xs: Vec::with_capacity(room),
+            threshold: f64::INFINITY,
+        };
         let head = match &model.rerank {
             Some(r) if r.head > 0 => r.head,
             _ => return stage,
@@ -105,22 +105,18 @@ impl Stage1 {
         let others = || catalogue.occupation_ids().filter(move |t| *t != anchor);
         match linear {
             Some(linear) if n.saturating_sub(1) > head => {
-                let bounds: Vec<(OccupationId, f64, f64)> = others()
-                    .map(|t| {
-                        let (x, reverse_hi) = scan.features_bounded(index, t);
-                        let (lo, hi) = linear.bounds(&x, reverse_hi);
-                        (t, lo, hi)
-                    })
-                    .collect();
+                let (lo, hi) = linear.bounds(index, scan);
+                let a = anchor.0 as usize;
                 // At least `head` occupations have a logit ≥ their lower bound ≥ `floor`, so
                 // the head threshold is ≥ `floor`, and an occupation whose upper bound is below
                 // `floor` is in neither the head nor the threshold's computation.
-                let mut lows: Vec<f64> = bounds.iter().map(|b| b.1).collect();
-                let (_, floor, _) = lows.select_nth_unstable_by(head - 1, |a, b| b.total_cmp(a));
+                let mut lows: Vec<f64> = Vec::with_capacity(n);
+                lows.extend(lo.iter().enumerate().filter(|(t, _)| *t != a).map(|(_, l)| *l));
+                let (_, floor, _) = lows.select_nth_unstable_by(head - 1, |x, y| y.total_cmp(x));
                 let floor = *floor;
-                for &(t, _, hi) in &bounds {
+                for t in others() {
                     // NaN bounds (cannot happen with finite features) count as candidates.
-                    if hi.partial_cmp(&floor) != Some(std::cmp::Ordering::Less) {
+                    if hi[t.0 as usize].partial_cmp(&floor) != Some(std::cmp::Ordering::Less) {
                         stage.exact(index, catalogue, scan, model, t);
                     }
                 }
@@ -132,8 +128,8 @@ impl Stage1 {
             }
         }
         let a = stage.slot[anchor.0 as usize];
-        let mut logits: Vec<f64> =
-            stage.z.iter().enumerate().filter(|(i, _)| *i as u32 != a).map(|(_, z)| *z).collect();
+        let mut logits: Vec<f64> = Vec::with_capacity(stage.z.len());
+        logits.extend(stage.z.iter().enumerate().filter(|(i, _)| *i as u32 != a).map(|(_, z)| *z));
         stage.threshold = model.head_threshold(&mut logits);
         stage
     }
@@ -164,5 +160,42 @@ impl Stage1 {
             NONE => None,
             s => Some(self.z[s as usize]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::ItemId;
+    use crate::features::{MobilityEvidence, ProfileVector, LOG_REVERSE_RANK};
+    use crate::transition::ModelArtifact;
+
+    /// On real profiles, every occupation's exact first-stage logit lies within its bounds,
+    /// and the bounds are tight enough to prune: the exact set is a small share of 1,584.
+    #[test]
+    fn bounds_contain_the_exact_logits_and_prune_most_occupations() {
+        let catalogue = crate::embedded::catalogue().expect("catalogue");
+        let index = FeatureIndex::new(&catalogue);
+        let evidence = MobilityEvidence::all(&catalogue);
+        let model = ModelArtifact::from_json(crate::embedded::MODEL_JSON).expect("artifact").model;
+        let linear = LinearLogit::of(&model).expect("the embedded first stage is linear");
+        assert!(linear.w[LOG_REVERSE_RANK] != 0.0, "the bounded feature has a weight");
+        let (mut checked, mut exact) = (0, 0);
+        for o in catalogue.occupation_ids().step_by(53) {
+            let items: Vec<ItemId> = catalogue.occupation(o).items.iter().map(|l| l.item).skip(2).collect();
+            let scan = index.scan(&catalogue, &evidence, &ProfileVector::new(&index, &items), Some(o));
+            let (lo, hi) = linear.bounds(&index, &scan);
+            for t in catalogue.occupation_ids() {
+                let z = model.corrected_logit(&scan.features(&index, &catalogue, t));
+                let i = t.0 as usize;
+                assert!(lo[i] <= z && z <= hi[i], "{o:?} → {t:?}: {z} not in [{}, {}]", lo[i], hi[i]);
+                checked += 1;
+            }
+            exact += Stage1::new(&model, Some(&linear), &index, &catalogue, &scan).z.len();
+        }
+        assert_eq!(checked, 30 * catalogue.occupations.len());
+        // 30 profiles with a head of 50 each: at least 1,500 exact scores, far fewer than
+        // the 47,490 of the exhaustive way.
+        assert!((1500..10_000).contains(&exact), "{exact} exact first-stage scores for 30 profiles");
     }
 }
