@@ -423,8 +423,9 @@ struct Overlap {
 pub struct ProfileScan {
     overlaps: Vec<Overlap>,
     cosines: Vec<f64>,
-    /// Cosines sorted descending, anchor excluded (for neighbour ranks).
-    sorted_cosines: SortedDescending<f64>,
+    /// For each occupation, how many occupations but the anchor have a strictly higher
+    /// cosine with the profile (its neighbour rank minus one).
+    above: Vec<u32>,
     anchor: OccupationId,
     profile_sum_idf: f64,
     profile_len: usize,
@@ -619,20 +620,40 @@ impl FeatureIndex {
                 cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
             OccupationId(best as u32)
         });
-        let mut others = Vec::with_capacity(cosines.len());
-        others.extend(cosines.iter().enumerate().filter(|(i, _)| *i != anchor.0 as usize).map(|(_, c)| *c));
-        let sorted_cosines = SortedDescending::new(others);
+        let above = counts_above(&cosines, anchor);
         let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor, &self.ln_int);
         ProfileScan {
             overlaps,
             cosines,
-            sorted_cosines,
+            above,
             anchor,
             profile_sum_idf: p.sum_idf,
             profile_len: p.items.len(),
             evidence: evidence_features,
         }
     }
+}
+
+/// For each occupation `t`, how many occupations other than `anchor` have a cosine strictly
+/// above `t`'s: one sort instead of a search per occupation.
+fn counts_above(cosines: &[f64], anchor: OccupationId) -> Vec<u32> {
+    let a = anchor.0 as usize;
+    let mut order: Vec<u32> = Vec::with_capacity(cosines.len());
+    order.extend((0..cosines.len() as u32).filter(|&i| i as usize != a));
+    order.sort_unstable_by(|&x, &y| cosines[y as usize].total_cmp(&cosines[x as usize]));
+    let mut above = vec![0u32; cosines.len()];
+    let mut group_start = 0;
+    for (pos, &i) in order.iter().enumerate() {
+        // A new group of equal cosines starts where the previous one is strictly higher.
+        if pos > 0 && cosines[order[pos - 1] as usize] > cosines[i as usize] {
+            group_start = pos as u32;
+        }
+        above[i as usize] = group_start;
+    }
+    if let Some(c) = cosines.get(a) {
+        above[a] = order.partition_point(|&i| cosines[i as usize] > *c) as u32;
+    }
+    above
 }
 
 /// The `k` occupations nearest by cosine, anchor excluded, nearest first (ties by id).
@@ -678,10 +699,6 @@ fn mobility_evidence(
     let near20 = nearest(cosines, anchor, MOBILITY_NEIGHBOURS);
     let votes20 = neighbour_votes(evidence, cosines, &near20);
     let votes5 = neighbour_votes(evidence, cosines, &near20[..NEAR_MOBILITY_NEIGHBOURS.min(near20.len())]);
-    let mut is_near = vec![false; n];
-    for &s in &near20 {
-        is_near[s] = true;
-    }
     let mut reverse = vec![0.0; n];
     for &(s, order) in &evidence.incoming[a] {
         reverse[s.0 as usize] = 1.0 / f64::from(order.max(1));
@@ -782,36 +799,63 @@ fn mobility_evidence(
         }
     }
     let anchor_family = evidence.family[a];
-    // Which occupations list the anchor (T → X → anchor).
-    let mut lists_anchor = vec![false; n];
-    for &(s, _) in listers {
-        lists_anchor[s.0 as usize] = true;
+    // Per-target counts over each target's own row, pushed from the (few) occupations they
+    // look for rather than pulled from all 14,912 row entries: how many of t's targets are
+    // among the profile's nearest, list the anchor, or belong to the anchor's family. The
+    // anchor's own row is never read, even when the anchor is the candidate.
+    let mut near_hits = vec![0u32; n];
+    for &o in &near20 {
+        for &(s, _) in &evidence.incoming[o] {
+            near_hits[s.0 as usize] += 1;
+        }
     }
+    let mut anchor_hits = vec![0u32; n];
+    for &(o, _) in listers {
+        for &(s, _) in &evidence.incoming[o.0 as usize] {
+            anchor_hits[s.0 as usize] += 1;
+        }
+    }
+    let mut family_hits = vec![false; n];
+    for (o, f) in evidence.family.iter().enumerate() {
+        if *f == anchor_family {
+            for &(s, _) in &evidence.incoming[o] {
+                family_hits[s.0 as usize] = true;
+            }
+        }
+    }
+    // How many visible rows list t, the anchor's excluded.
+    let mut listed_by: Vec<usize> = (0..n).map(|t| evidence.incoming[t].len()).collect();
+    for &(t, _) in &evidence.out[a] {
+        listed_by[t.0 as usize] -= 1;
+    }
+    let flow_of: Vec<f64> = (0..n_dom)
+        .map(|d| {
+            if from_total > 0.0 {
+                from_domaine[d] / from_total / f64::from(evidence.domaine_size[d].max(1))
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let mut pulled: [Vec<f64>; 8] = std::array::from_fn(|_| vec![0.0; n]);
     let [moves_near, two_hop, listed, sibling_fam, neighbour_fam, flow, similar_voted, lists_family] = &mut pulled;
     for t in 0..n {
-        // The anchor's own row is never read, even when the anchor is the candidate.
-        let out: &[(OccupationId, u16)] = if t == a { &[] } else { &evidence.out[t] };
-        if !out.is_empty() {
-            moves_near[t] = out.iter().filter(|o| is_near[o.0 .0 as usize]).count() as f64 / out.len() as f64;
-            two_hop[t] = out.iter().filter(|o| lists_anchor[o.0 .0 as usize]).count() as f64 / out.len() as f64;
+        let out_len = if t == a { 0 } else { evidence.out[t].len() };
+        if out_len > 0 {
+            moves_near[t] = near_hits[t] as f64 / out_len as f64;
+            two_hop[t] = anchor_hits[t] as f64 / out_len as f64;
+            if family_hits[t] {
+                lists_family[t] = 1.0;
+            }
         }
-        // How many visible rows list t, the anchor's excluded.
-        let listed_by = evidence.incoming[t].iter().filter(|(s, _)| s.0 as usize != a).count();
-        listed[t] = ln_int.get(1 + listed_by).copied().unwrap_or_else(|| (1.0 + listed_by as f64).ln());
+        listed[t] = ln_int.get(1 + listed_by[t]).copied().unwrap_or_else(|| (1.0 + listed_by[t] as f64).ln());
         sibling_fam[t] = sibling_family[evidence.family[t] as usize];
         neighbour_fam[t] = neighbour_family[evidence.family[t] as usize];
-        if from_total > 0.0 {
-            let dt = evidence.domaine[t] as usize;
-            flow[t] = from_domaine[dt] / from_total / f64::from(evidence.domaine_size[dt].max(1));
-        }
+        flow[t] = flow_of[evidence.domaine[t] as usize];
         let near = &nearest_occupations[t];
         let w: f64 = near.iter().map(|(_, c)| c).sum();
         if w > 0.0 {
             similar_voted[t] = near.iter().map(|(o, c)| c * votes20[*o as usize]).sum::<f64>() / w;
-        }
-        if out.iter().any(|(o, _)| evidence.family[o.0 as usize] == anchor_family) {
-            lists_family[t] = 1.0;
         }
     }
     let reverse_flag: Vec<f64> = reverse.iter().map(|r| if *r > 0.0 { 1.0 } else { 0.0 }).collect();
@@ -955,7 +999,7 @@ impl ProfileScan {
         let source_cov = if self.profile_sum_idf > 0.0 { o.idf / self.profile_sum_idf } else { 0.0 };
         let k = |kind: ItemKind, empty: f64| share(o.kind_counts[kind.index()], s.kind_counts[kind.index()], empty);
         // Rank 1 = the most similar occupation other than the anchor.
-        let rank = 1 + self.sorted_cosines.count_above(cos);
+        let rank = 1 + self.above[ti] as usize;
         let (ha, hb) = (&index.hierarchy[self.anchor.0 as usize], &index.hierarchy[ti]);
         let flag = |x: bool| if x { 1.0 } else { 0.0 };
         let size_ratio = (f64::from(s.n_items.max(1)) / self.profile_len.max(1) as f64).ln();
@@ -1044,6 +1088,18 @@ mod tests {
                 assert!(lo <= exact && exact <= hi, "t {t}, x {x}: {exact} not in [{lo}, {hi}]");
                 // Two neighbour cosines per occupation in the fixture: the sketch holds both.
                 assert_eq!(lo, hi);
+            }
+        }
+    }
+
+    #[test]
+    fn counts_above_match_a_plain_count_with_ties() {
+        let cosines = [0.5, 0.2, 0.5, 0.9, 0.0, 0.2, 0.5, 0.0];
+        for anchor in [0, 3, 4, 7] {
+            let above = counts_above(&cosines, OccupationId(anchor));
+            for (t, c) in cosines.iter().enumerate() {
+                let plain = cosines.iter().enumerate().filter(|(o, v)| *o != anchor as usize && *v > c).count();
+                assert_eq!(above[t] as usize, plain, "anchor {anchor}, t {t}");
             }
         }
     }
