@@ -208,7 +208,7 @@ impl CohortAccumulator {
             count.probability_sum += r.probability;
             for s in &r.missing_core {
                 let count = self.skills.entry(s.code).or_insert_with(|| SkillCount {
-                    label: s.label.clone(),
+                    label: s.label.to_string(),
                     kind: s.kind,
                     people: 0,
                     moves: 0,
@@ -436,7 +436,12 @@ mod tests {
     }
 
     fn skill(code: u32) -> SkillRef {
-        SkillRef { code, label: format!("skill {code}"), kind: ItemKind::SavoirFaire, relevance: Relevance::Core }
+        SkillRef {
+            code,
+            label: format!("skill {code}").into(),
+            kind: ItemKind::SavoirFaire,
+            relevance: Relevance::Core,
+        }
     }
 
     fn answer(moves: &[(&str, f64, &[u32])]) -> Recommendations {

@@ -91,8 +91,8 @@ pub struct OccupationRef {
 pub struct SkillRef {
     /// `code_ogr`.
     pub code: u32,
-    /// Label (ROME 4.0).
-    pub label: String,
+    /// Label (ROME 4.0), shared with the engine's catalogue (no copy per answer).
+    pub label: Arc<str>,
     /// Kind of item.
     pub kind: ItemKind,
     /// Relevance for the target occupation.
@@ -231,6 +231,8 @@ pub struct Engine {
     index: FeatureIndex,
     evidence: MobilityEvidence,
     model: TransitionModel,
+    /// Each item's label, shared by the answers that show it.
+    item_labels: Vec<Arc<str>>,
     /// For each occupation, its items but work contexts, most specific (highest idf) first,
     /// ties by id: the order of the gap lists.
     gap_order: Rows<OccupationItem>,
@@ -285,7 +287,9 @@ impl Engine {
         for m in &catalogue.mobilities {
             curated[m.source.0 as usize].push((m.target, m.order));
         }
+        let item_labels = catalogue.items.iter().map(|i| Arc::from(i.label.as_str())).collect();
         Ok(Engine {
+            item_labels,
             catalogue,
             index,
             evidence,
@@ -702,8 +706,12 @@ impl Engine {
         let (mut matched_core, mut missing_core, mut missing_other) = (Vec::new(), Vec::new(), Vec::new());
         for link in &self.gap_order[t.0 as usize] {
             let item = self.catalogue.item(link.item);
-            let skill =
-                SkillRef { code: item.code, label: item.label.clone(), kind: item.kind, relevance: link.relevance };
+            let skill = SkillRef {
+                code: item.code,
+                label: self.item_labels[link.item.0 as usize].clone(),
+                kind: item.kind,
+                relevance: link.relevance,
+            };
             match (link.relevance, profile.contains(link.item)) {
                 (Relevance::Core, true) => matched_core.push(skill),
                 (Relevance::Core, false) => missing_core.push(skill),

@@ -285,7 +285,7 @@ impl<'a> Planner<'a> {
         let holds = |i: ItemId| items.binary_search(&i).is_ok() || c.held.contains(&i);
         let skill_ref = |i: ItemId, relevance: Relevance| {
             let item = catalogue.item(i);
-            SkillRef { code: item.code, label: item.label.clone(), kind: item.kind, relevance }
+            SkillRef { code: item.code, label: item.label.as_str().into(), kind: item.kind, relevance }
         };
         let missing: Vec<ItemId> = occupation
             .items

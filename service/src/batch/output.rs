@@ -228,8 +228,7 @@ pub fn render(
                 Outcome::Ok(answer) => {
                     for (rank, r) in answer.results.iter().enumerate() {
                         let codes = |s: &[SkillRef]| s.iter().map(|s| s.code.to_string()).collect::<Vec<_>>().join(";");
-                        let labels =
-                            |s: &[SkillRef]| s.iter().map(|s| s.label.as_str()).collect::<Vec<_>>().join(" | ");
+                        let labels = |s: &[SkillRef]| s.iter().map(|s| &*s.label).collect::<Vec<_>>().join(" | ");
                         let factors = r.top_factors.iter().map(|f| f.feature).collect::<Vec<_>>().join(";");
                         w.write_record([
                             id,

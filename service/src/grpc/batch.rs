@@ -189,7 +189,7 @@ fn cohort_response(
             .map(|s| pb::CohortSkill {
                 skill: Some(convert::skill(passerelle_model::engine::SkillRef {
                     code: s.code,
-                    label: s.label,
+                    label: s.label.into(),
                     kind: s.kind,
                     relevance: passerelle_model::catalogue::Relevance::Core,
                 })),
@@ -204,7 +204,7 @@ fn cohort_response(
             .map(|c| pb::CohortCertification {
                 certification: Some(convert::skill(passerelle_model::engine::SkillRef {
                     code: c.code,
-                    label: c.label,
+                    label: c.label.into(),
                     kind: passerelle_model::catalogue::ItemKind::Certification,
                     relevance: passerelle_model::catalogue::Relevance::Other,
                 })),

@@ -230,7 +230,7 @@ pub fn skill(s: SkillRef) -> pb::Skill {
     let kind = skill_kind(kind);
     pb::Skill {
         code: code.to_string(),
-        label,
+        label: label.to_string(),
         kind: kind.into(),
         core: relevance == Relevance::Core,
         emerging: relevance == Relevance::Emerging,
