@@ -13,6 +13,11 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_passerelle"))
 }
 
+/// Runs `passerelle score --input INPUT --output OUTPUT EXTRA…` to the end.
+fn score(input: &std::path::Path, output: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    bin().args(["score", "--input"]).arg(input).arg("--output").arg(output).args(extra).output().unwrap()
+}
+
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("passerelle-batch-{}-{name}", std::process::id()));
@@ -55,14 +60,7 @@ fn jsonl_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
     )
     .unwrap();
     let output = dir.join("out.jsonl");
-    let run = bin()
-        .args(["score", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "3", "--skill-labels"])
-        .output()
-        .unwrap();
+    let run = score(&input, &output, &["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "3", "--skill-labels"]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("scored 5 profiles (3 ok, 2 failed)"), "{stderr}");
@@ -117,14 +115,7 @@ fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
     )
     .unwrap();
     let output = dir.join("out.csv");
-    let run = bin()
-        .args(["score", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "2"])
-        .output()
-        .unwrap();
+    let run = score(&input, &output, &["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "2"]);
     assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
 
     let mut reader = csv::Reader::from_path(&output).unwrap();
@@ -164,7 +155,7 @@ fn generated_profiles_are_all_scored_in_order() {
     let run = bin().args(["gen-profiles", "--count", "30", "--seed", "5", "--output"]).arg(&profiles).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let output = dir.join("out.jsonl");
-    let run = bin().args(["score", "--input"]).arg(&profiles).arg("--output").arg(&output).output().unwrap();
+    let run = score(&profiles, &output, &[]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = std::fs::read_to_string(&output).unwrap();
     let ids: Vec<String> =
@@ -282,7 +273,7 @@ fn a_profile_by_job_title_and_region_keeps_its_resolution_and_tension_in_the_out
     let input = dir.join("in.jsonl");
     std::fs::write(&input, "{\"id\":\"t\",\"job_title\":\"monteuse raccordeuse FTTH\",\"region\":\"04\"}\n").unwrap();
     let output = dir.join("out.jsonl");
-    let run = bin().args(["score", "--input"]).arg(&input).arg("--output").arg(&output).output().unwrap();
+    let run = score(&input, &output, &[]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let line: Value = serde_json::from_str(std::fs::read_to_string(&output).unwrap().lines().next().unwrap()).unwrap();
     let want = engine()
@@ -344,14 +335,7 @@ fn an_oversize_line_and_a_long_id_are_error_records_and_the_next_lines_are_score
     )
     .unwrap();
     let output = dir.join("out.jsonl");
-    let run = bin()
-        .args(["score", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .args(["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "2"])
-        .output()
-        .unwrap();
+    let run = score(&input, &output, &["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "2"]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("scored 4 profiles (2 ok, 2 failed)"), "{stderr}");
@@ -373,25 +357,11 @@ fn an_oversize_line_and_a_long_id_are_error_records_and_the_next_lines_are_score
     assert_eq!(records[3]["id"], "b");
 
     // The limit is a flag: at 1 KiB the first line (40 bytes) still passes, line 2 still fails.
-    let run = bin()
-        .args(["score", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .args(["--top-k", "1", "--max-record-bytes", "1024"])
-        .output()
-        .unwrap();
+    let run = score(&input, &output, &["--top-k", "1", "--max-record-bytes", "1024"]);
     assert_eq!(run.status.code(), Some(2));
     let text = std::fs::read_to_string(&output).unwrap();
     assert!(text.lines().nth(1).unwrap().contains("over the limit of 1024 bytes"), "{text}");
-    let refused = bin()
-        .args(["score", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .args(["--max-record-bytes", "100"])
-        .output()
-        .unwrap();
+    let refused = score(&input, &output, &["--max-record-bytes", "100"]);
     assert_eq!(refused.status.code(), Some(2), "clap refuses a value out of range");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--max-record-bytes"));
 }
