@@ -252,19 +252,47 @@ fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
     let input = dir.join("in.jsonl");
     let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n";
     std::fs::write(&input, text).unwrap();
+    // The same file by another path and by a hard link.
+    let hard_link = dir.join("link.jsonl");
+    std::fs::hard_link(&input, &hard_link).unwrap();
     for command in ["score", "cohort"] {
-        let run = bin()
-            .args([command, "--input"])
-            .arg(&input)
-            .arg("--output")
-            .arg(dir.join(".").join("in.jsonl"))
-            .output()
-            .unwrap();
-        assert_eq!(run.status.code(), Some(1), "{command}");
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert!(stderr.contains("the output is the input file"), "{command}: {stderr}");
-        assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
+        for output in [dir.join(".").join("in.jsonl"), hard_link.clone()] {
+            let run = bin().args([command, "--input"]).arg(&input).arg("--output").arg(&output).output().unwrap();
+            assert_eq!(run.status.code(), Some(1), "{command} {output:?}");
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert!(stderr.contains("this output is the input file"), "{command}: {stderr}");
+            assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command} {output:?}");
+        }
     }
+    // `score` writes its provenance beside the output: that file may not be the input either.
+    let provenance_named = dir.join("out.jsonl.provenance.json");
+    std::fs::write(&provenance_named, text).unwrap();
+    let run = score(&provenance_named, &dir.join("out.jsonl"), &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("out.jsonl.provenance.json: this output is the input file"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&provenance_named).unwrap(), text);
+    assert!(!dir.join("out.jsonl").exists(), "refused before anything is written");
+}
+
+#[test]
+fn an_unclosed_quote_in_a_csv_names_the_lines_it_swallowed() {
+    let dir = scratch("quote");
+    let input = dir.join("in.csv");
+    std::fs::write(&input, "id,occupation_code\nQ1,I1315\nQ2,\"I1315\nQ3,I1315\nQ4,F1605\n").unwrap();
+    let output = dir.join("out.jsonl");
+    let run = score(&input, &output, &["--top-k", "1"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("scored 2 profiles (1 ok, 1 failed)"), "{stderr}");
+    let records: Vec<Value> =
+        std::fs::read_to_string(&output).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1]["line"], 3);
+    assert_eq!(
+        records[1]["error"]["reason"],
+        "malformed CSV: a quoted field opened on line 3 is never closed; lines 3–5 (the end of the file) were read as this one record and none of them is scored"
+    );
 }
 
 #[test]

@@ -373,7 +373,10 @@ impl<R: BufRead> ProfileReader<R> {
             return Ok(Some(RawCsv::Blank));
         }
         if unclosed {
-            let reason = "malformed CSV: a quoted field is not closed".to_string();
+            let reason = format!(
+                "malformed CSV: a quoted field opened on line {} is never closed; lines {}–{} (the end of the file) were read as this one record and none of them is scored",
+                self.line_of_record, self.line_of_record, self.line
+            );
             return Ok(Some(RawCsv::Bad(RecordError { field: "line".into(), reason })));
         }
         Ok(Some(RawCsv::Text))
@@ -511,6 +514,19 @@ fn parse_csv_record(line: u64, columns: Columns, record: &csv::StringRecord) -> 
 const FIELDS: [&str; 7] =
     ["id", "occupation_code", "item_codes", "removed_item_codes", "job_title", "region", "department"];
 
+/// The profile fields of a JSON record, each at most once (values not read).
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct FieldsOnce {
+    id: Option<serde::de::IgnoredAny>,
+    occupation_code: Option<serde::de::IgnoredAny>,
+    item_codes: Option<serde::de::IgnoredAny>,
+    removed_item_codes: Option<serde::de::IgnoredAny>,
+    job_title: Option<serde::de::IgnoredAny>,
+    region: Option<serde::de::IgnoredAny>,
+    department: Option<serde::de::IgnoredAny>,
+}
+
 fn parse_json_line(line: u64, text: &str) -> InputRecord {
     let bad = |id: Option<String>, field: &str, reason: String| InputRecord {
         line,
@@ -528,7 +544,10 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(Value::String(_)) | None | Some(Value::Null) => return bad(None, "id", "required".to_string()),
-        Some(other) => return bad(None, "id", format!("expected a string, got {}", kind(other))),
+        Some(Value::Number(_)) => {
+            return bad(None, "id", "expected a string or an integer, got a number that is not a 64-bit integer".into())
+        }
+        Some(other) => return bad(None, "id", format!("expected a string or an integer, got {}", kind(other))),
     };
     if id.len() > MAX_ID_BYTES {
         return id_too_long(line, &id);
@@ -538,6 +557,13 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
         if !FIELDS.contains(&key.as_str()) {
             return bad(id, &echo(key), format!("unknown field (expected {})", FIELDS.join(", ")));
         }
+    }
+    // A JSON object keeps the last of two equal keys; a profile that gives a field twice is
+    // ambiguous, so it is refused (serde's derived visitor reports the duplicate).
+    if let Err(e) = serde_json::from_str::<FieldsOnce>(text) {
+        let message = e.to_string();
+        let field = message.split('`').nth(1).filter(|f| FIELDS.contains(f)).unwrap_or("line");
+        return bad(id, field, "given twice in the record".to_string());
     }
     let text = |field: &str| match map.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -689,7 +715,7 @@ mod tests {
         let summary: Vec<(u64, Option<&str>, bool)> =
             records.iter().map(|r| (r.line, r.id.as_deref(), r.profile.is_ok())).collect();
         assert_eq!(summary, [(2, Some("multi\nline"), true), (4, Some("b"), true), (5, None, false)]);
-        assert!(records[2].profile.as_ref().is_err_and(|e| e.reason.contains("not closed")));
+        assert!(records[2].profile.as_ref().is_err_and(|e| e.reason.contains("is never closed")));
     }
 
     #[test]
@@ -848,6 +874,22 @@ mod tests {
                 "malformed JSON at line 4, column 10: EOF while parsing a value",
             ]
         );
+    }
+
+    #[test]
+    fn a_field_given_twice_and_a_fractional_id_are_refused_by_name() {
+        let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\",\"occupation_code\":\"F1605\"}\n\
+                    {\"id\":1.5,\"occupation_code\":\"I1315\"}\n\
+                    {\"id\":19,\"occupation_code\":\"I1315\"}\n";
+        let records = read_all(text, InputFormat::Jsonl);
+        let err = |i: usize| records[i].profile.as_ref().map_err(|e| (e.field.clone(), e.reason.clone())).err();
+        assert_eq!(err(0), Some(("occupation_code".into(), "given twice in the record".into())));
+        assert_eq!(records[0].id.as_deref(), Some("a"));
+        assert_eq!(
+            err(1),
+            Some(("id".into(), "expected a string or an integer, got a number that is not a 64-bit integer".into()))
+        );
+        assert_eq!((err(2), records[2].id.as_deref()), (None, Some("19")));
     }
 
     #[test]

@@ -75,8 +75,9 @@ pub enum BatchError {
         #[source]
         source: std::io::Error,
     },
-    /// The output names the input file: writing would destroy the input before it is read.
-    #[error("{path}: the output is the input file; choose another output")]
+    /// An output file (the answers, or their provenance beside them) is the input file:
+    /// writing would destroy the input before it is read.
+    #[error("{path}: this output is the input file; choose another output")]
     SameFile {
         /// The file.
         path: PathBuf,
@@ -110,19 +111,20 @@ fn open_input(path: &Path) -> Result<OpenedInput, BatchError> {
     Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), len, counter))
 }
 
-/// Refuses an `output` that is the `input` file (same file after resolving links and
-/// relative paths): creating it would empty the input before a record is read.
+/// Refuses an `output` that is the `input` file: the same file by path, symbolic link or
+/// hard link (device and inode, via `same-file`): creating it would empty the input before a
+/// record is read. An output that does not exist yet cannot be the input.
 ///
 /// # Errors
-/// [`BatchError::SameFile`].
+/// [`BatchError::SameFile`] naming `output`.
 fn refuse_same_file(input: &Path, output: &Path) -> Result<(), BatchError> {
     if input == Path::new("-") || output == Path::new("-") {
         return Ok(());
     }
-    match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
-        (Ok(a), Ok(b)) if a == b => Err(BatchError::SameFile { path: output.to_path_buf() }),
-        _ => Ok(()),
+    if same_file::is_same_file(input, output).unwrap_or(false) {
+        return Err(BatchError::SameFile { path: output.to_path_buf() });
     }
+    Ok(())
 }
 
 /// The error of reading `path`: [`BatchError::Header`] for a refused CSV header, else

@@ -105,6 +105,13 @@ pub struct Summary {
     pub failed: u64,
 }
 
+/// The provenance file written beside `output`: `<output>.provenance.json`.
+fn provenance_path(output: &std::path::Path) -> std::path::PathBuf {
+    let mut path = output.as_os_str().to_os_string();
+    path.push(".provenance.json");
+    path.into()
+}
+
 /// Scores every record of `reader` and writes one output record per input record, in
 /// order: chunks of `chunk` records are scored and rendered in parallel (rayon) while a
 /// writer thread writes the previous chunk (at most two chunks wait for it, so memory is
@@ -236,6 +243,7 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     let (input, input_len, bytes_read) = open_input(&args.input)?;
     let mut reader = ProfileReader::new(input, input_format).with_max_record_bytes(args.record_limit.bytes());
     refuse_same_file(&args.input, &args.output)?;
+    refuse_same_file(&args.input, &provenance_path(&args.output))?;
     // A CSV header that is not a profile header stops the run before the output is created.
     reader.start().map_err(|source| read_error(&args.input, source))?;
     let mut out = open_output(&args.output)?;
@@ -256,8 +264,7 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     let elapsed = started.elapsed().as_secs_f64();
     let rate = summary.records as f64 / elapsed.max(1e-9);
     if args.output != std::path::Path::new("-") {
-        let mut path = args.output.clone().into_os_string();
-        path.push(".provenance.json");
+        let path = provenance_path(&args.output);
         let options_json = serde_json::json!({
             "top_k": options.top_k,
             "target_set": options.target_set,
