@@ -861,7 +861,7 @@ fn mobility_evidence(
     // How many visible rows list t, the anchor's excluded.
     let mut listed_by: Vec<usize> = (0..n).map(|t| evidence.incoming[t].len()).collect();
     for &(t, _) in &evidence.out[a] {
-        listed_by[t.0 as usize] -= 1;
+        listed_by[t.0 as usize] = listed_by[t.0 as usize].saturating_sub(1);
     }
     let flow_of: Vec<f64> = (0..n_dom)
         .map(|d| {

@@ -198,9 +198,10 @@ pub struct RankingArgs {
     pub model_only: bool,
 }
 
-/// `passerelle recommend`.
-#[derive(Debug, Args)]
-pub struct RecommendArgs {
+/// The skills profile of a command: an occupation and the items held or removed (`--job-title`,
+/// where a command takes it, is separate).
+#[derive(Debug, Args, Clone)]
+pub struct ProfileItemsArgs {
     /// Current or past occupation, ROME code (e.g. I1315).
     #[arg(long)]
     pub occupation: Option<String>,
@@ -210,6 +211,26 @@ pub struct RecommendArgs {
     /// An item to remove (`code_ogr`); repeat for several.
     #[arg(long = "remove", allow_hyphen_values = true)]
     pub removed: Vec<String>,
+}
+
+impl ProfileItemsArgs {
+    /// The profile as an engine query (no job title, region or department).
+    pub fn query(&self) -> ProfileQuery {
+        ProfileQuery {
+            occupation_code: self.occupation.clone(),
+            item_codes: self.items.clone(),
+            removed_item_codes: self.removed.clone(),
+            ..ProfileQuery::default()
+        }
+    }
+}
+
+/// `passerelle recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub profile: ProfileItemsArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub ranking: RankingArgs,
@@ -487,12 +508,10 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
     let engine = EngineSource::from(args.source).load()?;
     let query = RecommendQuery {
         profile: ProfileQuery {
-            occupation_code: args.occupation,
-            item_codes: args.items,
-            removed_item_codes: args.removed,
             job_title: args.job_title,
             region: args.region,
             department: args.department,
+            ..args.profile.query()
         },
         top_k: Some(args.ranking.top_k),
         target_set: args.ranking.target_set,

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use passerelle_model::embedded;
-use passerelle_model::engine::{Engine, ProfileQuery};
+use passerelle_model::engine::Engine;
 use passerelle_model::explore::{explore, ExploreQuery, SCORE_BASIS};
 use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::training::plan::{PlanConstraints, PlanQuery, Planner};
 
+use crate::cli::ProfileItemsArgs;
 use crate::cli::{CliError, SourceArgs};
 use crate::grpc::training_convert::{summary, TRAINING_BASIS};
 use crate::server::EngineSource;
@@ -18,15 +19,9 @@ use crate::server::EngineSource;
 /// The profile and constraints shared by `plan` and `explore`.
 #[derive(Debug, Args, Clone)]
 pub struct PlanProfileArgs {
-    /// Current or past occupation, ROME code (e.g. I1315).
-    #[arg(long)]
-    pub occupation: Option<String>,
-    /// An item held (`code_ogr`); repeat for several.
-    #[arg(long = "item", allow_hyphen_values = true)]
-    pub items: Vec<String>,
-    /// An item to remove (`code_ogr`); repeat for several.
-    #[arg(long = "remove", allow_hyphen_values = true)]
-    pub removed: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub profile: ProfileItemsArgs,
     /// Largest total training duration, hours (0 < h <= 10000).
     #[arg(long)]
     pub max_hours: Option<f64>,
@@ -46,15 +41,6 @@ pub struct PlanProfileArgs {
 }
 
 impl PlanProfileArgs {
-    fn profile(&self) -> ProfileQuery {
-        ProfileQuery {
-            occupation_code: self.occupation.clone(),
-            item_codes: self.items.clone(),
-            removed_item_codes: self.removed.clone(),
-            ..ProfileQuery::default()
-        }
-    }
-
     fn constraints(&self) -> PlanConstraints {
         PlanConstraints {
             max_total_hours: self.max_hours,
@@ -129,7 +115,7 @@ pub fn plan_command(args: PlanArgs) -> Result<(), CliError> {
     let (engine, training) = args.profile.load()?;
     let planner = Planner::new(&engine, &training)?;
     let plan = planner.plan(&PlanQuery {
-        profile: args.profile.profile(),
+        profile: args.profile.profile.query(),
         target_occupation_code: args.target,
         constraints: args.profile.constraints(),
     })?;
@@ -152,7 +138,7 @@ pub fn explore_command(args: ExploreArgs) -> Result<(), CliError> {
         &engine,
         &training,
         &ExploreQuery {
-            profile: args.profile.profile(),
+            profile: args.profile.profile.query(),
             target_set: args.target_set,
             max_intermediates: Some(args.max_intermediates),
             top_k: Some(args.top_k),
