@@ -9,15 +9,10 @@ use std::collections::HashSet;
 
 use passerelle_service::proto::v1::{Profile, RecommendPathwaysRequest, TargetSet};
 use passerelle_service::server::{EngineSource, ServeError};
-use passerelle_tests::{shared_engine, spawn_app, spawn_with};
-use tokio_stream::StreamExt;
+use passerelle_tests::{reflected_services, shared_engine, spawn_app, spawn_with};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_types::StatusExt;
 
 /// SearchService, job titles and labour-market tension (issue #7).
@@ -51,17 +46,7 @@ async fn health_reports_serving_for_the_server_and_the_service() {
 #[tokio::test]
 async fn reflection_lists_the_pathway_service() {
     let app = spawn_app().await;
-    let mut client = ServerReflectionClient::new(app.channel.clone());
-    let outbound = tokio_stream::iter(vec![ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    }]);
-    let mut inbound = client.server_reflection_info(outbound).await.expect("reflection").into_inner();
-    let response = inbound.next().await.expect("one answer").expect("ok");
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer");
-    };
-    let names: HashSet<String> = list.service.into_iter().map(|s| s.name).collect();
+    let names = reflected_services(&app.channel).await;
     assert!(names.contains("passerelle.v1.PathwayService"), "{names:?}");
     assert!(names.contains("grpc.health.v1.Health"), "{names:?}");
     app.stop().await.expect("clean stop");

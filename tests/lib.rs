@@ -92,14 +92,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server with the given source (not waiting for the model).
 pub async fn spawn_with(source: EngineSource, preloaded: Option<Arc<Engine>>) -> TestApp {
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("bind 127.0.0.1:0: {e}"),
-    };
-    let addr = match listener.local_addr() {
-        Ok(a) => a,
-        Err(e) => panic!("local_addr: {e}"),
-    };
+    let (listener, addr) = bind_loopback().await;
     let (tx, rx) = oneshot::channel::<()>();
     // A short grace period keeps the shutdown tests quick.
     let grace = std::time::Duration::from_secs(1);
@@ -156,6 +149,31 @@ async fn bind_loopback() -> (TcpListener, SocketAddr) {
     }
 }
 
+/// The services the server at `channel` lists through gRPC reflection (v1), by full name.
+pub async fn reflected_services(channel: &Channel) -> std::collections::HashSet<String> {
+    use tokio_stream::StreamExt;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let mut client = ServerReflectionClient::new(channel.clone());
+    let outbound = tokio_stream::iter(vec![ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    }]);
+    let mut inbound = match client.server_reflection_info(outbound).await {
+        Ok(answer) => answer.into_inner(),
+        Err(e) => panic!("reflection: {e}"),
+    };
+    match inbound.next().await {
+        Some(Ok(response)) => match response.message_response {
+            Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
+            other => panic!("unexpected reflection answer: {other:?}"),
+        },
+        other => panic!("no reflection answer: {other:?}"),
+    }
+}
+
 /// `GET path` over HTTP/1.1 on `addr`; returns the status line and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -202,14 +220,7 @@ pub async fn wait_serving_on(channel: Channel) {
 /// [`wait_serving`]). `channel` is plain-text HTTP/2: with TLS settings,
 /// build a TLS channel to `addr` instead.
 pub async fn spawn_with_settings(settings: Settings, keys: Option<ApiKeys>, preloaded: Option<Arc<Engine>>) -> TestApp {
-    let listener = match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("bind 127.0.0.1:0: {e}"),
-    };
-    let addr = match listener.local_addr() {
-        Ok(a) => a,
-        Err(e) => panic!("local_addr: {e}"),
-    };
+    let (listener, addr) = bind_loopback().await;
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(serve_with_settings(
         listener,

@@ -9,15 +9,10 @@ use passerelle_service::proto::v1::{
     Basis, ExplorePathwaysRequest, PlanConstraints, PlanRole, PlanSolver, PlanTrainingRequest, Profile,
     RecommendPathwaysRequest, TargetSet,
 };
-use passerelle_tests::spawn_app;
-use tokio_stream::StreamExt;
+use passerelle_tests::{reflected_services, spawn_app};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_types::StatusExt;
 
 fn fibre_splicer_without_aipr() -> Profile {
@@ -269,17 +264,7 @@ async fn training_service_is_in_health_and_reflection() {
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
-    let mut client = ServerReflectionClient::new(app.channel.clone());
-    let outbound = tokio_stream::iter(vec![ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    }]);
-    let mut inbound = client.server_reflection_info(outbound).await.expect("reflection").into_inner();
-    let response = inbound.next().await.expect("one answer").expect("ok");
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer");
-    };
-    let names: HashSet<String> = list.service.into_iter().map(|s| s.name).collect();
+    let names = reflected_services(&app.channel).await;
     assert!(names.contains("passerelle.v1.TrainingService"), "{names:?}");
     app.stop().await.expect("clean stop");
 }
