@@ -267,6 +267,13 @@ impl<T> From<Vec<Vec<T>>> for Rows<T> {
     }
 }
 
+impl<T> Rows<T> {
+    /// Number of rows.
+    pub(crate) fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+}
+
 impl<T> std::ops::Index<usize> for Rows<T> {
     type Output = [T];
 
@@ -316,12 +323,20 @@ pub struct FeatureIndex {
     ln_int: Vec<f64>,
     /// The largest number of items of an occupation.
     max_items: u32,
-    /// For each occupation, the words of its title (see [`title_words`]) as sorted ids.
-    title_words: Rows<u32>,
     /// For each occupation, its [`TARGET_NEIGHBOURS`] nearest occupations with their cosines.
     nearest_occupations: Rows<(u32, f64)>,
     /// For each occupation, its place in the hierarchy as dense ids.
     hierarchy: Vec<Hierarchy>,
+    /// Members of each ROME v3 family, domaine and grand domaine (rows by dense id), so the
+    /// hierarchy flags of one anchor against every occupation are a few short lists.
+    family_members: Rows<u32>,
+    domaine_members: Rows<u32>,
+    grand_domaine_members: Rows<u32>,
+    /// For each occupation, every occupation whose title shares a word with its own and the
+    /// `title_overlap` (Jaccard) of the two: the feature is 0 for every other pair.
+    title_overlap: Rows<(u32, f64)>,
+    /// `ln(max(items, 1))` of each occupation (the target's part of `log_size_ratio`).
+    ln_items: Vec<f64>,
     /// For each item, the occupations that list it and whether it is core for them.
     postings: Vec<Vec<(u32, bool)>>,
     /// For each item, [`ItemKind::index`] of its kind.
@@ -370,6 +385,36 @@ fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
     } else {
         common as f64 / union as f64
     }
+}
+
+/// For each occupation, the occupations whose title words (sorted ids) share at least one
+/// with its own, with the [`jaccard`] overlap of the two lists, in occupation order.
+fn title_overlaps(words: &Rows<u32>) -> Rows<(u32, f64)> {
+    let n = words.len();
+    let n_words = (0..n).flat_map(|t| words[t].iter()).max().map_or(0, |w| *w as usize + 1);
+    let mut holders = vec![Vec::new(); n_words];
+    for t in 0..n {
+        for &w in &words[t] {
+            holders[w as usize].push(t as u32);
+        }
+    }
+    let mut seen = vec![usize::MAX; n];
+    let rows: Vec<Vec<(u32, f64)>> = (0..n)
+        .map(|a| {
+            let mut row: Vec<u32> = Vec::new();
+            for &w in &words[a] {
+                for &t in &holders[w as usize] {
+                    if seen[t as usize] != a {
+                        seen[t as usize] = a;
+                        row.push(t);
+                    }
+                }
+            }
+            row.sort_unstable();
+            row.into_iter().map(|t| (t, jaccard(&words[a], &words[t as usize]))).collect()
+        })
+        .collect();
+    Rows::from(rows)
 }
 
 /// A profile ready for scoring: a set of items (as a bitset over [`ItemId`]) and its sums.
@@ -424,6 +469,8 @@ struct Overlap {
 #[derive(Debug, Clone)]
 pub struct ProfileScan {
     overlaps: Vec<Overlap>,
+    /// The occupations with a nonzero overlap (every other one has zero coverages and cosine).
+    touched: Vec<u32>,
     cosines: Vec<f64>,
     /// For each occupation, how many occupations but the anchor have a strictly higher
     /// cosine with the profile (its neighbour rank minus one).
@@ -475,7 +522,7 @@ impl FeatureIndex {
             })
             .collect();
         let mut word_ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-        let title_words = catalogue
+        let title_words: Rows<u32> = catalogue
             .occupations
             .iter()
             .map(|o| {
@@ -494,6 +541,16 @@ impl FeatureIndex {
         let family = dense_ids(catalogue.occupations.iter().map(|o| o.rome_v3_parent.as_str()));
         let domaine = dense_ids(catalogue.occupations.iter().map(|o| o.domaine.as_str()));
         let grand_domaine = dense_ids(catalogue.occupations.iter().map(|o| o.grand_domaine.as_str()));
+        let members = |ids: &[u32]| -> Rows<u32> {
+            let mut rows = vec![Vec::new(); ids.iter().max().map_or(0, |m| *m as usize + 1)];
+            for (t, &id) in ids.iter().enumerate() {
+                rows[id as usize].push(t as u32);
+            }
+            Rows::from(rows)
+        };
+        let (family_members, domaine_members, grand_domaine_members) =
+            (members(&family), members(&domaine), members(&grand_domaine));
+        let title_overlap = title_overlaps(&title_words);
         let hierarchy = catalogue
             .occupations
             .iter()
@@ -521,9 +578,13 @@ impl FeatureIndex {
             reverse_sketch: Vec::new(),
             ln_int: (0..=n_occ + 1).map(|k| (k as f64).ln()).collect(),
             max_items: catalogue.occupations.iter().map(|o| o.items.len() as u32).max().unwrap_or(0),
-            title_words,
             nearest_occupations: Rows::from(Vec::new()),
             hierarchy,
+            family_members,
+            domaine_members,
+            grand_domaine_members,
+            title_overlap,
+            ln_items: catalogue.occupations.iter().map(|o| f64::from(o.items.len().max(1) as u32).ln()).collect(),
         };
         let mut nearest_occupations = Vec::with_capacity(n_occ);
         let neighbour_cosines: Vec<SortedDescending> = catalogue
@@ -531,7 +592,7 @@ impl FeatureIndex {
             .map(|o| {
                 let items: Vec<ItemId> = catalogue.occupation(o).items.iter().map(|l| l.item).collect();
                 let p = ProfileVector::new(&index, &items);
-                let overlaps = index.overlaps(&p);
+                let (overlaps, _) = index.overlaps(&p);
                 let all: Vec<f64> = catalogue
                     .occupation_ids()
                     .map(|t| if t == o { 0.0 } else { index.cosine(&overlaps[t.0 as usize], &p, t) })
@@ -579,16 +640,22 @@ impl FeatureIndex {
     }
 
     /// The overlap of `p` with every occupation, from the postings of the profile's items
-    /// only (a few thousand updates instead of a pass over all 104,219 links). Sums run in
+    /// only (a few thousand updates instead of a pass over all 104,219 links), and the
+    /// occupations it touches (a nonzero overlap), in order of first touch. Sums run in
     /// the profile's item order.
-    fn overlaps(&self, p: &ProfileVector) -> Vec<Overlap> {
+    fn overlaps(&self, p: &ProfileVector) -> (Vec<Overlap>, Vec<u32>) {
         let mut out = vec![Overlap::default(); self.stats.len()];
+        let mut touched = Vec::new();
         for &i in &p.items {
             let Some(postings) = self.postings.get(i.0 as usize) else { continue };
             let w = self.idf[i.0 as usize];
             let kind = self.item_kind[i.0 as usize] as usize;
             for &(t, core) in postings {
                 let o = &mut out[t as usize];
+                // idf weights are ≥ 1, so a zero sum means a first touch.
+                if o.idf == 0.0 {
+                    touched.push(t);
+                }
                 o.dot += w * w;
                 o.idf += w;
                 if core {
@@ -597,7 +664,7 @@ impl FeatureIndex {
                 o.kind_counts[kind] += 1;
             }
         }
-        out
+        (out, touched)
     }
 
     fn cosine(&self, o: &Overlap, p: &ProfileVector, t: OccupationId) -> f64 {
@@ -613,14 +680,16 @@ impl FeatureIndex {
     /// if known; otherwise the anchor is the nearest occupation by cosine.
     pub fn scan(
         &self,
-        catalogue: &Catalogue,
+        _catalogue: &Catalogue,
         evidence: &MobilityEvidence,
         p: &ProfileVector,
         declared: Option<OccupationId>,
     ) -> ProfileScan {
-        let overlaps = self.overlaps(p);
-        let cosines: Vec<f64> =
-            catalogue.occupation_ids().map(|t| self.cosine(&overlaps[t.0 as usize], p, t)).collect();
+        let (overlaps, touched) = self.overlaps(p);
+        let mut cosines = vec![0.0; overlaps.len()];
+        for &t in &touched {
+            cosines[t as usize] = self.cosine(&overlaps[t as usize], p, OccupationId(t));
+        }
         let anchor = declared.unwrap_or_else(|| {
             let best =
                 cosines.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0))).map_or(0, |(i, _)| i);
@@ -630,6 +699,7 @@ impl FeatureIndex {
         let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor, &self.ln_int);
         ProfileScan {
             overlaps,
+            touched,
             cosines,
             above,
             anchor,
@@ -958,6 +1028,12 @@ impl<T: Copy + PartialOrd> SortedDescending<T> {
     }
 }
 
+/// The `title_overlap` feature of the pair (`anchor`, `t`), from the anchor's row.
+fn title_overlap(index: &FeatureIndex, anchor: usize, t: usize) -> f64 {
+    let row = &index.title_overlap[anchor];
+    row.binary_search_by_key(&(t as u32), |(o, _)| *o).map_or(0.0, |i| row[i].1)
+}
+
 /// Share `held / total`, or `empty` when the target lists nothing of that kind.
 fn share(held: u32, total: u32, empty: f64) -> f64 {
     if total == 0 {
@@ -998,11 +1074,61 @@ impl ProfileScan {
     /// 1,583 neighbour cosines are bisected.
     pub fn logit_bounds(&self, index: &FeatureIndex, bias: f64, w: &Features) -> (Vec<f64>, Vec<f64>) {
         let n = self.cosines.len();
+        // The pair features column by column: what every occupation has (its size, whether
+        // it is a main fiche, an empty kind, its neighbour rank), then the sparse parts (the
+        // occupations the profile touches, the anchor's hierarchy and title overlaps). An
+        // untouched occupation has zero cosine and coverages.
+        let [w_cos, w_target, w_core, w_source, w_sf, w_savoir, w_cert, w_context, w_rank, w_family, w_domaine, w_grand, w_size, w_v3, w_title] =
+            PAIR_FEATURES.map(|j| w[j]);
+        let w_kind = [
+            (ItemKind::SavoirFaire, w_sf, 0.0),
+            (ItemKind::Savoir, w_savoir, 0.0),
+            (ItemKind::Certification, w_cert, 1.0),
+            (ItemKind::WorkContext, w_context, 0.0),
+        ];
+        let size_base = bias - w_size * (self.profile_len.max(1) as f64).ln();
         let mut lo = Vec::with_capacity(n);
         lo.extend((0..n).map(|t| {
-            let pair = self.pair_features(index, t);
-            bias + PAIR_FEATURES.iter().zip(&pair).map(|(&j, v)| w[j] * v).sum::<f64>()
+            let s = &index.stats[t];
+            let mut z = size_base + w_size * index.ln_items[t] + w_rank * index.ln_int(1 + self.above[t] as usize);
+            if index.hierarchy[t].is_v3_fiche {
+                z += w_v3;
+            }
+            for &(kind, wk, empty) in &w_kind {
+                if s.kind_counts[kind.index()] == 0 {
+                    z += wk * empty;
+                }
+            }
+            z
         }));
+        for &t in &self.touched {
+            let ti = t as usize;
+            let (o, s) = (&self.overlaps[ti], &index.stats[ti]);
+            let target_cov = if s.sum_idf > 0.0 { o.idf / s.sum_idf } else { 0.0 };
+            let core_cov = if s.core_sum_idf > 0.0 { o.core_idf / s.core_sum_idf } else { target_cov };
+            let source_cov = if self.profile_sum_idf > 0.0 { o.idf / self.profile_sum_idf } else { 0.0 };
+            let mut z = w_cos * self.cosines[ti] + w_target * target_cov + w_core * core_cov + w_source * source_cov;
+            for &(kind, wk, _) in &w_kind {
+                let total = s.kind_counts[kind.index()];
+                if total > 0 {
+                    z += wk * (f64::from(o.kind_counts[kind.index()]) / f64::from(total));
+                }
+            }
+            lo[ti] += z;
+        }
+        let h = &index.hierarchy[self.anchor.0 as usize];
+        for (members, wj) in [
+            (&index.family_members[h.family as usize], w_family),
+            (&index.domaine_members[h.domaine as usize], w_domaine),
+            (&index.grand_domaine_members[h.grand_domaine as usize], w_grand),
+        ] {
+            for &t in members {
+                lo[t as usize] += wj;
+            }
+        }
+        for &(t, overlap) in &index.title_overlap[self.anchor.0 as usize] {
+            lo[t as usize] += w_title * overlap;
+        }
         for (column, &j) in self.evidence.iter().zip(&EVIDENCE_FEATURES) {
             let wj = w[j];
             if wj != 0.0 {
@@ -1056,7 +1182,7 @@ impl ProfileScan {
             flag(ha.grand_domaine == hb.grand_domaine),
             size_ratio,
             flag(hb.is_v3_fiche),
-            jaccard(&index.title_words[self.anchor.0 as usize], &index.title_words[ti]),
+            title_overlap(index, self.anchor.0 as usize, ti),
         ]
     }
 
