@@ -438,7 +438,7 @@ mod tests {
     fn skill(code: u32) -> SkillRef {
         SkillRef {
             code,
-            label: format!("skill {code}").into(),
+            label: crate::labels::intern(&format!("skill {code}")),
             kind: ItemKind::SavoirFaire,
             relevance: Relevance::Core,
         }

@@ -87,12 +87,12 @@ pub struct OccupationRef {
 }
 
 /// An item (skill, knowledge, certification) as shown to users.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SkillRef {
     /// `code_ogr`.
     pub code: u32,
-    /// Label (ROME 4.0), shared with the engine's catalogue (no copy per answer).
-    pub label: Arc<str>,
+    /// Label (ROME 4.0), [interned](crate::labels) (no copy per answer).
+    pub label: &'static str,
     /// Kind of item.
     pub kind: ItemKind,
     /// Relevance for the target occupation.
@@ -231,11 +231,11 @@ pub struct Engine {
     index: FeatureIndex,
     evidence: MobilityEvidence,
     model: TransitionModel,
-    /// Each item's label, shared by the answers that show it.
-    item_labels: Vec<Arc<str>>,
-    /// For each occupation, its items but work contexts, most specific (highest idf) first,
-    /// ties by id: the order of the gap lists.
-    gap_order: Rows<OccupationItem>,
+    /// Each item's label, [interned](crate::labels) at load.
+    item_labels: Vec<&'static str>,
+    /// For each occupation, its items but work contexts as shown in answers, most specific
+    /// (highest idf) first, ties by id: the order of the gap lists.
+    gap_order: Rows<(ItemId, SkillRef)>,
     /// The first stage as one affine form, for the bounds of [`Stage1`] (`None`: not linear).
     stage1_linear: Option<LinearLogit>,
     target_sets: TargetSets,
@@ -265,6 +265,7 @@ impl Engine {
         }
         let index = FeatureIndex::new(&catalogue);
         let evidence = MobilityEvidence::all(&catalogue);
+        let item_labels: Vec<&'static str> = catalogue.items.iter().map(|i| crate::labels::intern(&i.label)).collect();
         let gap_order = catalogue
             .occupations
             .iter()
@@ -273,6 +274,18 @@ impl Engine {
                     o.items.iter().filter(|l| catalogue.item(l.item).kind != ItemKind::WorkContext).cloned().collect();
                 links.sort_by(|a, b| index.idf(b.item).total_cmp(&index.idf(a.item)).then(a.item.cmp(&b.item)));
                 links
+                    .into_iter()
+                    .map(|l| {
+                        let item = catalogue.item(l.item);
+                        let skill = SkillRef {
+                            code: item.code,
+                            label: item_labels[l.item.0 as usize],
+                            kind: item.kind,
+                            relevance: l.relevance,
+                        };
+                        (l.item, skill)
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect::<Vec<_>>()
             .into();
@@ -287,7 +300,6 @@ impl Engine {
         for m in &catalogue.mobilities {
             curated[m.source.0 as usize].push((m.target, m.order));
         }
-        let item_labels = catalogue.items.iter().map(|i| Arc::from(i.label.as_str())).collect();
         Ok(Engine {
             item_labels,
             catalogue,
@@ -378,6 +390,13 @@ impl Engine {
             Some(m) => self.resolve(&ProfileQuery { occupation_code: Some(m.used.code.clone()), ..profile.clone() }),
             None => self.resolve(profile),
         }
+    }
+
+    /// Item `item` as shown to users, with its `relevance` for the occupation at hand.
+    /// `item` must come from this engine's catalogue (panics otherwise, like indexing it).
+    pub fn skill_ref(&self, item: ItemId, relevance: Relevance) -> SkillRef {
+        let i = self.catalogue.item(item);
+        SkillRef { code: i.code, label: self.item_labels[item.0 as usize], kind: i.kind, relevance }
     }
 
     /// The loaded catalogue.
@@ -704,15 +723,8 @@ impl Engine {
         top_factors: Vec<Factor>,
     ) -> Recommendation {
         let (mut matched_core, mut missing_core, mut missing_other) = (Vec::new(), Vec::new(), Vec::new());
-        for link in &self.gap_order[t.0 as usize] {
-            let item = self.catalogue.item(link.item);
-            let skill = SkillRef {
-                code: item.code,
-                label: self.item_labels[link.item.0 as usize].clone(),
-                kind: item.kind,
-                relevance: link.relevance,
-            };
-            match (link.relevance, profile.contains(link.item)) {
+        for &(item, skill) in &self.gap_order[t.0 as usize] {
+            match (skill.relevance, profile.contains(item)) {
                 (Relevance::Core, true) => matched_core.push(skill),
                 (Relevance::Core, false) => missing_core.push(skill),
                 (Relevance::Emerging | Relevance::Other, false) => missing_other.push(skill),

@@ -714,27 +714,28 @@ impl FeatureIndex {
 }
 
 /// For each occupation `t`, how many occupations other than `anchor` have a cosine strictly
-/// above `t`'s. A counting sort into [`RANK_BUCKETS`] buckets of the cosine (monotone: a
-/// higher bucket means a higher cosine), then a search inside `t`'s own bucket, sorted:
-/// linear time instead of a comparison sort of 1,583 values.
+/// above `t`'s. The positive cosines go through a counting sort into [`RANK_BUCKETS`]
+/// buckets (monotone: a higher bucket means a higher cosine), then a search inside `t`'s own
+/// bucket, sorted: linear time instead of a comparison sort of 1,583 values. A zero cosine
+/// (every occupation the profile does not touch) is below every positive one.
 fn counts_above(cosines: &[f64], anchor: OccupationId) -> Vec<u32> {
     let a = anchor.0 as usize;
-    let bucket = |c: f64| if c > 0.0 { ((c * RANK_BUCKETS as f64) as usize).min(RANK_BUCKETS - 1) } else { 0 };
-    // start[b]..start[b + 1]: the others' cosines in bucket b.
+    let bucket = |c: f64| ((c * RANK_BUCKETS as f64) as usize).min(RANK_BUCKETS - 1);
+    // start[b]..start[b + 1]: the others' positive cosines in bucket b.
     let mut start = vec![0u32; RANK_BUCKETS + 1];
     for (i, &c) in cosines.iter().enumerate() {
-        if i != a {
+        if i != a && c > 0.0 {
             start[bucket(c) + 1] += 1;
         }
     }
     for b in 0..RANK_BUCKETS {
         start[b + 1] += start[b];
     }
-    let total = start[RANK_BUCKETS];
+    let positive = start[RANK_BUCKETS];
     let mut fill = start.clone();
-    let mut values = vec![0.0f64; total as usize];
+    let mut values = vec![0.0f64; positive as usize];
     for (i, &c) in cosines.iter().enumerate() {
-        if i != a {
+        if i != a && c > 0.0 {
             let b = bucket(c);
             values[fill[b] as usize] = c;
             fill[b] += 1;
@@ -749,15 +750,19 @@ fn counts_above(cosines: &[f64], anchor: OccupationId) -> Vec<u32> {
     cosines
         .iter()
         .map(|&c| {
-            let b = bucket(c);
-            let within = &values[start[b] as usize..start[b + 1] as usize];
-            total - start[b + 1] + within.partition_point(|v| *v > c) as u32
+            if c > 0.0 {
+                let b = bucket(c);
+                let within = &values[start[b] as usize..start[b + 1] as usize];
+                positive - start[b + 1] + within.partition_point(|v| *v > c) as u32
+            } else {
+                positive
+            }
         })
         .collect()
 }
 
 /// Buckets of the cosine used by `counts_above`.
-const RANK_BUCKETS: usize = 4096;
+const RANK_BUCKETS: usize = 1024;
 
 /// The `k` occupations nearest by cosine, anchor excluded, nearest first (ties by id).
 fn nearest(cosines: &[f64], anchor: OccupationId, k: usize) -> Vec<usize> {
@@ -832,10 +837,12 @@ fn mobility_evidence(
     let mut kernel_total = 0.0;
     for s in &evidence.listers {
         let si = s.0 as usize;
-        if si == a {
+        let c = cosines[si];
+        // A lister with a zero cosine adds nothing (0 to the kernel, 0 to a maximum of
+        // non-negative cosines): skipping it is exact.
+        if si == a || c == 0.0 {
             continue;
         }
-        let c = cosines[si];
         let w = c * c * c;
         kernel_total += w;
         for (t, _) in &evidence.out[si] {

@@ -11,6 +11,7 @@
 //! - [`target_set`]: named sets of target occupations defined by rules over the data.
 //! - [`search`]: text search over ROME appellations, occupation and item labels.
 //! - [`tension`]: DARES 2019 labour-market tension by job family and area, mapped to ROME.
+//! - [`labels`]: catalogue labels interned for the life of the process (answers copy them freely).
 //! - [`engine`]: the façade: resolve a profile, rank, explain the gap.
 //! - [`training`]: the training catalogue and planner (certifications that close a gap).
 //! - [`explore`]: multi-step pathways through up to two intermediate occupations.
@@ -45,6 +46,7 @@ pub mod eval;
 pub mod explore;
 pub mod features;
 mod head;
+pub mod labels;
 pub mod search;
 pub mod synth;
 pub mod target_set;

@@ -283,10 +283,7 @@ impl<'a> Planner<'a> {
         let catalogue = self.engine.catalogue();
         let occupation = catalogue.occupation(target);
         let holds = |i: ItemId| items.binary_search(&i).is_ok() || c.held.contains(&i);
-        let skill_ref = |i: ItemId, relevance: Relevance| {
-            let item = catalogue.item(i);
-            SkillRef { code: item.code, label: item.label.as_str().into(), kind: item.kind, relevance }
-        };
+        let skill_ref = |i: ItemId, relevance: Relevance| self.engine.skill_ref(i, relevance);
         let missing: Vec<ItemId> = occupation
             .items
             .iter()

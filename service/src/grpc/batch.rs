@@ -187,12 +187,7 @@ fn cohort_response(
         missing_core_skills: missing_core_skills
             .into_iter()
             .map(|s| pb::CohortSkill {
-                skill: Some(convert::skill(passerelle_model::engine::SkillRef {
-                    code: s.code,
-                    label: s.label.into(),
-                    kind: s.kind,
-                    relevance: passerelle_model::catalogue::Relevance::Core,
-                })),
+                skill: Some(convert::skill_of(s.code, &s.label, s.kind, passerelle_model::catalogue::Relevance::Core)),
                 people: s.people as u64,
                 share: s.share,
                 moves: s.moves as u64,
@@ -202,12 +197,12 @@ fn cohort_response(
             .unwrap_or_default()
             .into_iter()
             .map(|c| pb::CohortCertification {
-                certification: Some(convert::skill(passerelle_model::engine::SkillRef {
-                    code: c.code,
-                    label: c.label.into(),
-                    kind: passerelle_model::catalogue::ItemKind::Certification,
-                    relevance: passerelle_model::catalogue::Relevance::Other,
-                })),
+                certification: Some(convert::skill_of(
+                    c.code,
+                    &c.label,
+                    passerelle_model::catalogue::ItemKind::Certification,
+                    passerelle_model::catalogue::Relevance::Other,
+                )),
                 people: c.people as u64,
                 moves: c.moves as u64,
                 share: c.share,

@@ -226,12 +226,15 @@ pub fn skill_kind(kind: ItemKind) -> pb::SkillKind {
 
 /// Converts a skill (also used by the training conversions).
 pub fn skill(s: SkillRef) -> pb::Skill {
-    let SkillRef { code, label, kind, relevance } = s;
-    let kind = skill_kind(kind);
+    skill_of(s.code, s.label, s.kind, s.relevance)
+}
+
+/// A proto skill from its parts (`code_ogr`, ROME label, kind, relevance for the occupation).
+pub fn skill_of(code: u32, label: &str, kind: ItemKind, relevance: Relevance) -> pb::Skill {
     pb::Skill {
         code: code.to_string(),
         label: label.to_string(),
-        kind: kind.into(),
+        kind: skill_kind(kind).into(),
         core: relevance == Relevance::Core,
         emerging: relevance == Relevance::Emerging,
     }
