@@ -696,7 +696,8 @@ impl FeatureIndex {
             OccupationId(best as u32)
         });
         let above = counts_above(&cosines, anchor);
-        let evidence_features = mobility_evidence(evidence, &self.nearest_occupations, &cosines, anchor, &self.ln_int);
+        let evidence_features =
+            mobility_evidence(evidence, &self.nearest_occupations, &cosines, &touched, anchor, &self.ln_int);
         ProfileScan {
             overlaps,
             touched,
@@ -766,8 +767,21 @@ const RANK_BUCKETS: usize = 1024;
 
 /// The `k` occupations nearest by cosine, anchor excluded, nearest first (ties by id).
 fn nearest(cosines: &[f64], anchor: OccupationId, k: usize) -> Vec<usize> {
+    nearest_among(cosines, anchor, k, None)
+}
+
+/// [`nearest`], given the occupations with a positive cosine (`touched`, any order; every
+/// other has cosine 0): when at least `k` of them are not the anchor, the `k` nearest are
+/// among them, and only they are searched.
+fn nearest_among(cosines: &[f64], anchor: OccupationId, k: usize, touched: Option<&[u32]>) -> Vec<usize> {
+    let a = anchor.0 as usize;
     let mut order: Vec<usize> = Vec::with_capacity(cosines.len());
-    order.extend((0..cosines.len()).filter(|&i| i != anchor.0 as usize));
+    match touched {
+        Some(touched) if touched.iter().filter(|&&t| t as usize != a).count() >= k => {
+            order.extend(touched.iter().map(|&t| t as usize).filter(|&i| i != a));
+        }
+        _ => order.extend((0..cosines.len()).filter(|&i| i != a)),
+    }
     let by_cosine = |x: &usize, y: &usize| cosines[*y].total_cmp(&cosines[*x]).then(x.cmp(y));
     if k < order.len() {
         if k > 0 {
@@ -799,13 +813,14 @@ fn mobility_evidence(
     evidence: &MobilityEvidence,
     nearest_occupations: &Rows<(u32, f64)>,
     cosines: &[f64],
+    touched: &[u32],
     anchor: OccupationId,
     ln_int: &[f64],
 ) -> [Vec<f64>; N_EVIDENCE] {
     let n = cosines.len();
     let a = anchor.0 as usize;
     // The 20 nearest are the first 20 of the 50 nearest (same order, same ties).
-    let near50 = nearest(cosines, anchor, WIDE_MOBILITY_NEIGHBOURS.max(MOBILITY_NEIGHBOURS));
+    let near50 = nearest_among(cosines, anchor, WIDE_MOBILITY_NEIGHBOURS.max(MOBILITY_NEIGHBOURS), Some(touched));
     let near20: Vec<usize> = near50.iter().copied().take(MOBILITY_NEIGHBOURS).collect();
     let near50 = &near50[..WIDE_MOBILITY_NEIGHBOURS.min(near50.len())];
     let votes20 = neighbour_votes(evidence, cosines, &near20);
