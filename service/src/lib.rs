@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod batch;
 pub mod cli;
+pub mod compute;
 pub mod connections;
 pub mod grpc;
 pub mod guard;

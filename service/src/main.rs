@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: under load the server's blocking-pool threads
+/// mimalloc instead of the system allocator: under load the server's model threads (then tokio's blocking pool)
 /// spent about a fifth of their time in glibc malloc (arena consolidation); see README.md,
 /// "Load harness".
 #[global_allocator]

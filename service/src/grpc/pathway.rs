@@ -71,9 +71,9 @@ impl pb::pathway_service_server::PathwayService for PathwayApi {
         }
         let query = self.checked_query(request)?;
         let scorer = Arc::clone(&engine);
-        // The blocking thread does not inherit the request's span: carry it over (request id).
+        // The engine.recommend span nests in the request span, which compute::run carries over.
         let span = tracing::info_span!("engine.recommend");
-        let answer = tokio::task::spawn_blocking(move || span.in_scope(|| scorer.recommend(&query)))
+        let answer = crate::compute::run(move || span.in_scope(|| scorer.recommend(&query)))
             .await
             .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?;
         match answer {
@@ -117,7 +117,7 @@ impl PathwayApi {
         let constraints = training_convert::constraints(request.plan_constraints.clone());
         let query = self.checked_query(request)?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
-        let answer = tokio::task::spawn_blocking(move || {
+        let answer = crate::compute::run(move || {
             let answer = e.recommend(&query).map_err(passerelle_model::training::PlanError::from)?;
             let targets: Vec<String> = answer.results.iter().map(|r| r.occupation.code.clone()).collect();
             let plans = passerelle_model::training::plan::Planner::new(&e, &t)?.plan_each(

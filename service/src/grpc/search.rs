@@ -30,7 +30,7 @@ impl SearchApi {
         F: FnOnce(&Engine) -> Result<T, QueryError> + Send + 'static,
     {
         let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
-        tokio::task::spawn_blocking(move || search(&engine))
+        crate::compute::run(move || search(&engine))
             .await
             .map_err(|e| Status::internal(format!("search task failed: {e}")))?
             .map_err(|err| {

@@ -1,0 +1,95 @@
+//! Where the gRPC handlers run model work (scoring, search, plans, explorations): a pool of
+//! one thread per core, fed in arrival order.
+//!
+//! Tokio's blocking pool, used before, starts a thread for every task waiting to run (up to
+//! 512): with 32 requests in flight on 2 cores, 32 threads took turns on the cores, each with
+//! its own allocator heap and cold caches, and the load harness saw the kernel switching and
+//! zeroing fresh pages for them. Here at most one model task runs per core and the others
+//! wait in the queue; the concurrency limit (`max_concurrent_requests`) still bounds the
+//! queue. A task whose caller is gone (deadline passed, client disconnected) is skipped
+//! when its turn comes. The pool is separate from rayon's global pool, which batch
+//! scoring fills with large chunks, so a unary request never waits behind a batch chunk.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::LazyLock;
+
+/// The model-work pool, built on first use: `available_parallelism` threads named
+/// `passerelle-compute-N`; `None` if the threads could not be started (rayon's global pool
+/// is used then).
+static POOL: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("passerelle-compute-{i}"))
+        .build()
+    {
+        Ok(pool) => Some(pool),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not start the compute pool; using rayon's global pool");
+            None
+        }
+    }
+});
+
+/// Why a task gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskFailed {
+    /// The task panicked (a bug); the message is the panic's, if it was a string.
+    #[error("the task panicked: {0}")]
+    Panicked(String),
+    /// The pool dropped the task without running it (cannot happen while the caller waits).
+    #[error("the task was dropped")]
+    Dropped,
+}
+
+/// Runs `work` on the pool and waits for its result without blocking the async workers.
+/// The current tracing span is carried over (request id).
+///
+/// # Errors
+/// [`TaskFailed`] when `work` panics; the pool and the server go on.
+pub async fn run<T, F>(work: F) -> Result<T, TaskFailed>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let span = tracing::Span::current();
+    let job = move || {
+        if tx.is_closed() {
+            return;
+        }
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| span.in_scope(work)));
+        // The caller may have gone meanwhile: nothing to deliver then.
+        let _ = tx.send(result);
+    };
+    match POOL.as_ref() {
+        Some(pool) => pool.spawn_fifo(job),
+        None => rayon::spawn_fifo(job),
+    }
+    match rx.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(TaskFailed::Panicked(message))
+        }
+        Err(_) => Err(TaskFailed::Dropped),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn results_come_back_and_a_panic_is_an_error() {
+        assert_eq!(run(|| 6 * 7).await.ok(), Some(42));
+        let failed = run(|| -> u32 { panic!("boom") }).await;
+        assert!(matches!(&failed, Err(TaskFailed::Panicked(m)) if m == "boom"), "{failed:?}");
+        // The pool survives a panicking task.
+        assert_eq!(run(|| "still here").await.ok(), Some("still here"));
+    }
+}
