@@ -129,6 +129,7 @@ async fn grpc_answer_equals_the_engine_answer() {
             include_current_occupation: false,
             model_only: false,
             tension_weight: 0.0,
+            max_other_skills: None,
         })
         .expect("valid");
     let grpc: Vec<(String, f64)> = response
@@ -210,6 +211,45 @@ async fn empty_or_missing_profile_is_invalid_argument() {
 async fn top_k_out_of_range_is_invalid_argument() {
     assert_invalid(request("I1315", TargetSet::All, Some(0)), "top_k", "top_k: 0 is out of range 1..=100").await;
     assert_invalid(request("I1315", TargetSet::All, Some(101)), "top_k", "top_k: 101 is out of range 1..=100").await;
+}
+
+#[tokio::test]
+async fn optional_skill_lists_follow_max_other_skills_and_count_every_skill() {
+    let app = spawn_app().await;
+    let ask = |limit: Option<u32>| {
+        let mut req = request("I1315", TargetSet::DigitalInfrastructure, Some(10));
+        req.max_other_skills = limit;
+        req
+    };
+    let default = app.pathways().recommend_pathways(ask(None)).await.expect("valid").into_inner();
+    let full = app.pathways().recommend_pathways(ask(Some(1000))).await.expect("valid").into_inner();
+    let engine = shared_engine();
+    let cat = engine.catalogue();
+    let own: HashSet<String> = cat
+        .occupation(cat.occupation_id("I1315").expect("I1315"))
+        .items
+        .iter()
+        .map(|l| cat.item(l.item).code.to_string())
+        .collect();
+    for (d, f) in default.pathways.iter().zip(&full.pathways) {
+        let code = &f.occupation.as_ref().expect("occupation").code;
+        let target = cat.occupation(cat.occupation_id(code).expect("known code"));
+        // Optional skills of the target (work contexts aside) that I1315 lacks, from the data.
+        let lacking = target
+            .items
+            .iter()
+            .filter(|l| l.relevance != passerelle_model::catalogue::Relevance::Core)
+            .filter(|l| cat.item(l.item).kind != passerelle_model::catalogue::ItemKind::WorkContext)
+            .filter(|l| !own.contains(&cat.item(l.item).code.to_string()))
+            .count();
+        assert_eq!(f.missing_other_total as usize, lacking, "{code}");
+        assert_eq!(f.missing_other_skills.len(), lacking, "{code}");
+        assert_eq!(d.missing_other_total as usize, lacking, "{code}");
+        assert_eq!(d.missing_other_skills[..], f.missing_other_skills[..lacking.min(10)], "{code}");
+        assert_eq!(d.missing_core_skills, f.missing_core_skills);
+    }
+    app.stop().await.expect("clean stop");
+    assert_invalid(ask(Some(1001)), "max_other_skills", "max_other_skills: 1001 is out of range 0..=1000").await;
 }
 
 #[tokio::test]

@@ -38,11 +38,10 @@ fuzz_target!(
     let Ok(engine) = Engine::new(catalogue, sets, artifact().clone()) else { return };
     for code in codes {
         let query = RecommendQuery {
-            profile: ProfileQuery { occupation_code: Some(code), item_codes: vec![], removed_item_codes: vec![] },
+            profile: ProfileQuery { occupation_code: Some(code), ..Default::default() },
             top_k: Some(5),
-            target_set: "ALL".to_string(),
             include_current_occupation: true,
-            model_only: false,
+            ..Default::default()
         };
         if let Ok(answer) = engine.recommend(&query) {
             for r in &answer.results {

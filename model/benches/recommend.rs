@@ -17,6 +17,7 @@ fn bench(c: &mut Criterion) {
         include_current_occupation: false,
         model_only: false,
         tension_weight: 0.0,
+        max_other_skills: None,
     };
     let all = query("ALL", 10);
     c.bench_function("recommend I1315 vs all 1,584 occupations, top 10 with gaps", |b| {

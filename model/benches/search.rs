@@ -28,6 +28,7 @@ fn bench(c: &mut Criterion) {
         include_current_occupation: false,
         model_only: false,
         tension_weight: w,
+        max_other_skills: None,
     };
     let plain = query(ProfileQuery { occupation_code: Some("I1315".into()), ..Default::default() }, "ALL", 0.0);
     c.bench_function("recommend I1315 vs all, national figures (same conditions)", |b| {

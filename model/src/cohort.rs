@@ -461,6 +461,7 @@ mod tests {
                     matched_core: Vec::new(),
                     missing_core: missing.iter().map(|&c| skill(c)).collect(),
                     missing_other: Vec::new(),
+                    missing_other_total: 0,
                     top_factors: Vec::new(),
                     curated_order: None,
                     tension: None,

@@ -22,6 +22,12 @@ use crate::transition::{ModelArtifact, TransitionModel};
 pub const DEFAULT_TOP_K: u32 = 10;
 /// Largest accepted `top_k`.
 pub const MAX_TOP_K: u32 = 100;
+/// Entries of each result's `missing_other` list when the query gives no
+/// `max_other_skills`: the most specific optional skills of the gap (a target lists about 42
+/// that a typical profile lacks; `missing_other_total` counts them all).
+pub const DEFAULT_OTHER_SKILLS: u32 = 10;
+/// Largest accepted `max_other_skills` (more than any ROME occupation lists: every one).
+pub const MAX_OTHER_SKILLS: u32 = 1000;
 /// Largest accepted number of entries in `item_codes` or `removed_item_codes`.
 pub const MAX_PROFILE_ITEMS: usize = 1000;
 
@@ -62,6 +68,9 @@ pub struct RecommendQuery {
     /// `w > 0` results are ordered by `(1 − w) · probability + w · (category − 1) / 4`
     /// (see [`Engine::recommend`]).
     pub tension_weight: f64,
+    /// Most entries in each result's `missing_other` list, 0..=[`MAX_OTHER_SKILLS`];
+    /// `None` means [`DEFAULT_OTHER_SKILLS`]. The core gap is always complete.
+    pub max_other_skills: Option<u32>,
 }
 
 impl Default for RecommendQuery {
@@ -73,6 +82,7 @@ impl Default for RecommendQuery {
             include_current_occupation: false,
             model_only: false,
             tension_weight: 0.0,
+            max_other_skills: None,
         }
     }
 }
@@ -138,8 +148,11 @@ pub struct Recommendation {
     /// The skills gap: core skills of the target the profile lacks, most specific first.
     pub missing_core: Vec<SkillRef>,
     /// Other skills (non-core, emerging) of the target the profile lacks, most specific
-    /// first. Work contexts are not skills and are left out of both gap lists.
+    /// first, at most the query's `max_other_skills` of them. Work contexts are not skills
+    /// and are left out of both gap lists.
     pub missing_other: Vec<SkillRef>,
+    /// How many other skills the profile lacks in all (`missing_other` lists the first ones).
+    pub missing_other_total: usize,
     /// The three features that pushed the score up most.
     pub top_factors: Vec<Factor>,
     /// `numero_ordre` (1 = closest) of this move in France Travail's curated list for the
@@ -213,6 +226,8 @@ pub struct ModelInfo {
 #[derive(Debug)]
 struct Prepared {
     top_k: u32,
+    /// `max_other_skills`, checked.
+    max_other: usize,
     set_name: String,
     profile: ProfileVector,
     declared: Option<OccupationId>,
@@ -521,6 +536,13 @@ impl Engine {
         if !(1..=MAX_TOP_K).contains(&top_k) {
             return Err(QueryError::TopKOutOfRange { got: top_k, max: MAX_TOP_K });
         }
+        let max_other = query.max_other_skills.unwrap_or(DEFAULT_OTHER_SKILLS);
+        if max_other > MAX_OTHER_SKILLS {
+            return Err(QueryError::InvalidValue {
+                field: "max_other_skills".to_string(),
+                reason: format!("{max_other} is out of range 0..={MAX_OTHER_SKILLS}"),
+            });
+        }
         let set = self
             .target_sets
             .get(query.target_set.trim())
@@ -562,7 +584,16 @@ impl Engine {
         };
         let (items, declared) = self.resolve(profile_query)?;
         let profile = ProfileVector::new(&self.index, &items);
-        Ok(Prepared { top_k, set_name: set.name.clone(), profile, declared, weight, area, job_title })
+        Ok(Prepared {
+            top_k,
+            max_other: max_other as usize,
+            set_name: set.name.clone(),
+            profile,
+            declared,
+            weight,
+            area,
+            job_title,
+        })
     }
 
     /// Ranks and describes the target set of a prepared query from its scan.
@@ -573,7 +604,7 @@ impl Engine {
         scan: &ProfileScan,
         exhaustive: bool,
     ) -> Recommendations {
-        let Prepared { top_k, set_name, profile, declared, weight, area, job_title } = prepared;
+        let Prepared { top_k, max_other, set_name, profile, declared, weight, area, job_title } = prepared;
         let (top_k, declared, weight) = (*top_k, *declared, *weight);
         let tension_of = |t: OccupationId| -> Option<TensionFact> {
             let (table, area) = (self.tensions.as_deref()?, area.as_ref()?);
@@ -658,7 +689,7 @@ impl Engine {
                         logit: c.logit,
                     })
                     .collect();
-                let mut result = self.describe(t, probability, cosine, profile, top_factors);
+                let mut result = self.describe(t, probability, cosine, profile, *max_other, top_factors);
                 result.curated_order = curated_order(t);
                 result.tension = tension_of(t);
                 result.blended_score = blending.then_some(blend);
@@ -720,14 +751,21 @@ impl Engine {
         probability: f64,
         cosine: f64,
         profile: &ProfileVector,
+        max_other: usize,
         top_factors: Vec<Factor>,
     ) -> Recommendation {
         let (mut matched_core, mut missing_core, mut missing_other) = (Vec::new(), Vec::new(), Vec::new());
+        let mut missing_other_total = 0;
         for &(item, skill) in &self.gap_order[t.0 as usize] {
             match (skill.relevance, profile.contains(item)) {
                 (Relevance::Core, true) => matched_core.push(skill),
                 (Relevance::Core, false) => missing_core.push(skill),
-                (Relevance::Emerging | Relevance::Other, false) => missing_other.push(skill),
+                (Relevance::Emerging | Relevance::Other, false) => {
+                    if missing_other.len() < max_other {
+                        missing_other.push(skill);
+                    }
+                    missing_other_total += 1;
+                }
                 (Relevance::Emerging | Relevance::Other, true) => {}
             }
         }
@@ -741,6 +779,7 @@ impl Engine {
             matched_core,
             missing_core,
             missing_other,
+            missing_other_total,
             top_factors,
             curated_order: None,
             tension: None,
@@ -807,6 +846,7 @@ mod tests {
                 include_current_occupation: n % 5 == 0,
                 model_only: n % 7 == 0,
                 tension_weight: if n % 6 == 0 { 0.3 } else { 0.0 },
+                max_other_skills: None,
             };
             let prepared = engine.prepare(&query).expect("valid query");
             let scan = engine.index.scan(&engine.catalogue, &engine.evidence, &prepared.profile, prepared.declared);

@@ -183,6 +183,8 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
             include_current_occupation: false,
             model_only: true,
             tension_weight: 0.0,
+            // Only the probabilities are used.
+            max_other_skills: Some(0),
         })?;
         Ok(answer
             .results

@@ -28,6 +28,7 @@ fn query(occupation: &str, set: &str, top_k: Option<u32>) -> RecommendQuery {
         include_current_occupation: false,
         model_only: false,
         tension_weight: 0.0,
+        max_other_skills: None,
     }
 }
 
@@ -129,10 +130,56 @@ fn fibre_splicer_to_digital_infrastructure() {
             .iter()
             .filter(|l| !own.contains(&cat.item(l.item).code) && cat.item(l.item).kind != ItemKind::WorkContext)
             .count();
-        assert_eq!(r.missing_core.len() + r.missing_other.len(), expected_missing);
+        assert_eq!(r.missing_core.len() + r.missing_other_total, expected_missing);
+        assert_eq!(r.missing_other.len(), r.missing_other_total.min(10), "default: the 10 most specific");
         let core = r.matched_core.len() + r.missing_core.len();
         assert!((r.core_coverage - r.matched_core.len() as f64 / core as f64).abs() < 1e-12);
     }
+}
+
+#[test]
+fn optional_skill_lists_are_cut_to_the_limit_asked_and_counted_in_full() {
+    let engine = engine();
+    let ask = |limit: Option<u32>| {
+        let q = RecommendQuery { max_other_skills: limit, ..query("I1315", "DIGITAL_INFRASTRUCTURE", Some(10)) };
+        engine.recommend(&q)
+    };
+    let full = ask(Some(1000)).expect("valid");
+    let default = ask(None).expect("valid");
+    let none = ask(Some(0)).expect("valid");
+    let three = ask(Some(3)).expect("valid");
+    let cat = engine.catalogue();
+    let own: HashSet<u32> = cat
+        .occupation(cat.occupation_id("I1315").expect("I1315"))
+        .items
+        .iter()
+        .map(|l| cat.item(l.item).code)
+        .collect();
+    let mut longer_than_ten = 0;
+    for (i, f) in full.results.iter().enumerate() {
+        // Every optional skill of the target the profile lacks, counted from the data.
+        let target = cat.occupation(cat.occupation_id(&f.occupation.code).expect("code"));
+        let lacking = target
+            .items
+            .iter()
+            .filter(|l| l.relevance != passerelle_model::catalogue::Relevance::Core)
+            .filter(|l| !own.contains(&cat.item(l.item).code) && cat.item(l.item).kind != ItemKind::WorkContext)
+            .count();
+        assert_eq!(f.missing_other.len(), lacking, "{}", f.occupation.code);
+        assert_eq!(f.missing_other_total, lacking);
+        longer_than_ten += usize::from(lacking > 10);
+        // The same ranking and core gap whatever the limit; the lists are prefixes of the full one.
+        for (cut, limit) in [(&default.results[i], 10), (&none.results[i], 0), (&three.results[i], 3)] {
+            assert_eq!(cut.occupation, f.occupation);
+            assert_eq!(cut.probability, f.probability);
+            assert_eq!(cut.missing_core, f.missing_core);
+            assert_eq!(cut.missing_other_total, lacking);
+            assert_eq!(cut.missing_other[..], f.missing_other[..lacking.min(limit)]);
+        }
+    }
+    assert!(longer_than_ten > 0, "some target lacks more than 10 optional skills, so the default cuts");
+    let err = ask(Some(1001)).expect_err("over the limit");
+    assert_eq!(err.field(), "max_other_skills");
 }
 
 #[test]
@@ -254,6 +301,7 @@ proptest! {
             include_current_occupation: true,
             model_only: false,
             tension_weight: 0.0,
+            max_other_skills: None,
         };
         let answer = engine.recommend(&q).expect("known items are valid");
         prop_assert_eq!(answer.results.len(), k as usize);

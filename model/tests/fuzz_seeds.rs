@@ -31,6 +31,7 @@ fn tiny_export_seed_loads_and_answers() {
         include_current_occupation: false,
         model_only: false,
         tension_weight: 0.0,
+        max_other_skills: None,
     };
     let answer = engine.recommend(&query).expect("answer");
     let codes: Vec<&str> = answer.results.iter().map(|r| r.occupation.code.as_str()).collect();

@@ -363,6 +363,7 @@ fn cohort_certifications_of_fibre_splicers_equal_their_own_plans() {
             include_current_occupation: false,
             model_only: false,
             tension_weight: 0.0,
+            max_other_skills: None,
         };
         let answer = engine.recommend(&query).unwrap();
         acc.add(&answer);

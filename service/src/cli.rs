@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
-use passerelle_model::engine::{ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
+use passerelle_model::engine::{
+    ProfileQuery, RecommendQuery, DEFAULT_OTHER_SKILLS, DEFAULT_TOP_K, MAX_OTHER_SKILLS, MAX_TOP_K,
+};
 use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
@@ -196,6 +198,10 @@ pub struct RankingArgs {
     /// Rank by the model alone, ignoring France Travail's curated list for the occupation.
     #[arg(long)]
     pub model_only: bool,
+    /// Most optional (non-core) skills listed in each result's gap, most specific first
+    /// (0..=1000; the core gap is always complete, and each result counts them all).
+    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_OTHER_SKILLS)))]
+    pub max_other_skills: u32,
 }
 
 /// The skills profile of a command: an occupation and the items held or removed (`--job-title`,
@@ -518,6 +524,7 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
         include_current_occupation: args.ranking.include_current,
         model_only: args.ranking.model_only,
         tension_weight: args.tension_weight,
+        max_other_skills: Some(args.ranking.max_other_skills),
     };
     let answer = engine.recommend(&query)?;
     let out = serde_json::json!({

@@ -72,6 +72,7 @@ mod tests {
             include_current_occupation: false,
             model_only: false,
             tension_weight: 0.0,
+            max_other_skills: None,
         }
     }
 

@@ -134,9 +134,9 @@ fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
             ("d", "5", "ok", "2"),
         ]
     );
-    assert_eq!(&rows[2][16], "id");
-    assert_eq!(&rows[3][16], "item_codes[0]");
-    assert_eq!(&rows[3][17], "item_codes[0]: unknown item code `12x`");
+    assert_eq!(&rows[2][17], "id");
+    assert_eq!(&rows[3][17], "item_codes[0]");
+    assert_eq!(&rows[3][18], "item_codes[0]: unknown item code `12x`");
 
     let engine = engine();
     let want = engine.recommend(&RecommendQuery { top_k: Some(2), ..query(Some("F1602"), &[], &["400772"]) }).unwrap();
@@ -145,6 +145,11 @@ fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
         assert_eq!(row[6].parse::<f64>().unwrap(), r.probability);
         let missing: Vec<String> = r.missing_core.iter().map(|s| s.code.to_string()).collect();
         assert_eq!(&row[11], missing.join(";"));
+        // The 10 most specific optional skills (the default), and how many there are in all.
+        let other: Vec<String> = r.missing_other.iter().map(|s| s.code.to_string()).collect();
+        assert_eq!(other.len(), r.missing_other_total.min(10));
+        assert_eq!(&row[13], other.join(";"));
+        assert_eq!(row[14].parse::<usize>().unwrap(), r.missing_other_total);
     }
 }
 

@@ -126,6 +126,10 @@ fn top_k_out_of_range_is_refused_by_the_cli() {
     let out = passerelle(&["recommend", "--occupation", "I1315", "--top-k", "101"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("101 is not in 1..=100"));
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--max-other-skills", "1001"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--max-other-skills") && stderr.contains("1001 is not in 0..=1000"), "{stderr}");
 }
 
 #[test]

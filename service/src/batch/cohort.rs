@@ -397,6 +397,8 @@ pub fn run(args: CohortArgs) -> Result<(), BatchError> {
         target_set: args.target_set.trim().to_string(),
         include_current_occupation: false,
         model_only: args.model_only,
+        // The cohort counts the core gap only.
+        max_other_skills: 0,
     };
     options.check(&engine)?;
     refuse_same_file(&args.input, &args.output)?;

@@ -6,7 +6,8 @@
 //!   fields of `RecommendPathways` in the names of the domain types (as `passerelle
 //!   recommend` prints them: `anchor`, `anchor_basis`, `target_set`, `profile_items`,
 //!   `candidates_scored`, `results` with `occupation`, `probability`, `cosine`,
-//!   `core_coverage`, `matched_core`, `missing_core`, `missing_other`, `top_factors`,
+//!   `core_coverage`, `matched_core`, `missing_core`, `missing_other` (the most specific
+//!   `--max-other-skills`), `missing_other_total`, `top_factors`,
 //!   `curated_order`). By default ([`SkillDetail::Codes`]) each skill list is an array of
 //!   `code_ogr` numbers and each factor is `{"feature", "logit"}`: labels and explanations
 //!   are reference data, the same for every record (join on `code_ogr` with ROME's
@@ -33,7 +34,7 @@ use crate::batch::input::RecordError;
 pub use crate::batch::input::InputFormat as OutputFormat;
 
 /// Columns of the CSV output, in order.
-pub const CSV_HEADER: [&str; 18] = [
+pub const CSV_HEADER: [&str; 19] = [
     "id",
     "line",
     "status",
@@ -48,6 +49,7 @@ pub const CSV_HEADER: [&str; 18] = [
     "missing_core",
     "missing_core_labels",
     "missing_other",
+    "missing_other_total",
     "top_factors",
     "target_set",
     "error_field",
@@ -104,6 +106,7 @@ struct CompactResult<'a> {
     matched_core: Vec<u32>,
     missing_core: Vec<u32>,
     missing_other: Vec<u32>,
+    missing_other_total: usize,
     top_factors: Vec<CompactFactor>,
     curated_order: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -137,6 +140,7 @@ fn compact(a: &Recommendations) -> CompactAnswer<'_> {
                 matched_core: codes(&r.matched_core),
                 missing_core: codes(&r.missing_core),
                 missing_other: codes(&r.missing_other),
+                missing_other_total: r.missing_other_total,
                 top_factors: r
                     .top_factors
                     .iter()
@@ -213,8 +217,8 @@ pub fn render(
                     row[0] = id;
                     row[1] = &line;
                     row[2] = "error";
-                    row[16] = &e.field;
-                    row[17] = &e.reason;
+                    row[17] = &e.field;
+                    row[18] = &e.reason;
                     w.write_record(&row)?;
                 }
                 Outcome::Ok(answer) if answer.results.is_empty() => {
@@ -222,13 +226,13 @@ pub fn render(
                     row[0] = id;
                     row[1] = &line;
                     row[2] = "ok";
-                    row[15] = &answer.target_set;
+                    row[16] = &answer.target_set;
                     w.write_record(&row)?;
                 }
                 Outcome::Ok(answer) => {
                     for (rank, r) in answer.results.iter().enumerate() {
                         let codes = |s: &[SkillRef]| s.iter().map(|s| s.code.to_string()).collect::<Vec<_>>().join(";");
-                        let labels = |s: &[SkillRef]| s.iter().map(|s| &*s.label).collect::<Vec<_>>().join(" | ");
+                        let labels = |s: &[SkillRef]| s.iter().map(|s| s.label).collect::<Vec<_>>().join(" | ");
                         let factors = r.top_factors.iter().map(|f| f.feature).collect::<Vec<_>>().join(";");
                         w.write_record([
                             id,
@@ -245,6 +249,7 @@ pub fn render(
                             &codes(&r.missing_core),
                             &labels(&r.missing_core),
                             &codes(&r.missing_other),
+                            &r.missing_other_total.to_string(),
                             &factors,
                             &answer.target_set,
                             "",

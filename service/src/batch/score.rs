@@ -64,6 +64,8 @@ pub struct ScoreOptions {
     pub include_current_occupation: bool,
     /// Rank by the model alone.
     pub model_only: bool,
+    /// Most optional skills listed per result (`missing_other`), 0..=1000.
+    pub max_other_skills: u32,
 }
 
 impl ScoreOptions {
@@ -78,6 +80,7 @@ impl ScoreOptions {
             // Batch ranking is by transition probability; each result still carries the
             // tension figures of the profile's area when it gives one.
             tension_weight: 0.0,
+            max_other_skills: Some(self.max_other_skills),
         }
     }
 
@@ -238,6 +241,7 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
         target_set: args.ranking.target_set.trim().to_string(),
         include_current_occupation: args.ranking.include_current,
         model_only: args.ranking.model_only,
+        max_other_skills: args.ranking.max_other_skills,
     };
     options.check(&engine)?;
     let (input, input_len, bytes_read) = open_input(&args.input)?;

@@ -155,6 +155,7 @@ fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>) -> Result<C
             include_current_occupation: false,
             model_only,
             tension_weight: 0.0,
+            max_other_skills: Some(0), // the cohort counts the core gap only
         },
         rows,
     })

@@ -49,6 +49,7 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
         include_training_plan: _,
         plan_constraints: _,
         tension_weight,
+        max_other_skills,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
     let target_set = target_set_name_of(target_set, &target_set_name)?;
@@ -59,6 +60,7 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
         include_current_occupation,
         model_only,
         tension_weight,
+        max_other_skills,
     })
 }
 
@@ -165,6 +167,7 @@ fn pathway(r: Recommendation) -> pb::Pathway {
         matched_core,
         missing_core,
         missing_other,
+        missing_other_total,
         top_factors,
         curated_order,
         tension,
@@ -178,6 +181,7 @@ fn pathway(r: Recommendation) -> pb::Pathway {
         matched_core_skills: matched_core.into_iter().map(skill).collect(),
         missing_core_skills: missing_core.into_iter().map(skill).collect(),
         missing_other_skills: missing_other.into_iter().map(skill).collect(),
+        missing_other_total: u32::try_from(missing_other_total).unwrap_or(u32::MAX),
         top_factors: top_factors
             .into_iter()
             .map(|Factor { feature, explanation, logit }| pb::Factor {

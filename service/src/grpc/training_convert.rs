@@ -171,7 +171,7 @@ pub fn summary(p: &TrainingPlan) -> String {
         )
     };
     if uncovered > 0 {
-        let labels: Vec<&str> = p.uncovered.iter().map(|u| &*u.skill.label).collect();
+        let labels: Vec<&str> = p.uncovered.iter().map(|u| u.skill.label).collect();
         s.push_str(&format!(
             " {uncovered} core skill(s) are NOT covered by any planned certification: {}.",
             labels.join("; ")
