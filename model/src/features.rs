@@ -742,9 +742,11 @@ fn counts_above(cosines: &[f64], anchor: OccupationId) -> Vec<u32> {
             fill[b] += 1;
         }
     }
+    // A bucket of a few values is counted by a scan at query time; a larger one is sorted
+    // once and bisected.
     for b in 0..RANK_BUCKETS {
         let (lo, hi) = (start[b] as usize, start[b + 1] as usize);
-        if hi - lo > 1 {
+        if hi - lo > SCAN_BUCKET {
             values[lo..hi].sort_unstable_by(|x, y| y.total_cmp(x));
         }
     }
@@ -754,13 +756,21 @@ fn counts_above(cosines: &[f64], anchor: OccupationId) -> Vec<u32> {
             if c > 0.0 {
                 let b = bucket(c);
                 let within = &values[start[b] as usize..start[b + 1] as usize];
-                positive - start[b + 1] + within.partition_point(|v| *v > c) as u32
+                let above_within = if within.len() > SCAN_BUCKET {
+                    within.partition_point(|v| *v > c)
+                } else {
+                    within.iter().filter(|v| **v > c).count()
+                };
+                positive - start[b + 1] + above_within as u32
             } else {
                 positive
             }
         })
         .collect()
 }
+
+/// Largest bucket of `counts_above` counted by a scan rather than sorted.
+const SCAN_BUCKET: usize = 8;
 
 /// Buckets of the cosine used by `counts_above`.
 const RANK_BUCKETS: usize = 1024;
