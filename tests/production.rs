@@ -84,10 +84,17 @@ type Held =
 async fn hold(app: &TestApp, n: usize) -> (Vec<Held>, Status) {
     let mut calls: Vec<Held> = (0..n).map(|_| held_call(app.channel.clone(), None)).collect();
     for _ in 0..1000 {
+        let mut restarted = false;
         for call in calls.iter_mut() {
             if call.1.is_finished() {
                 *call = held_call(app.channel.clone(), None);
+                restarted = true;
             }
+        }
+        if restarted {
+            // Let the restarted calls reach the server before the next plain request takes a
+            // permit (otherwise they can be shed again, round after round).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         match app.pathways().recommend_pathways(request("I1315", Some(1))).await {
             Err(status) if status.code() == Code::ResourceExhausted => return (calls, status),

@@ -30,6 +30,7 @@
 //!     include_current_occupation: false,
 //!     model_only: false,
 //!     tension_weight: 0.0,
+//!     max_other_skills: None,
 //! })?;
 //! assert_eq!(answer.results.len(), 5);
 //! assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)));
