@@ -20,6 +20,12 @@ fn engine() -> &'static Engine {
     })
 }
 
+/// The `code_ogr` of every item of occupation `code`.
+fn item_codes_of(engine: &Engine, code: &str) -> HashSet<u32> {
+    let cat = engine.catalogue();
+    cat.occupation(cat.occupation_id(code).expect("known code")).items.iter().map(|l| cat.item(l.item).code).collect()
+}
+
 fn query(occupation: &str, set: &str, top_k: Option<u32>) -> RecommendQuery {
     RecommendQuery {
         profile: ProfileQuery { occupation_code: Some(occupation.to_string()), ..Default::default() },
@@ -109,12 +115,7 @@ fn fibre_splicer_to_digital_infrastructure() {
 
     // The gap lists exactly the target's skills the profile lacks; matched core are held.
     let cat = engine.catalogue();
-    let own: HashSet<u32> = cat
-        .occupation(cat.occupation_id("I1315").expect("I1315"))
-        .items
-        .iter()
-        .map(|l| cat.item(l.item).code)
-        .collect();
+    let own = item_codes_of(engine, "I1315");
     for r in &answer.results {
         let target = cat.occupation(cat.occupation_id(&r.occupation.code).expect("code"));
         let target_items: HashSet<u32> = target.items.iter().map(|l| cat.item(l.item).code).collect();
@@ -149,12 +150,7 @@ fn optional_skill_lists_are_cut_to_the_limit_asked_and_counted_in_full() {
     let none = ask(Some(0)).expect("valid");
     let three = ask(Some(3)).expect("valid");
     let cat = engine.catalogue();
-    let own: HashSet<u32> = cat
-        .occupation(cat.occupation_id("I1315").expect("I1315"))
-        .items
-        .iter()
-        .map(|l| cat.item(l.item).code)
-        .collect();
+    let own = item_codes_of(engine, "I1315");
     let mut longer_than_ten = 0;
     for (i, f) in full.results.iter().enumerate() {
         // Every optional skill of the target the profile lacks, counted from the data.
