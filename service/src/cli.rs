@@ -190,7 +190,7 @@ pub struct RankingArgs {
     #[arg(long, default_value = "ALL")]
     pub target_set: String,
     /// Number of results per profile (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    #[arg(long, default_value_t = DEFAULT_TOP_K, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
     pub top_k: u32,
     /// Also return the profile's own occupation.
     #[arg(long)]
@@ -200,7 +200,7 @@ pub struct RankingArgs {
     pub model_only: bool,
     /// Most optional (non-core) skills listed in each result's gap, most specific first
     /// (0..=1000; the core gap is always complete, and each result counts them all).
-    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_OTHER_SKILLS)))]
+    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_OTHER_SKILLS)))]
     pub max_other_skills: u32,
 }
 
@@ -250,7 +250,7 @@ pub struct RecommendArgs {
     #[arg(long)]
     pub department: Option<String>,
     /// Weight in [0, 1] of labour-market tension in the ranking (0: off).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub tension_weight: f64,
     #[command(flatten)]
     #[allow(missing_docs)]
