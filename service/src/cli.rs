@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
@@ -30,6 +30,33 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process arguments as [`Parser::parse`] does (clap's message and exit status 2
+    /// on an error), except that an option taking a value accepts one that looks like a
+    /// negative number: `--top-k -1` or `--max-hours -5` is then refused naming the option
+    /// and its range, where clap alone took `-1` for an unknown flag ("unexpected argument
+    /// '-1' found") and never named the option it was given to.
+    pub fn parse_args() -> Self {
+        let mut command = with_negative_values(Self::command());
+        let matches = command.get_matches_mut();
+        Self::from_arg_matches(&matches).unwrap_or_else(|err| err.format(&mut command).exit())
+    }
+}
+
+/// `command` and its subcommands, every non-positional option that takes a value accepting a
+/// negative number as that value.
+fn with_negative_values(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            if !arg.is_positional() && arg.get_action().takes_values() {
+                arg.allow_negative_numbers(true)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(with_negative_values)
 }
 
 /// Subcommands.
@@ -190,7 +217,7 @@ pub struct RankingArgs {
     #[arg(long, default_value = "ALL")]
     pub target_set: String,
     /// Number of results per profile (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
     pub top_k: u32,
     /// Also return the profile's own occupation.
     #[arg(long)]
@@ -200,7 +227,7 @@ pub struct RankingArgs {
     pub model_only: bool,
     /// Most optional (non-core) skills listed in each result's gap, most specific first
     /// (0..=1000; the core gap is always complete, and each result counts them all).
-    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_OTHER_SKILLS)))]
+    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_OTHER_SKILLS)))]
     pub max_other_skills: u32,
 }
 
@@ -250,7 +277,7 @@ pub struct RecommendArgs {
     #[arg(long)]
     pub department: Option<String>,
     /// Weight in [0, 1] of labour-market tension in the ranking (0: off).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0.0)]
     pub tension_weight: f64,
     #[command(flatten)]
     #[allow(missing_docs)]

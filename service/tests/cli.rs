@@ -134,8 +134,8 @@ fn top_k_out_of_range_is_refused_by_the_cli() {
 
 #[test]
 fn negative_numbers_are_refused_naming_their_flag() {
-    // Without `allow_negative_numbers` clap took `-1` for an unknown flag
-    // ("unexpected argument '-1' found") and never named the option it was given to.
+    // Clap alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never
+    // named the option it was given to.
     for (flag, value, reason) in
         [("--max-other-skills", "-1", "-1 is not in 0..=1000"), ("--top-k", "-1", "-1 is not in 1..=100")]
     {
@@ -154,6 +154,30 @@ fn negative_numbers_are_refused_naming_their_flag() {
             "{stderr}"
         );
     }
+    // Every command's options, not only recommend's and score's.
+    for (args, flag, reason) in [
+        (
+            &["cohort", "--input", "-", "--input-format", "csv", "--moves-per-person", "-1"][..],
+            "--moves-per-person",
+            "-1 is not in 1..=100",
+        ),
+        (&["search", "fibre", "--top-k", "-1"][..], "--top-k", "-1 is not in 1..=50"),
+        (&["gen-profiles", "--count", "-1"][..], "--count", "invalid digit found in string"),
+        (
+            &["serve", "--max-concurrent-requests", "-1"][..],
+            "--max-concurrent-requests",
+            "invalid digit found in string",
+        ),
+    ] {
+        let out = passerelle(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("invalid value '-1' for '{flag} ")) && stderr.contains(reason), "{stderr}");
+    }
+    let out = passerelle(&["explore", "--occupation", "I1315", "--max-hours", "-5"]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("constraints.max_total_hours: -5 is out of range"), "{stderr}");
     let out = passerelle(&["recommend", "--occupation", "I1315", "--tension-weight", "-0.3"]);
     assert_ne!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
