@@ -72,6 +72,40 @@ async fn score_profiles_stream_equals_unary_answers_and_goes_on_after_bad_messag
 }
 
 #[tokio::test]
+async fn a_bad_max_other_skills_in_a_stream_is_that_messages_error_and_the_stream_goes_on() {
+    let app = spawn_app().await;
+    let with = |id: &str, max_other_skills: Option<u32>| ScoreProfilesRequest {
+        id: id.into(),
+        request: Some(RecommendPathwaysRequest { max_other_skills, ..request(profile("I1315", &[]), 3) }),
+    };
+    let messages = vec![with("a", Some(2)), with("b", Some(1001)), with("c", Some(u32::MAX)), with("d", None)];
+    let responses: Vec<_> = BatchServiceClient::new(app.channel.clone())
+        .score_profiles(tokio_stream::iter(messages))
+        .await
+        .expect("stream accepted")
+        .into_inner()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("the stream ends cleanly");
+    let ids: Vec<(&str, u64)> = responses.iter().map(|r| (r.id.as_str(), r.sequence)).collect();
+    assert_eq!(ids, [("a", 0), ("b", 1), ("c", 2), ("d", 3)]);
+    for (i, value) in [(1, 1001u64), (2, u64::from(u32::MAX))] {
+        let Some(Outcome::Error(e)) = &responses[i].outcome else { panic!("{i} is refused: {:?}", responses[i]) };
+        assert_eq!(e.field, "request.max_other_skills");
+        assert_eq!(e.message, format!("request.max_other_skills: {value} is out of range 0..=1000"));
+    }
+    // I1315 → I1311 (its first curated move) lacks 23 optional skills: 2 listed for `a`,
+    // the default 10 for `d` (after the refused messages), 23 counted for both.
+    for (i, listed) in [(0, 2), (3, 10)] {
+        let Some(Outcome::Result(r)) = &responses[i].outcome else { panic!("{i} is scored: {:?}", responses[i]) };
+        let first = &r.pathways[0];
+        assert_eq!(first.occupation.as_ref().map(|o| o.code.as_str()), Some("I1311"));
+        assert_eq!((first.missing_other_skills.len(), first.missing_other_total), (listed, 23), "message {i}");
+    }
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn a_long_stream_is_answered_in_order() {
     let app = spawn_app().await;
     let codes = ["I1315", "F1602", "I1311", "F1623", "I1307"];

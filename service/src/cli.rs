@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
@@ -30,6 +30,33 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process arguments as [`Parser::parse`] does (clap's message and exit status 2
+    /// on an error), except that an option taking a value accepts one that looks like a
+    /// negative number: `--top-k -1` or `--max-hours -5` is then refused naming the option
+    /// and its range, where clap alone took `-1` for an unknown flag ("unexpected argument
+    /// '-1' found") and never named the option it was given to.
+    pub fn parse_args() -> Self {
+        let mut command = with_negative_values(Self::command());
+        let matches = command.get_matches_mut();
+        Self::from_arg_matches(&matches).unwrap_or_else(|err| err.format(&mut command).exit())
+    }
+}
+
+/// `command` and its subcommands, every non-positional option that takes a value accepting a
+/// negative number as that value.
+fn with_negative_values(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            if !arg.is_positional() && arg.get_action().takes_values() {
+                arg.allow_negative_numbers(true)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(with_negative_values)
 }
 
 /// Subcommands.

@@ -92,4 +92,64 @@ mod tests {
         // The pool survives a panicking task.
         assert_eq!(run(|| "still here").await.ok(), Some("still here"));
     }
+
+    /// A latch the test opens once: pool threads wait on it.
+    #[derive(Default)]
+    struct Gate {
+        open: std::sync::Mutex<bool>,
+        opened: std::sync::Condvar,
+    }
+
+    impl Gate {
+        fn wait(&self) {
+            let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            while !*open {
+                open = self.opened.wait(open).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        }
+
+        fn open(&self) {
+            *self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+            self.opened.notify_all();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queued_task_whose_caller_gave_up_is_skipped_and_the_pool_goes_on() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        // Every pool thread busy: the next task waits in the queue.
+        let threads = POOL.as_ref().map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
+        let gate = Arc::new(Gate::default());
+        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+        let blockers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (gate, started) = (Arc::clone(&gate), started_tx.clone());
+                tokio::spawn(run(move || {
+                    let _ = started.send(());
+                    gate.wait();
+                }))
+            })
+            .collect();
+        for _ in 0..threads {
+            started_rx.recv().await.expect("a blocker started");
+        }
+
+        // The caller's deadline passes while the task is queued: an answer at the deadline,
+        // not when a thread frees up.
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran);
+        let waited = tokio::time::timeout(Duration::from_millis(50), run(move || flag.store(true, Ordering::SeqCst)));
+        assert!(waited.await.is_err(), "the queued task cannot have run: every thread is held");
+
+        gate.open();
+        for blocker in blockers {
+            assert!(blocker.await.expect("blocker joined").is_ok());
+        }
+        // FIFO: once a later task has run, the abandoned one has had its turn, and was skipped.
+        assert_eq!(run(|| 7).await.ok(), Some(7));
+        assert!(!ran.load(Ordering::SeqCst), "the abandoned task ran");
+    }
 }

@@ -1,7 +1,5 @@
 //! `passerelle`: the Passerelle server and command-line tool. See `passerelle --help`.
 
-use clap::Parser;
-
 /// mimalloc instead of the system allocator: under load the server's model threads (then tokio's blocking pool)
 /// spent about a fifth of their time in glibc malloc (arena consolidation); see README.md,
 /// "Load harness".
@@ -10,7 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = passerelle_service::cli::Cli::parse();
+    let cli = passerelle_service::cli::Cli::parse_args();
     match passerelle_service::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

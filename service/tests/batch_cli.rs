@@ -154,6 +154,33 @@ fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
 }
 
 #[test]
+fn max_other_skills_cuts_the_optional_gap_counts_it_all_and_is_in_the_provenance() {
+    let dir = scratch("max-other");
+    let input = dir.join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n").unwrap();
+    let output = dir.join("out.jsonl");
+    let run = score(
+        &input,
+        &output,
+        &["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "3", "--max-other-skills", "2", "--skill-labels"],
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let record: Value = serde_json::from_str(std::fs::read_to_string(&output).unwrap().trim_end()).unwrap();
+    let want =
+        engine().recommend(&RecommendQuery { max_other_skills: Some(2), ..query(Some("I1315"), &[], &[]) }).unwrap();
+    assert_eq!(record["answer"], serde_json::to_value(&want).unwrap());
+    // I1311, the first curated move of I1315, lacks 23 optional skills: 2 listed, 23 counted.
+    let first = &record["answer"]["results"][0];
+    assert_eq!(first["occupation"]["code"], "I1311");
+    assert_eq!(first["missing_other"].as_array().unwrap().len(), 2);
+    assert_eq!(first["missing_other_total"], 23);
+    // The output depends on the option, so the provenance records it.
+    let provenance: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out.jsonl.provenance.json")).unwrap()).unwrap();
+    assert_eq!(provenance["options"]["max_other_skills"], 2);
+}
+
+#[test]
 fn generated_profiles_are_all_scored_in_order() {
     let dir = scratch("gen");
     let profiles = dir.join("profiles.csv");

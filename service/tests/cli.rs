@@ -133,6 +133,58 @@ fn top_k_out_of_range_is_refused_by_the_cli() {
 }
 
 #[test]
+fn negative_numbers_are_refused_naming_their_flag() {
+    // Clap alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never
+    // named the option it was given to.
+    for (flag, value, reason) in
+        [("--max-other-skills", "-1", "-1 is not in 0..=1000"), ("--top-k", "-1", "-1 is not in 1..=100")]
+    {
+        let out = passerelle(&["recommend", "--occupation", "I1315", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag} ")) && stderr.contains(reason),
+            "{stderr}"
+        );
+        let out = passerelle(&["score", "--input", "-", "--input-format", "jsonl", "--output", "-", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "score {flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag} ")) && stderr.contains(reason),
+            "{stderr}"
+        );
+    }
+    // Every command's options, not only recommend's and score's.
+    for (args, flag, reason) in [
+        (
+            &["cohort", "--input", "-", "--input-format", "csv", "--moves-per-person", "-1"][..],
+            "--moves-per-person",
+            "-1 is not in 1..=100",
+        ),
+        (&["search", "fibre", "--top-k", "-1"][..], "--top-k", "-1 is not in 1..=50"),
+        (&["gen-profiles", "--count", "-1"][..], "--count", "invalid digit found in string"),
+        (
+            &["serve", "--max-concurrent-requests", "-1"][..],
+            "--max-concurrent-requests",
+            "invalid digit found in string",
+        ),
+    ] {
+        let out = passerelle(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("invalid value '-1' for '{flag} ")) && stderr.contains(reason), "{stderr}");
+    }
+    let out = passerelle(&["explore", "--occupation", "I1315", "--max-hours", "-5"]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("constraints.max_total_hours: -5 is out of range"), "{stderr}");
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--tension-weight", "-0.3"]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tension_weight") && stderr.contains("-0.3 is out of range 0..=1"), "{stderr}");
+}
+
+#[test]
 fn eval_writes_every_held_out_ranking_as_csv() {
     let dir = std::env::temp_dir().join(format!("passerelle-cli-eval-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

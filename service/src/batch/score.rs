@@ -274,6 +274,7 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
             "target_set": options.target_set,
             "include_current_occupation": options.include_current_occupation,
             "model_only": options.model_only,
+            "max_other_skills": options.max_other_skills,
             "output_format": format!("{output_format:?}").to_lowercase(),
             "skill_labels": args.skill_labels,
         });
