@@ -1,11 +1,15 @@
-//! Where the gRPC handlers run model work (scoring, search, plans, explorations): a pool of
-//! one thread per core, fed in arrival order.
+//! Where the gRPC handlers run model work: two pools of one thread per core, each fed in
+//! arrival order — [`run`] for quick answers (recommendations, search: about a millisecond)
+//! and [`run_heavy`] for work that can take from tens of milliseconds to seconds (training
+//! plans, multi-step explorations), so that a burst of explorations never holds up a
+//! recommendation (in one pool, a 1 ms recommendation queued behind 8 explorations took
+//! 1.15 s).
 //!
 //! Tokio's blocking pool, used before, starts a thread for every task waiting to run (up to
 //! 512): with 32 requests in flight on 2 cores, 32 threads took turns on the cores, each with
 //! its own allocator heap and cold caches, and the load harness saw the kernel switching and
-//! zeroing fresh pages for them. Here at most one model task runs per core and the others
-//! wait in the queue; the concurrency limit (`max_concurrent_requests`) still bounds the
+//! zeroing fresh pages for them. Here at most one task per core and per pool runs and the
+//! others wait in the queue; the concurrency limit (`max_concurrent_requests`) still bounds the
 //! queue. A task whose caller is gone (deadline passed, client disconnected) is skipped
 //! when its turn comes. The pool is separate from rayon's global pool, which batch
 //! scoring fills with large chunks, so a unary request never waits behind a batch chunk.
@@ -13,41 +17,65 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
 
-/// The model-work pool, built on first use: `available_parallelism` threads named
-/// `passerelle-compute-N`; `None` if the threads could not be started (rayon's global pool
-/// is used then).
-static POOL: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| {
+/// The pool of quick answers ([`run`]), built on first use: `available_parallelism` threads
+/// named `passerelle-compute-N`; `None` if the threads could not be started (rayon's global
+/// pool is used then).
+static POOL: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| pool("passerelle-compute"));
+
+/// The pool of long work ([`run_heavy`]), built on first use like [`POOL`], threads named
+/// `passerelle-heavy-N`.
+static HEAVY: LazyLock<Option<rayon::ThreadPool>> = LazyLock::new(|| pool("passerelle-heavy"));
+
+fn pool(name: &'static str) -> Option<rayon::ThreadPool> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("passerelle-compute-{i}"))
-        .build()
-    {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(move |i| format!("{name}-{i}")).build() {
         Ok(pool) => Some(pool),
         Err(err) => {
-            tracing::warn!(error = %err, "could not start the compute pool; using rayon's global pool");
+            tracing::warn!(error = %err, pool = name, "could not start a compute pool; using rayon's global pool");
             None
         }
     }
-});
+}
 
-/// Why a task gave no result.
+/// Why a task gave no result. The text shown to clients says only that the server failed;
+/// a panic's own message is logged (error level), not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskFailed {
     /// The task panicked (a bug); the message is the panic's, if it was a string.
-    #[error("the task panicked: {0}")]
+    #[error("internal error")]
     Panicked(String),
     /// The pool dropped the task without running it (cannot happen while the caller waits).
     #[error("the task was dropped")]
     Dropped,
 }
 
-/// Runs `work` on the pool and waits for its result without blocking the async workers.
-/// The current tracing span is carried over (request id).
+/// Runs quick `work` (about a millisecond: a recommendation, a search) on the quick pool
+/// and waits for its result without blocking the async workers. The current tracing span is
+/// carried over (request id).
 ///
 /// # Errors
 /// [`TaskFailed`] when `work` panics; the pool and the server go on.
 pub async fn run<T, F>(work: F) -> Result<T, TaskFailed>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    run_on(POOL.as_ref(), work).await
+}
+
+/// As [`run`], on the pool of long work (training plans, explorations).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_heavy<T, F>(work: F) -> Result<T, TaskFailed>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    run_on(HEAVY.as_ref(), work).await
+}
+
+async fn run_on<T, F>(pool: Option<&rayon::ThreadPool>, work: F) -> Result<T, TaskFailed>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -62,7 +90,7 @@ where
         // The caller may have gone meanwhile: nothing to deliver then.
         let _ = tx.send(result);
     };
-    match POOL.as_ref() {
+    match pool {
         Some(pool) => pool.spawn_fifo(job),
         None => rayon::spawn_fifo(job),
     }
@@ -74,6 +102,7 @@ where
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
+            tracing::error!(panic = %message, "a model task panicked");
             Err(TaskFailed::Panicked(message))
         }
         Err(_) => Err(TaskFailed::Dropped),
@@ -89,8 +118,35 @@ mod tests {
         assert_eq!(run(|| 6 * 7).await.ok(), Some(42));
         let failed = run(|| -> u32 { panic!("boom") }).await;
         assert!(matches!(&failed, Err(TaskFailed::Panicked(m)) if m == "boom"), "{failed:?}");
+        // Clients see no internals.
+        assert_eq!(failed.err().map(|e| e.to_string()).as_deref(), Some("internal error"));
         // The pool survives a panicking task.
         assert_eq!(run(|| "still here").await.ok(), Some("still here"));
+    }
+
+    #[tokio::test]
+    async fn quick_work_runs_while_every_heavy_thread_is_busy() {
+        let threads = HEAVY.as_ref().map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
+        let gate = std::sync::Arc::new(Gate::default());
+        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+        let heavy: Vec<_> = (0..threads)
+            .map(|_| {
+                let (gate, started) = (std::sync::Arc::clone(&gate), started_tx.clone());
+                tokio::spawn(run_heavy(move || {
+                    let _ = started.send(());
+                    gate.wait();
+                }))
+            })
+            .collect();
+        for _ in 0..threads {
+            started_rx.recv().await.expect("a heavy task started");
+        }
+        // Every heavy thread is held, yet a quick task is answered.
+        assert_eq!(run(|| 6 * 7).await.ok(), Some(42));
+        gate.open();
+        for h in heavy {
+            assert!(h.await.expect("joined").is_ok());
+        }
     }
 
     /// A latch the test opens once: pool threads wait on it.

@@ -264,7 +264,10 @@ impl pb::batch_service_server::BatchService for BatchApi {
         tokio::spawn(async move {
             while let Some(pending) = pending_rx.recv().await {
                 let answer = match pending {
-                    Ok(handle) => handle.await.map_err(|e| Status::internal(format!("scoring task failed: {e}"))),
+                    Ok(handle) => handle.await.map_err(|e| {
+                        tracing::error!(error = %e, "a scoring task failed");
+                        Status::internal("scoring task failed: internal error")
+                    }),
                     Err(status) => Err(status),
                 };
                 let stop = answer.is_err();
@@ -365,7 +368,10 @@ impl pb::batch_service_server::BatchService for BatchApi {
                     .collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?;
+            .map_err(|e| {
+                tracing::error!(error = %e, "a scoring task failed");
+                Status::internal("scoring task failed: internal error")
+            })?;
             for (id, answer) in answers {
                 match answer {
                     Ok((a, plans)) => {

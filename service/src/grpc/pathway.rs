@@ -117,7 +117,7 @@ impl PathwayApi {
         let constraints = training_convert::constraints(request.plan_constraints.clone());
         let query = self.checked_query(request)?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
-        let answer = crate::compute::run(move || {
+        let answer = crate::compute::run_heavy(move || {
             let answer = e.recommend(&query).map_err(passerelle_model::training::PlanError::from)?;
             let targets: Vec<String> = answer.results.iter().map(|r| r.occupation.code.clone()).collect();
             let plans = passerelle_model::training::plan::Planner::new(&e, &t)?.plan_each(

@@ -56,7 +56,7 @@ impl pb::training_service_server::TrainingService for TrainingApi {
             return Err(crate::grpc::status::from_query_error(&err));
         }
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
-        let answer = crate::compute::run(move || Planner::new(&e, &t)?.plan(&query))
+        let answer = crate::compute::run_heavy(move || Planner::new(&e, &t)?.plan(&query))
             .await
             .map_err(|e| Status::internal(format!("planning task failed: {e}")))?;
         match answer {
@@ -82,7 +82,7 @@ impl pb::training_service_server::TrainingService for TrainingApi {
         let (engine, training) = loaded(&self.engine, &self.training)?;
         let query = convert::explore_query(request.into_inner())?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
-        let answer = crate::compute::run(move || explore(&e, &t, &query))
+        let answer = crate::compute::run_heavy(move || explore(&e, &t, &query))
             .await
             .map_err(|e| Status::internal(format!("exploration task failed: {e}")))?;
         match answer {
