@@ -17,6 +17,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::boost::{fit_boosted, tree_inputs, BoostParams, BoostedTrees, TreeInputs};
 use crate::catalogue::{Catalogue, OccupationId};
 use crate::error::{DataError, TrainError};
 use crate::features::{
@@ -40,6 +41,7 @@ pub const ARTIFACT_FORMAT_VERSION: u32 = 1;
 /// | `objective` | pointwise | pointwise, pairwise | see [`Objective`] |
 /// | `knots` | 0 | 0..=10 | hinge knots per feature (quantiles of the feature over the mobilities); 0 = linear (3 knots measured: recall@10 0.423 vs 0.425 linear, so off) |
 /// | `rerank_head` | 50 | 0..=500 | occupations re-scored by the second-stage [`Reranker`]; 0 = one stage |
+/// | `boost` | none | see [`BoostParams`] | boosted trees correcting the reranker's logit ([`Reranker::trees`]); none = a linear reranker |
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainParams {
     /// Sampled non-mobilities per curated mobility.
@@ -63,6 +65,10 @@ pub struct TrainParams {
     /// Head size of the second-stage reranker (0: no reranker); see [`Reranker`].
     #[serde(default)]
     pub rerank_head: usize,
+    /// Boosted-tree correction of the reranker (none: a linear reranker). Omitted from the
+    /// JSON when none, so artifacts without trees keep their layout and checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boost: Option<BoostParams>,
 }
 
 /// What the logistic regression is fitted on.
@@ -93,6 +99,7 @@ impl Default for TrainParams {
             objective: Objective::Pointwise,
             knots: 0,
             rerank_head: 50,
+            boost: None,
         }
     }
 }
@@ -128,6 +135,9 @@ impl TrainParams {
         }
         if self.knots > 10 {
             return bad("knots", format!("{} not in 0..=10", self.knots));
+        }
+        if let Some(b) = &self.boost {
+            b.check()?;
         }
         Ok(ValidTrainParams(self))
     }
@@ -189,6 +199,32 @@ pub struct Reranker {
     pub head: usize,
     /// The second-stage model (no calibration, no reranker of its own).
     pub model: Box<TransitionModel>,
+    /// Optional gradient-boosted trees (structure learned by linfa-trees, see
+    /// [`crate::boost`]) whose sum is added to the second-stage logit; their inputs are the
+    /// pair's features, its first-stage logit and the second-stage linear logit. Omitted
+    /// from the JSON when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trees: Option<BoostedTrees>,
+}
+
+impl Reranker {
+    /// The reranker's logit of a pair with first-stage logit `z1`: the linear logit plus
+    /// the trees' correction, if any.
+    pub fn logit(&self, z1: f64, x: &Features) -> f64 {
+        let z2 = self.model.corrected_logit(x);
+        match &self.trees {
+            Some(t) => z2 + t.correction(&tree_inputs(x, z1, z2)),
+            None => z2,
+        }
+    }
+
+    /// The trees' correction alone (0 without trees), in logit units.
+    pub fn tree_correction(&self, z1: f64, x: &Features) -> f64 {
+        match &self.trees {
+            Some(t) => t.correction(&tree_inputs(x, z1, self.model.corrected_logit(x))),
+            None => 0.0,
+        }
+    }
 }
 
 /// Offset that puts every head occupation's [ranking score](TransitionModel::score) above
@@ -287,7 +323,7 @@ impl TransitionModel {
     /// [`score`](Self::score) when the first-stage logit `z1` of `x` is already known.
     pub fn score_from(&self, z1: f64, x: &Features, threshold: f64) -> f64 {
         match &self.rerank {
-            Some(r) if z1 >= threshold => HEAD_OFFSET + r.model.corrected_logit(x).clamp(-SCORE_CLAMP, SCORE_CLAMP),
+            Some(r) if z1 >= threshold => HEAD_OFFSET + r.logit(z1, x).clamp(-SCORE_CLAMP, SCORE_CLAMP),
             _ => z1.clamp(-SCORE_CLAMP, SCORE_CLAMP),
         }
     }
@@ -445,6 +481,9 @@ impl TransitionModel {
                 });
             }
             r.model.validate()?;
+            if let Some(t) = &r.trees {
+                t.validate()?;
+            }
         }
         if let Some(c) = &self.calibration {
             // linfa's isotonic prediction indexes its arrays: check their shape first.
@@ -703,8 +742,82 @@ pub fn fit_reranker(
     // The second stage's probabilities refer to head pairs: no prior correction.
     set.base_rate = n_pos as f64 / set.labels.len().max(1) as f64;
     let model = fit(&set, params)?;
-    stage1.rerank = Some(Reranker { head, model: Box::new(model) });
+    let mut reranker = Reranker { head, model: Box::new(model), trees: None };
+    if let Some(boost) = &params.get().boost {
+        if boost.rounds > 0 {
+            let heads = cross_fitted_heads(catalogue, index, sources, stage1, &reranker, BOOST_INNER_FOLDS);
+            let (trees, _) = fit_boosted(&heads.rows, &heads.labels, &heads.f0, &heads.groups, boost)?;
+            reranker.trees = Some(trees);
+        }
+    }
+    stage1.rerank = Some(reranker);
     Ok(())
+}
+
+/// Inner folds of [`cross_fitted_heads`].
+pub const BOOST_INNER_FOLDS: usize = 5;
+
+/// Head rows for the boosted trees: inputs, labels, the linear reranker's logit, source.
+#[derive(Debug, Clone, Default)]
+pub struct BoostRows {
+    /// Tree inputs of each row.
+    pub rows: Vec<TreeInputs>,
+    /// `true` for a curated mobility.
+    pub labels: Vec<bool>,
+    /// The linear reranker's logit (what the trees correct).
+    pub f0: Vec<f64>,
+    /// Source of each row (rows of a source are contiguous).
+    pub groups: Vec<u32>,
+}
+
+/// The heads of `sources` computed as the held-out protocol and serving compute them for a
+/// source whose own row is not among the training rows: the sources are split into
+/// `inner` folds (every `inner`-th source), and a fold's heads use the mobility evidence
+/// of the other folds only. Trees fitted on heads whose evidence holds every other
+/// training row learn patterns that do not carry over to held-out sources (measured:
+/// recall@10 −0.010 on the protocol, against a gain with these heads).
+pub fn cross_fitted_heads(
+    catalogue: &Catalogue,
+    index: &FeatureIndex,
+    sources: &[OccupationId],
+    stage1: &TransitionModel,
+    reranker: &Reranker,
+    inner: usize,
+) -> BoostRows {
+    let targets = mobility_targets(catalogue);
+    let with_rows: Vec<OccupationId> = sources.iter().copied().filter(|s| !targets[s.0 as usize].is_empty()).collect();
+    let inner = inner.max(2);
+    let mut out = BoostRows::default();
+    for k in 0..inner {
+        let visible: Vec<OccupationId> =
+            with_rows.iter().enumerate().filter(|(i, _)| i % inner != k).map(|(_, s)| *s).collect();
+        let evidence = MobilityEvidence::new(catalogue, &visible);
+        for (_, &s) in with_rows.iter().enumerate().filter(|(i, _)| i % inner == k) {
+            let positives = &targets[s.0 as usize];
+            let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
+            let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
+            let mut scored: Vec<(f64, OccupationId, Features)> = catalogue
+                .occupation_ids()
+                .filter(|t| *t != s)
+                .map(|t| {
+                    let x = scan.features(index, catalogue, t);
+                    (stage1.corrected_logit(&x), t, x)
+                })
+                .collect();
+            let h = reranker.head.min(scored.len());
+            if h > 0 && h < scored.len() {
+                scored.select_nth_unstable_by(h - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            }
+            for (z1, t, x) in scored.into_iter().take(h) {
+                let z2 = reranker.model.corrected_logit(&x);
+                out.rows.push(tree_inputs(&x, z1, z2));
+                out.labels.push(positives.contains(&t));
+                out.f0.push(z2);
+                out.groups.push(s.0);
+            }
+        }
+    }
+    out
 }
 
 /// Knots of each feature: `per_feature` quantiles (evenly spaced ranks) of the feature over
@@ -968,7 +1081,7 @@ mod tests {
     fn the_reranker_reorders_the_head_only() {
         // Stage 1 scores x0, the reranker (head 2) scores x1.
         let mut model = linear(&[(0, 1.0)]);
-        model.rerank = Some(Reranker { head: 2, model: Box::new(linear(&[(1, 1.0)])) });
+        model.rerank = Some(Reranker { head: 2, model: Box::new(linear(&[(1, 1.0)])), trees: None });
         model.validate().expect("valid cascade");
         let xs: Vec<Features> = [(3.0, 0.0), (2.0, 1.0), (1.0, 5.0), (0.0, 9.0)]
             .iter()

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use passerelle_model::boost::{BoostObjective, BoostParams};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
@@ -130,6 +131,34 @@ pub struct HyperArgs {
     /// Hinge knots per feature, a piecewise-linear model (0..=10, 0 = linear).
     #[arg(long, default_value_t = TrainParams::default().knots)]
     pub knots: usize,
+    /// Most boosted trees added to the reranker's logit (0..=2000, 0 = a linear reranker).
+    #[arg(long, default_value_t = TrainParams::default().boost.map_or(0, |b| b.rounds))]
+    pub boost_rounds: usize,
+    /// Depth of each boosted tree (1..=10).
+    #[arg(long, default_value_t = BoostParams::default().depth)]
+    pub boost_depth: usize,
+    /// Learning rate of the boosted trees (0 excluded..=1).
+    #[arg(long, default_value_t = BoostParams::default().learning_rate)]
+    pub boost_learning_rate: f64,
+    /// Share of training rows each boosted tree is fitted on (0 excluded..=1).
+    #[arg(long, default_value_t = BoostParams::default().subsample)]
+    pub boost_subsample: f64,
+    /// Loss the boosted trees descend.
+    #[arg(long, value_enum, default_value_t = BoostObjectiveArg::Pairwise)]
+    pub boost_objective: BoostObjectiveArg,
+}
+
+/// `--boost-objective` values (see `BoostObjective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BoostObjectiveArg {
+    /// Logistic loss of each pair.
+    Pointwise,
+    /// RankNet loss of each (mobility, other) pair of a head.
+    Pairwise,
+    /// LambdaRank: pairs weighted by their nDCG change.
+    Lambda,
+    /// Listwise softmax over each head.
+    Softmax,
 }
 
 /// `--objective` values.
@@ -155,6 +184,19 @@ impl HyperArgs {
                 ObjectiveArg::Pointwise => Objective::Pointwise,
                 ObjectiveArg::Pairwise => Objective::Pairwise,
             },
+            boost: (self.boost_rounds > 0).then(|| BoostParams {
+                rounds: self.boost_rounds,
+                depth: self.boost_depth,
+                learning_rate: self.boost_learning_rate,
+                subsample: self.boost_subsample,
+                objective: match self.boost_objective {
+                    BoostObjectiveArg::Pointwise => BoostObjective::Pointwise,
+                    BoostObjectiveArg::Pairwise => BoostObjective::Pairwise,
+                    BoostObjectiveArg::Lambda => BoostObjective::Lambda,
+                    BoostObjectiveArg::Softmax => BoostObjective::Softmax,
+                },
+                ..BoostParams::default()
+            }),
             ..TrainParams::default()
         }
     }
