@@ -289,10 +289,18 @@ impl Calibration {
     }
 }
 
+/// Index of [`Contribution::feature`] that stands for the reranker's boosted trees: their
+/// correction is a combination of the features, not attributable to any one of them.
+pub const TREE_FACTOR: usize = N_FEATURES;
+/// Name of the [`TREE_FACTOR`] in answers.
+pub const TREE_FACTOR_NAME: &str = "tree_combinations";
+/// Explanation of the [`TREE_FACTOR`] in answers.
+pub const TREE_FACTOR_EXPLANATION: &str = "combinations of the signals above (tree model)";
+
 /// One feature's push on a score: `weight × standardised value`, in logit units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Contribution {
-    /// Index in [`FEATURE_NAMES`].
+    /// Index in [`FEATURE_NAMES`], or [`TREE_FACTOR`] for the boosted trees' correction.
     pub feature: usize,
     /// Contribution to the logit (positive pushes the probability up).
     pub logit: f64,
@@ -360,10 +368,12 @@ impl TransitionModel {
     /// feature value lies on the side of the training mean that its explanation states
     /// ([`FEATURE_DIRECTION`]); a negative weight times a below-mean value also pushes up,
     /// but "jobs close to the profile lead here" would then be false. Largest push first.
+    /// In the head of a reranker with boosted trees, a positive tree correction is one more
+    /// contribution, [`TREE_FACTOR`] (the trees combine features; no single one is named).
     pub fn supporting_contributions(&self, x: &Features, score: f64) -> Vec<Contribution> {
-        let model = match &self.rerank {
-            Some(r) if score > HEAD_OFFSET / 2.0 => &r.model,
-            _ => self,
+        let (model, trees) = match &self.rerank {
+            Some(r) if score > HEAD_OFFSET / 2.0 => (&*r.model, r.tree_correction(self.corrected_logit(x), x)),
+            _ => (self, 0.0),
         };
         // Column of each feature's own (linear) term.
         let mut first_column = [0usize; N_FEATURES];
@@ -372,14 +382,19 @@ impl TransitionModel {
             *first = col;
             col += 1 + model.knots.get(j).map_or(0, Vec::len);
         }
-        model
+        let mut out: Vec<Contribution> = model
             .contributions(x)
             .into_iter()
             .filter(|c| {
                 let side = x[c.feature] - model.mean[first_column[c.feature]];
                 c.logit > 0.0 && f64::from(FEATURE_DIRECTION[c.feature]) * side > 0.0
             })
-            .collect()
+            .collect();
+        if trees > 0.0 {
+            out.push(Contribution { feature: TREE_FACTOR, logit: trees });
+            out.sort_by(|a, b| b.logit.total_cmp(&a.logit));
+        }
+        out
     }
 
     /// Per-feature contributions of the model that produced `score` (the reranker in the
@@ -1116,6 +1131,74 @@ mod tests {
             r.model.rerank = model.rerank.clone();
         }
         assert!(nested.validate().is_err());
+    }
+
+    /// A one-split tree on input `feature`: `below` under `threshold`, `above` otherwise.
+    fn stump(feature: u32, threshold: f64, below: f64, above: f64) -> crate::boost::FlatTree {
+        use crate::boost::{FlatNode, FlatTree};
+        let leaf = |value| FlatNode { feature: 0, threshold: 0.0, left: 0, right: 0, value };
+        FlatTree {
+            nodes: vec![FlatNode { feature, threshold, left: 1, right: 2, value: 0.0 }, leaf(below), leaf(above)],
+        }
+    }
+
+    #[test]
+    fn boosted_trees_correct_the_head_and_are_named_as_a_combination() {
+        // Stage 1 scores x0, the linear reranker x1, and a tree adds 2 when x2 ≥ 0.5.
+        let mut model = linear(&[(0, 1.0)]);
+        let trees = BoostedTrees { trees: vec![stump(2, 0.5, 0.0, 2.0)] };
+        model.rerank = Some(Reranker { head: 2, model: Box::new(linear(&[(1, 1.0)])), trees: Some(trees) });
+        model.validate().expect("valid cascade");
+        let mut x = [0.0; N_FEATURES];
+        x[0] = 3.0;
+        x[1] = 1.0;
+        x[2] = 0.7;
+        assert_eq!(model.score(&x, 2.0), HEAD_OFFSET + 3.0, "linear 1 + tree 2");
+        assert_eq!(model.score(&x, 5.0), 3.0, "outside the head, the first stage alone");
+        let factors = model.supporting_contributions(&x, model.score(&x, 2.0));
+        assert_eq!(
+            factors,
+            [Contribution { feature: TREE_FACTOR, logit: 2.0 }, Contribution { feature: 1, logit: 1.0 }]
+        );
+        // No positive correction, no tree factor.
+        x[2] = 0.1;
+        let factors = model.supporting_contributions(&x, model.score(&x, 2.0));
+        assert_eq!(factors, [Contribution { feature: 1, logit: 1.0 }]);
+    }
+
+    #[test]
+    fn artifact_with_trees_round_trips_and_bad_trees_are_refused() {
+        let mut model = linear(&[(0, 1.0)]);
+        let trees = BoostedTrees { trees: vec![stump(2, 0.5, -0.25, 0.75), stump(N_FEATURES as u32, 1.0, 0.0, 0.5)] };
+        model.rerank = Some(Reranker { head: 2, model: Box::new(linear(&[(1, 1.0)])), trees: Some(trees) });
+        let data = DataVersion { name: "toy".into(), checksum: "c".into(), occupations: 4, mobilities: 1 };
+        let mut artifact = ModelArtifact {
+            format_version: ARTIFACT_FORMAT_VERSION,
+            model_kind: "test".into(),
+            data,
+            params: TrainParams::default(),
+            training_pairs: (1, 4),
+            model,
+            evaluation: None,
+            checksum: String::new(),
+        };
+        let json = artifact.to_json().expect("serialises");
+        let back = ModelArtifact::from_json(&json).expect("reads back");
+        assert_eq!(back, artifact);
+        // A leaf value beyond the bound, with a valid checksum, is refused by name.
+        if let Some(r) = &mut artifact.model.rerank {
+            if let Some(t) = &mut r.trees {
+                t.trees[1].nodes[2].value = 1e3;
+            }
+        }
+        let json = artifact.to_json().expect("serialises");
+        let err = ModelArtifact::from_json(&json).expect_err("refused");
+        assert!(err.to_string().contains("reranker tree 1: leaf 2 has value 1000"), "{err}");
+        // Without trees, the JSON has no `trees` key (older artifacts keep their checksum).
+        if let Some(r) = &mut artifact.model.rerank {
+            r.trees = None;
+        }
+        assert!(!artifact.to_json().expect("serialises").contains("\"trees\""));
     }
 
     #[test]
