@@ -370,7 +370,7 @@ fn main() {
         for config in &args[2..] {
             let p = parse(config);
             let fold = &data[0];
-            let held = |g: f64| (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 5 == 0;
+            let held = |g: f64| (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).is_multiple_of(5);
             let a: Vec<&[f64; W]> = fold.train.iter().filter(|r| !held(r[0])).collect();
             let b: Vec<[f64; W]> = fold.train.iter().filter(|r| held(r[0])).copied().collect();
             let rows: Vec<TreeInputs> = a.iter().map(|r| inputs(r)).collect();

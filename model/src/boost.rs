@@ -215,11 +215,11 @@ impl BoostedTrees {
 /// | parameter | default | range | meaning |
 /// |---|---|---|---|
 /// | `rounds` | 200 | 0..=2000 | most trees fitted (0: no trees) |
-/// | `depth` | 3 | 1..=10 | linfa `max_depth` of each tree |
+/// | `depth` | 4 | 1..=10 | linfa `max_depth` of each tree (3: recall@10 +0.004, MRR +0.007 not clear of zero; 4 kept) |
 /// | `learning_rate` | 0.1 | (0, 1] | shrinkage of each leaf's Newton step |
 /// | `min_leaf_weight` | 20 | 1..=1e6 | linfa `min_weight_leaf`, in rows' worth of gradient (weights `|g|` are scaled to a mean of 1 per tree) |
 /// | `clip` | 4.0 | (0, 10] | bound of a leaf's Newton step before shrinkage (logit units) |
-/// | `subsample` | 1.0 | (0, 1] | share of training rows each tree is fitted on |
+/// | `subsample` | 0.5 | (0, 1] | share of training rows each tree is fitted on (halves the fitting time; 1.0 with depth 3 measured no better) |
 /// | `entropy` | false | bool | split quality: entropy instead of Gini |
 /// | `valid_share` | 0.2 | 0..0.9 | share of training groups held out to choose the number of rounds (0: all rounds) |
 /// | `patience` | 30 | 1..=2000 | rounds without improvement of the validation loss before stopping |
@@ -272,11 +272,11 @@ impl Default for BoostParams {
     fn default() -> Self {
         BoostParams {
             rounds: 200,
-            depth: 3,
+            depth: 4,
             learning_rate: 0.1,
             min_leaf_weight: 20.0,
             clip: 4.0,
-            subsample: 1.0,
+            subsample: 0.5,
             entropy: false,
             valid_share: 0.2,
             patience: 30,

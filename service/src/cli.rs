@@ -399,8 +399,14 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     };
     let mut artifact = ModelArtifact {
         format_version: ARTIFACT_FORMAT_VERSION,
-        model_kind: if model.rerank.is_some() { "linfa-logistic cascade (2 stages)" } else { "linfa-logistic" }
-            .to_string(),
+        model_kind: match &model.rerank {
+            Some(r) if r.trees.is_some() => {
+                "linfa-logistic cascade (2 stages), reranker corrected by linfa-trees boosted trees"
+            }
+            Some(_) => "linfa-logistic cascade (2 stages)",
+            None => "linfa-logistic",
+        }
+        .to_string(),
         data: DataVersion {
             name: data_name,
             checksum: catalogue.checksum.clone(),
@@ -445,6 +451,12 @@ pub fn model_card(a: &ModelArtifact) -> String {
             "head": r.head,
             "trained_on": "the head (highest first-stage scores) of every source's ranking",
             "weights": r.model.feature_names.iter().zip(&r.model.weights).map(|(n, w)| (n.clone(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
+            "boosted_trees": r.trees.as_ref().map(|t| serde_json::json!({
+                "trees": t.trees.len(),
+                "nodes": t.trees.iter().map(|tree| tree.nodes.len()).sum::<usize>(),
+                "inputs": "the 35 features, the first-stage logit and the linear reranker's logit",
+                "trained_on": "heads of the training sources computed with the mobility rows of the other inner folds only (5 folds)",
+            })),
         })),
         "evaluation": a.evaluation,
         "probability_basis": crate::grpc::convert::probability_basis(a.model.calibration.is_some()),
