@@ -594,6 +594,7 @@ mod tests {
             depth: 3,
             learning_rate: 0.3,
             objective: BoostObjective::Pointwise,
+            subsample: 1.0,
             ..BoostParams::default()
         };
         let (model, trace) = fit_boosted(&rows, &labels, &f0, &groups, &params).expect("fits");

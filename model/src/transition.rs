@@ -730,10 +730,11 @@ pub fn fit_reranker(
     let evidence = MobilityEvidence::new(catalogue, sources);
     let targets = mobility_targets(catalogue);
     let mut set = TrainingSet { features: Vec::new(), labels: Vec::new(), groups: Vec::new(), base_rate: 0.0 };
-    for &s in sources {
+    // One source's head; sources in parallel (rayon), collected in order.
+    let head_of = |s: OccupationId| -> Vec<(Features, bool)> {
         let positives = &targets[s.0 as usize];
         if positives.is_empty() {
-            continue;
+            return Vec::new();
         }
         let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
         let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
@@ -749,9 +750,13 @@ pub fn fit_reranker(
         if k > 0 && k < scored.len() {
             scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         }
-        for (_, t, x) in scored.into_iter().take(k) {
+        scored.into_iter().take(k).map(|(_, t, x)| (x, positives.contains(&t))).collect()
+    };
+    let heads: Vec<Vec<(Features, bool)>> = sources.par_iter().map(|&s| head_of(s)).collect();
+    for (&s, rows) in sources.iter().zip(heads) {
+        for (x, label) in rows {
             set.features.push(x);
-            set.labels.push(positives.contains(&t));
+            set.labels.push(label);
             set.groups.push(s.0);
         }
     }
