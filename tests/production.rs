@@ -381,7 +381,7 @@ async fn reload_swaps_a_good_model_and_refuses_a_bad_one() {
     assert_eq!(done.previous_checksum, original);
     assert!(done.changed);
     assert_eq!(done.model_path, path.display().to_string());
-    assert_eq!(done.model_kind, "linfa-logistic cascade (2 stages), reranker corrected by linfa-trees boosted trees");
+    assert_eq!(done.model_kind, "linfa-logistic cascade (2 stages)");
     assert_eq!(served_checksum(&app).await, checksum);
 
     // A corrupt artifact: refused, the previous model keeps serving.

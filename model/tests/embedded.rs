@@ -210,7 +210,7 @@ fn corrupt_or_incompatible_artifacts_are_refused() {
     let edited = value.to_string();
     let err = ModelArtifact::from_json(&edited).expect_err("edited");
     assert!(err.to_string().contains("checksum mismatch"), "{err}");
-    let newer = embedded::MODEL_JSON.replacen("\"format_version\": 2", "\"format_version\": 99", 1);
+    let newer = embedded::MODEL_JSON.replacen("\"format_version\": 1", "\"format_version\": 99", 1);
     let err = ModelArtifact::from_json(&newer).expect_err("version");
     assert!(err.to_string().contains("format_version 99 is not supported"), "{err}");
     // A re-checksummed artifact with a decreasing or out-of-range calibration is refused.

@@ -15,7 +15,7 @@ use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
-    fit, fit_reranker, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
+    fit, fit_reranker, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams,
 };
 
 use crate::auth::ApiKeyError;
@@ -398,7 +398,7 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
         Some(report)
     };
     let mut artifact = ModelArtifact {
-        format_version: ARTIFACT_FORMAT_VERSION,
+        format_version: model.format_version(),
         model_kind: match &model.rerank {
             Some(r) if r.trees.is_some() => {
                 "linfa-logistic cascade (2 stages), reranker corrected by linfa-trees boosted trees"

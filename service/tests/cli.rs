@@ -77,7 +77,7 @@ fn train_then_serve_answers_from_a_user_supplied_export() {
     let card: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("model.card.json")).unwrap()).unwrap();
     assert_eq!(card["data"]["mobilities"], 14_912 - 9, "I1315 has 9 curated mobilities in v460");
-    assert_eq!(card["model_kind"], "linfa-logistic cascade (2 stages), reranker corrected by linfa-trees boosted trees");
+    assert_eq!(card["model_kind"], "linfa-logistic cascade (2 stages)");
 
     let out = passerelle(&[
         "recommend",
