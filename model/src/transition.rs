@@ -378,7 +378,11 @@ impl TransitionModel {
     /// contribution, [`TREE_FACTOR`] (the trees combine features; no single one is named).
     pub fn supporting_contributions(&self, x: &Features, score: f64) -> Vec<Contribution> {
         let (model, trees) = match &self.rerank {
-            Some(r) if score > HEAD_OFFSET / 2.0 => (&*r.model, r.tree_correction(self.corrected_logit(x), x)),
+            // The first-stage logit is an input of the trees only: computed only with trees.
+            Some(r) if score > HEAD_OFFSET / 2.0 => {
+                let trees = if r.trees.is_some() { r.tree_correction(self.corrected_logit(x), x) } else { 0.0 };
+                (&*r.model, trees)
+            }
             _ => (self, 0.0),
         };
         // Column of each feature's own (linear) term.
