@@ -32,6 +32,22 @@ fn bench(c: &mut Criterion) {
         b.iter(|| engine.recommend(std::hint::black_box(&wide)).expect("valid"))
     });
     c.bench_function("load embedded engine (parse, validate, index)", |b| b.iter(|| embedded::engine().expect("ok")));
+    // The reranker's boosted trees alone: 50 head candidates' corrections (random inputs in
+    // the features' ranges; the walk's cost depends on the path, not on the values).
+    let artifact = passerelle_model::transition::ModelArtifact::from_json(embedded::MODEL_JSON).expect("artifact");
+    if let Some(trees) = artifact.model.rerank.as_ref().and_then(|r| r.trees.as_ref()) {
+        let rows: Vec<passerelle_model::boost::TreeInputs> = (0..50)
+            .map(|i| {
+                std::array::from_fn(|j| {
+                    ((i * 37 + j * 11) % 97) as f64 / 97.0 * if j >= 35 { 6.0 } else { 1.0 }
+                        - if j >= 35 { 3.0 } else { 0.0 }
+                })
+            })
+            .collect();
+        c.bench_function("boosted trees: corrections of a 50-candidate head", |b| {
+            b.iter(|| rows.iter().map(|x| trees.correction(std::hint::black_box(x))).sum::<f64>())
+        });
+    }
 }
 
 criterion_group! {

@@ -16,7 +16,7 @@ use crate::head::{LinearLogit, Stage1};
 use crate::search::{JobTitleMatch, OccupationHit, SearchIndex, SkillHit};
 use crate::target_set::TargetSets;
 use crate::tension::{Area, TensionFact, TensionTable, TENSION_ATTRIBUTION};
-use crate::transition::{ModelArtifact, TransitionModel};
+use crate::transition::{ModelArtifact, TransitionModel, TREE_FACTOR_EXPLANATION, TREE_FACTOR_NAME};
 
 /// `top_k` when the query gives none.
 pub const DEFAULT_TOP_K: u32 = 10;
@@ -684,8 +684,8 @@ impl Engine {
                     .into_iter()
                     .take(3)
                     .map(|c| Factor {
-                        feature: FEATURE_NAMES[c.feature],
-                        explanation: FEATURE_EXPLANATIONS[c.feature],
+                        feature: FEATURE_NAMES.get(c.feature).copied().unwrap_or(TREE_FACTOR_NAME),
+                        explanation: FEATURE_EXPLANATIONS.get(c.feature).copied().unwrap_or(TREE_FACTOR_EXPLANATION),
                         logit: c.logit,
                     })
                     .collect();

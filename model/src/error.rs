@@ -191,6 +191,9 @@ pub enum TrainError {
     /// linfa failed to fit the model.
     #[error("linfa logistic regression failed: {0}")]
     Fit(#[from] linfa_logistic::error::Error),
+    /// linfa-trees failed to fit a decision tree of the boosted reranker.
+    #[error("linfa-trees decision tree failed: {0}")]
+    TreeFit(linfa::Error),
 }
 
 #[cfg(test)]

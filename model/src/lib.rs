@@ -38,6 +38,7 @@
 //! ```
 
 pub mod batch;
+pub mod boost;
 pub mod catalogue;
 pub mod cohort;
 pub mod embedded;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use passerelle_model::boost::{BoostObjective, BoostParams};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
@@ -16,7 +17,7 @@ use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
-    fit, fit_reranker, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams, ARTIFACT_FORMAT_VERSION,
+    fit, fit_reranker, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams,
 };
 
 use crate::auth::ApiKeyError;
@@ -159,6 +160,34 @@ pub struct HyperArgs {
     /// Hinge knots per feature, a piecewise-linear model (0..=10, 0 = linear).
     #[arg(long, default_value_t = TrainParams::default().knots)]
     pub knots: usize,
+    /// Most boosted trees added to the reranker's logit (0..=2000, 0 = a linear reranker).
+    #[arg(long, default_value_t = TrainParams::default().boost.map_or(0, |b| b.rounds))]
+    pub boost_rounds: usize,
+    /// Depth of each boosted tree (1..=10).
+    #[arg(long, default_value_t = BoostParams::default().depth)]
+    pub boost_depth: usize,
+    /// Learning rate of the boosted trees (0 excluded..=1).
+    #[arg(long, default_value_t = BoostParams::default().learning_rate)]
+    pub boost_learning_rate: f64,
+    /// Share of training rows each boosted tree is fitted on (0 excluded..=1).
+    #[arg(long, default_value_t = BoostParams::default().subsample)]
+    pub boost_subsample: f64,
+    /// Loss the boosted trees descend.
+    #[arg(long, value_enum, default_value_t = BoostObjectiveArg::Pairwise)]
+    pub boost_objective: BoostObjectiveArg,
+}
+
+/// `--boost-objective` values (see `BoostObjective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BoostObjectiveArg {
+    /// Logistic loss of each pair.
+    Pointwise,
+    /// RankNet loss of each (mobility, other) pair of a head.
+    Pairwise,
+    /// LambdaRank: pairs weighted by their nDCG change.
+    Lambda,
+    /// Listwise softmax over each head.
+    Softmax,
 }
 
 /// `--objective` values.
@@ -184,6 +213,19 @@ impl HyperArgs {
                 ObjectiveArg::Pointwise => Objective::Pointwise,
                 ObjectiveArg::Pairwise => Objective::Pairwise,
             },
+            boost: (self.boost_rounds > 0).then(|| BoostParams {
+                rounds: self.boost_rounds,
+                depth: self.boost_depth,
+                learning_rate: self.boost_learning_rate,
+                subsample: self.boost_subsample,
+                objective: match self.boost_objective {
+                    BoostObjectiveArg::Pointwise => BoostObjective::Pointwise,
+                    BoostObjectiveArg::Pairwise => BoostObjective::Pairwise,
+                    BoostObjectiveArg::Lambda => BoostObjective::Lambda,
+                    BoostObjectiveArg::Softmax => BoostObjective::Softmax,
+                },
+                ..BoostParams::default()
+            }),
             ..TrainParams::default()
         }
     }
@@ -389,9 +431,15 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
         Some(report)
     };
     let mut artifact = ModelArtifact {
-        format_version: ARTIFACT_FORMAT_VERSION,
-        model_kind: if model.rerank.is_some() { "linfa-logistic cascade (2 stages)" } else { "linfa-logistic" }
-            .to_string(),
+        format_version: model.format_version(),
+        model_kind: match &model.rerank {
+            Some(r) if r.trees.is_some() => {
+                "linfa-logistic cascade (2 stages), reranker corrected by linfa-trees boosted trees"
+            }
+            Some(_) => "linfa-logistic cascade (2 stages)",
+            None => "linfa-logistic",
+        }
+        .to_string(),
         data: DataVersion {
             name: data_name,
             checksum: catalogue.checksum.clone(),
@@ -436,6 +484,12 @@ pub fn model_card(a: &ModelArtifact) -> String {
             "head": r.head,
             "trained_on": "the head (highest first-stage scores) of every source's ranking",
             "weights": r.model.feature_names.iter().zip(&r.model.weights).map(|(n, w)| (n.clone(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
+            "boosted_trees": r.trees.as_ref().map(|t| serde_json::json!({
+                "trees": t.trees.len(),
+                "nodes": t.trees.iter().map(|tree| tree.nodes.len()).sum::<usize>(),
+                "inputs": "the 35 features, the first-stage logit and the linear reranker's logit",
+                "trained_on": "heads of the training sources computed with the mobility rows of the other inner folds only (5 folds)",
+            })),
         })),
         "evaluation": a.evaluation,
         "probability_basis": crate::grpc::convert::probability_basis(a.model.calibration.is_some()),
