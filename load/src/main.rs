@@ -75,6 +75,10 @@ struct Args {
     /// `top_k` of the RecommendPathways requests (1..=100).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
     top_k: u32,
+    /// `max_other_skills` of the requests (0..=1000); absent: the server's default (10).
+    /// 1000 asks for every optional skill of each gap (answers of about 40 KB).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    max_other_skills: Option<u32>,
     /// Which phases to run.
     #[arg(long, value_enum, default_value_t = Phases::Both)]
     phases: Phases,
@@ -239,13 +243,14 @@ async fn run(args: Args) -> Result<(), LoadError> {
                 profile: Some(Profile { occupation_code: code, ..Default::default() }),
                 top_k: Some(args.top_k),
                 target_set: target_set as i32,
+                max_other_skills: args.max_other_skills,
                 ..Default::default()
             })
             .collect(),
     );
 
     println!(
-        "passerelle-load → {}: concurrency {}, {} connection(s), {} client thread(s), {}, at most {} requests or {} s per phase, warm-up {}; RecommendPathways over {} ROME occupations, target set {:?}, top_k {}",
+        "passerelle-load → {}: concurrency {}, {} connection(s), {} client thread(s), {}, at most {} requests or {} s per phase, warm-up {}; RecommendPathways over {} ROME occupations, target set {:?}, top_k {}, max_other_skills {}",
         args.addr,
         args.concurrency,
         args.connections,
@@ -260,6 +265,7 @@ async fn run(args: Args) -> Result<(), LoadError> {
         requests.len(),
         args.target_set,
         args.top_k,
+        args.max_other_skills.map_or("default".to_string(), |m| m.to_string()),
     );
 
     let mut reports = Vec::new();
