@@ -614,9 +614,16 @@ impl Engine {
             Some(set) => set,
             None => return self.empty_answer(set_name, profile, scan, declared),
         };
+        // Each occupation's place in the declared occupation's curated list, looked up for
+        // every eligible occupation: a table (`order + 1`, 0 when not listed) rather than a
+        // search of the list each time. The first entry for a target wins.
+        let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
+        let mut curated_at = vec![0u32; if listed.is_empty() { 0 } else { self.catalogue.occupations.len() }];
+        for &(target, order) in listed.iter().rev() {
+            curated_at[target.0 as usize] = u32::from(order) + 1;
+        }
         let curated_order = |t: OccupationId| -> Option<u16> {
-            let listed = declared.map(|o| self.curated[o.0 as usize].as_slice()).unwrap_or_default();
-            listed.iter().find(|(target, _)| *target == t).map(|(_, order)| *order)
+            curated_at.get(t.0 as usize).and_then(|&at| u16::try_from(at.checked_sub(1)?).ok())
         };
         // The reranker's head is taken over all occupations but the anchor, whatever the
         // target set, so a pair gets the same score in every set. Only the first-stage
