@@ -752,21 +752,10 @@ pub fn fit_reranker(
         if positives.is_empty() {
             return Vec::new();
         }
-        let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
-        let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
-        let mut scored: Vec<(f64, OccupationId, Features)> = catalogue
-            .occupation_ids()
-            .filter(|t| *t != s)
-            .map(|t| {
-                let x = scan.features(index, catalogue, t);
-                (stage1.corrected_logit(&x), t, x)
-            })
-            .collect();
-        let k = head.min(scored.len());
-        if k > 0 && k < scored.len() {
-            scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        }
-        scored.into_iter().take(k).map(|(_, t, x)| (x, positives.contains(&t))).collect()
+        source_head(catalogue, index, &evidence, stage1, s, head)
+            .into_iter()
+            .map(|(_, t, x)| (x, positives.contains(&t)))
+            .collect()
     };
     let heads: Vec<Vec<(Features, bool)>> = sources.par_iter().map(|&s| head_of(s)).collect();
     for (&s, rows) in sources.iter().zip(heads) {
@@ -845,23 +834,8 @@ pub fn cross_fitted_heads(
         // One source's head rows; sources in parallel (rayon), collected in order.
         let head_rows = |s: OccupationId| {
             let positives = &targets[s.0 as usize];
-            let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
-            let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));
-            let mut scored: Vec<(f64, OccupationId, Features)> = catalogue
-                .occupation_ids()
-                .filter(|t| *t != s)
-                .map(|t| {
-                    let x = scan.features(index, catalogue, t);
-                    (stage1.corrected_logit(&x), t, x)
-                })
-                .collect();
-            let h = reranker.head.min(scored.len());
-            if h > 0 && h < scored.len() {
-                scored.select_nth_unstable_by(h - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            }
-            scored
+            source_head(catalogue, index, &evidence, stage1, s, reranker.head)
                 .into_iter()
-                .take(h)
                 .map(|(z1, t, x)| {
                     let z2 = reranker.model.corrected_logit(&x);
                     (tree_inputs(&x, z1, z2), positives.contains(&t), z2, s.0)
@@ -877,6 +851,35 @@ pub fn cross_fitted_heads(
         }
     }
     out
+}
+
+/// The `head` occupations source `s` (profiled by its own items) ranks highest by `stage1`'s
+/// prior-corrected logit, itself excluded, with that logit and their feature vectors, seeing
+/// only the mobility rows of `evidence`; in no particular order (ties by id at the cut).
+fn source_head(
+    catalogue: &Catalogue,
+    index: &FeatureIndex,
+    evidence: &MobilityEvidence,
+    stage1: &TransitionModel,
+    s: OccupationId,
+    head: usize,
+) -> Vec<(f64, OccupationId, Features)> {
+    let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
+    let scan = index.scan(catalogue, evidence, &ProfileVector::new(index, &items), Some(s));
+    let mut scored: Vec<(f64, OccupationId, Features)> = catalogue
+        .occupation_ids()
+        .filter(|t| *t != s)
+        .map(|t| {
+            let x = scan.features(index, catalogue, t);
+            (stage1.corrected_logit(&x), t, x)
+        })
+        .collect();
+    let k = head.min(scored.len());
+    if k > 0 && k < scored.len() {
+        scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    scored.truncate(k);
+    scored
 }
 
 /// Knots of each feature: `per_feature` quantiles (evenly spaced ranks) of the feature over

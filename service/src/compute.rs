@@ -126,27 +126,42 @@ mod tests {
 
     #[tokio::test]
     async fn quick_work_runs_while_every_heavy_thread_is_busy() {
-        let threads = HEAVY.as_ref().map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
-        let gate = std::sync::Arc::new(Gate::default());
-        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
-        let heavy: Vec<_> = (0..threads)
-            .map(|_| {
-                let (gate, started) = (std::sync::Arc::clone(&gate), started_tx.clone());
-                tokio::spawn(run_heavy(move || {
-                    let _ = started.send(());
-                    gate.wait();
-                }))
-            })
-            .collect();
-        for _ in 0..threads {
-            started_rx.recv().await.expect("a heavy task started");
-        }
+        let (gate, heavy) = hold_every_thread(true).await;
         // Every heavy thread is held, yet a quick task is answered.
         assert_eq!(run(|| 6 * 7).await.ok(), Some(42));
         gate.open();
         for h in heavy {
             assert!(h.await.expect("joined").is_ok());
         }
+    }
+
+    type Blocker = tokio::task::JoinHandle<Result<(), TaskFailed>>;
+
+    /// Holds every thread of the quick pool (or the heavy one) with a task waiting on the
+    /// returned gate; returns once all of them run.
+    async fn hold_every_thread(heavy: bool) -> (std::sync::Arc<Gate>, Vec<Blocker>) {
+        let pool = if heavy { HEAVY.as_ref() } else { POOL.as_ref() };
+        let threads = pool.map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
+        let gate = std::sync::Arc::new(Gate::default());
+        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+        let blockers = (0..threads)
+            .map(|_| {
+                let (gate, started) = (std::sync::Arc::clone(&gate), started_tx.clone());
+                let work = move || {
+                    let _ = started.send(());
+                    gate.wait();
+                };
+                if heavy {
+                    tokio::spawn(run_heavy(work))
+                } else {
+                    tokio::spawn(run(work))
+                }
+            })
+            .collect();
+        for _ in 0..threads {
+            started_rx.recv().await.expect("a blocker started");
+        }
+        (gate, blockers)
     }
 
     /// A latch the test opens once: pool threads wait on it.
@@ -177,21 +192,7 @@ mod tests {
         use std::time::Duration;
 
         // Every pool thread busy: the next task waits in the queue.
-        let threads = POOL.as_ref().map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
-        let gate = Arc::new(Gate::default());
-        let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
-        let blockers: Vec<_> = (0..threads)
-            .map(|_| {
-                let (gate, started) = (Arc::clone(&gate), started_tx.clone());
-                tokio::spawn(run(move || {
-                    let _ = started.send(());
-                    gate.wait();
-                }))
-            })
-            .collect();
-        for _ in 0..threads {
-            started_rx.recv().await.expect("a blocker started");
-        }
+        let (gate, blockers) = hold_every_thread(false).await;
 
         // The caller's deadline passes while the task is queued: an answer at the deadline,
         // not when a thread frees up.
