@@ -6,7 +6,7 @@ use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
 use passerelle_service::proto::v1::score_profiles_response::Outcome;
 use passerelle_service::proto::v1::{
     AnalyzeCohortRequest, Basis, CohortOptions, CohortProfile, PlanTrainingRequest, Profile, RecommendPathwaysRequest,
-    ScoreProfilesRequest, TargetSet,
+    ScoreProfilesRequest, ScoreProfilesResponse, TargetSet,
 };
 use passerelle_tests::spawn_app;
 use tokio_stream::StreamExt;
@@ -29,6 +29,22 @@ fn request(p: Profile, top_k: u32) -> RecommendPathwaysRequest {
     }
 }
 
+/// Sends `messages` through one `ScoreProfiles` stream and collects every answer; the stream
+/// must be accepted and end cleanly.
+async fn score_stream(
+    app: &passerelle_tests::TestApp,
+    messages: Vec<ScoreProfilesRequest>,
+) -> Vec<ScoreProfilesResponse> {
+    BatchServiceClient::new(app.channel.clone())
+        .score_profiles(tokio_stream::iter(messages))
+        .await
+        .expect("stream accepted")
+        .into_inner()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("the stream ends cleanly")
+}
+
 #[tokio::test]
 async fn score_profiles_stream_equals_unary_answers_and_goes_on_after_bad_messages() {
     let app = spawn_app().await;
@@ -40,15 +56,7 @@ async fn score_profiles_stream_equals_unary_answers_and_goes_on_after_bad_messag
         ScoreProfilesRequest { id: "d".into(), request: None },
         ScoreProfilesRequest { id: "e".into(), request: Some(request(profile("I1311", &[]), 4)) },
     ];
-    let mut client = BatchServiceClient::new(app.channel.clone());
-    let responses: Vec<_> = client
-        .score_profiles(tokio_stream::iter(messages.clone()))
-        .await
-        .expect("stream accepted")
-        .into_inner()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("the stream ends cleanly");
+    let responses = score_stream(&app, messages.clone()).await;
     let ids: Vec<&str> = responses.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "e"]);
     let sequences: Vec<u64> = responses.iter().map(|r| r.sequence).collect();
@@ -79,14 +87,7 @@ async fn a_bad_max_other_skills_in_a_stream_is_that_messages_error_and_the_strea
         request: Some(RecommendPathwaysRequest { max_other_skills, ..request(profile("I1315", &[]), 3) }),
     };
     let messages = vec![with("a", Some(2)), with("b", Some(1001)), with("c", Some(u32::MAX)), with("d", None)];
-    let responses: Vec<_> = BatchServiceClient::new(app.channel.clone())
-        .score_profiles(tokio_stream::iter(messages))
-        .await
-        .expect("stream accepted")
-        .into_inner()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .expect("the stream ends cleanly");
+    let responses = score_stream(&app, messages).await;
     let ids: Vec<(&str, u64)> = responses.iter().map(|r| (r.id.as_str(), r.sequence)).collect();
     assert_eq!(ids, [("a", 0), ("b", 1), ("c", 2), ("d", 3)]);
     for (i, value) in [(1, 1001u64), (2, u64::from(u32::MAX))] {

@@ -21,7 +21,7 @@ use passerelle_model::boost::{fit_boosted, tree_inputs, BoostObjective, BoostPar
 use passerelle_model::catalogue::{Catalogue, OccupationId};
 use passerelle_model::eval::{bootstrap, folds};
 use passerelle_model::features::{FeatureIndex, Features, MobilityEvidence, ProfileVector, N_FEATURES};
-use passerelle_model::transition::{fit, mobility_targets, train, TrainParams, TrainingSet};
+use passerelle_model::transition::{fit, mobility_targets, source_head, train, TrainParams, TrainingSet};
 
 /// One head row: group, occupation id, label, z1, z2, features.
 const W: usize = 5 + N_FEATURES;
@@ -97,19 +97,7 @@ fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
             if positives.is_empty() {
                 continue;
             }
-            let items: Vec<_> = cat.occupation(s).items.iter().map(|l| l.item).collect();
-            let scan = index.scan(cat, &evidence, &ProfileVector::new(index, &items), Some(s));
-            let mut scored: Vec<(f64, OccupationId, Features)> = cat
-                .occupation_ids()
-                .filter(|t| *t != s)
-                .map(|t| {
-                    let x = scan.features(index, cat, t);
-                    (model.corrected_logit(&x), t, x)
-                })
-                .collect();
-            let k = rerank.head.min(scored.len());
-            scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            for (z1, t, x) in scored.into_iter().take(k) {
+            for (z1, t, x) in source_head(cat, index, &evidence, &model, s, rerank.head) {
                 fold.train.push(row(s, t, positives.contains(&t), z1, rerank.model.corrected_logit(&x), &x));
             }
         }
@@ -178,19 +166,7 @@ fn build_xfit(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Vec<[f64
             let evidence = MobilityEvidence::new(cat, &visible);
             for (_, &s) in train_sources.iter().enumerate().filter(|(i, _)| i % 5 == k) {
                 let positives = &targets[s.0 as usize];
-                let items: Vec<_> = cat.occupation(s).items.iter().map(|l| l.item).collect();
-                let scan = index.scan(cat, &evidence, &ProfileVector::new(index, &items), Some(s));
-                let mut scored: Vec<(f64, OccupationId, Features)> = cat
-                    .occupation_ids()
-                    .filter(|t| *t != s)
-                    .map(|t| {
-                        let x = scan.features(index, cat, t);
-                        (model.corrected_logit(&x), t, x)
-                    })
-                    .collect();
-                let kk = rerank.head.min(scored.len());
-                scored.select_nth_unstable_by(kk - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                for (z1, t, x) in scored.into_iter().take(kk) {
+                for (z1, t, x) in source_head(cat, index, &evidence, &model, s, rerank.head) {
                     rows.push(row(s, t, positives.contains(&t), z1, rerank.model.corrected_logit(&x), &x));
                 }
             }

@@ -856,7 +856,8 @@ pub fn cross_fitted_heads(
 /// The `head` occupations source `s` (profiled by its own items) ranks highest by `stage1`'s
 /// prior-corrected logit, itself excluded, with that logit and their feature vectors, seeing
 /// only the mobility rows of `evidence`; in no particular order (ties by id at the cut).
-fn source_head(
+/// These are the rows the reranker is fitted on (and, cross-fitted, the boosted trees).
+pub fn source_head(
     catalogue: &Catalogue,
     index: &FeatureIndex,
     evidence: &MobilityEvidence,
