@@ -21,7 +21,9 @@ use passerelle_model::boost::{fit_boosted, tree_inputs, BoostObjective, BoostPar
 use passerelle_model::catalogue::{Catalogue, OccupationId};
 use passerelle_model::eval::{bootstrap, folds};
 use passerelle_model::features::{FeatureIndex, Features, MobilityEvidence, ProfileVector, N_FEATURES};
-use passerelle_model::transition::{fit, mobility_targets, source_head, train, TrainParams, TrainingSet};
+use passerelle_model::transition::{
+    fit, mobility_targets, source_head, train, TrainParams, TrainingSet, TransitionModel,
+};
 
 /// One head row: group, occupation id, label, z1, z2, features.
 const W: usize = 5 + N_FEATURES;
@@ -71,8 +73,21 @@ fn row(g: OccupationId, t: OccupationId, label: bool, z1: f64, z2: f64, x: &Feat
     r
 }
 
-fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
+/// Fold `f`'s training sources (every group but `f`) and the linear cascade trained on them.
+fn fold_cascade(
+    cat: &Catalogue,
+    index: &FeatureIndex,
+    groups: &[Vec<OccupationId>],
+    f: usize,
+) -> (Vec<OccupationId>, TransitionModel) {
     let params = TrainParams::default().check().unwrap_or_else(|e| panic!("{e}"));
+    let train_sources: Vec<OccupationId> =
+        groups.iter().enumerate().filter(|(g, _)| *g != f).flat_map(|(_, s)| s.iter().copied()).collect();
+    let model = train(cat, index, &train_sources, &params).unwrap_or_else(|e| panic!("{e}"));
+    (train_sources, model)
+}
+
+fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
     let groups = folds(cat, 5, 7);
     let targets = mobility_targets(cat);
     let mut out = Vec::new();
@@ -85,9 +100,7 @@ fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
             continue;
         }
         let started = Instant::now();
-        let train_sources: Vec<OccupationId> =
-            groups.iter().enumerate().filter(|(g, _)| *g != f).flat_map(|(_, s)| s.iter().copied()).collect();
-        let model = train(cat, index, &train_sources, &params).unwrap_or_else(|e| panic!("{e}"));
+        let (train_sources, model) = fold_cascade(cat, index, &groups, f);
         let rerank = model.rerank.as_ref().unwrap_or_else(|| panic!("no reranker"));
         let evidence = MobilityEvidence::new(cat, &train_sources);
         let mut fold = Fold { train: Vec::new(), test: Vec::new(), meta: Vec::new() };
@@ -144,7 +157,6 @@ static NOZ: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(f
 /// split into 5 inner folds, and an inner fold's heads are computed with the evidence of
 /// the other inner folds only (z1, z2 from the fold's linear cascade).
 fn build_xfit(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Vec<[f64; W]>> {
-    let params = TrainParams::default().check().unwrap_or_else(|e| panic!("{e}"));
     let groups = folds(cat, 5, 7);
     let targets = mobility_targets(cat);
     let mut out = Vec::new();
@@ -155,9 +167,7 @@ fn build_xfit(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Vec<[f64
             continue;
         }
         let started = Instant::now();
-        let train_sources: Vec<OccupationId> =
-            groups.iter().enumerate().filter(|(g, _)| *g != f).flat_map(|(_, s)| s.iter().copied()).collect();
-        let model = train(cat, index, &train_sources, &params).unwrap_or_else(|e| panic!("{e}"));
+        let (train_sources, model) = fold_cascade(cat, index, &groups, f);
         let rerank = model.rerank.as_ref().unwrap_or_else(|| panic!("no reranker"));
         let mut rows = Vec::new();
         for k in 0..5 {
