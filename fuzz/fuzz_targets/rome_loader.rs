@@ -1,5 +1,5 @@
 //! Fuzz target: the ROME CSV loader and what is built on a loaded catalogue.
-//! The input is the six files of an export separated by NUL bytes, in the order of
+//! The input is the ten files of an export separated by NUL bytes, in the order of
 //! `catalogue::ROME_FILES` (missing ones empty). A loaded catalogue then gets target sets
 //! (embedded rules), the embedded model (an engine) and one recommendation per occupation.
 //! Checks: no panic; every error is a `DataError` (file and line).

@@ -1,6 +1,8 @@
 //! The ROME 4.0 catalogue: occupations (fiches métiers), items (savoir-faire, savoir-être,
 //! savoirs, certifications, work contexts), occupation → item links with their core flag,
-//! the occupation hierarchy and France Travail's curated mobilities.
+//! the occupation hierarchy, France Travail's curated mobilities, and what describes each
+//! occupation beyond its items (definition and access texts, appellations, sectors of
+//! activity, themes, executive status), which the model compares between occupations.
 //!
 //! Source: France Travail, Répertoire opérationnel des métiers et des emplois (ROME) 4.0,
 //! open-data export "Toutes les données du ROME" (Licence Ouverte / Etalab 2.0).
@@ -18,8 +20,18 @@ use crate::error::DataError;
 
 /// File names of the ROME export this loader reads (same names in every published version,
 /// with the version number in them).
-pub const ROME_FILES: [&str; 6] =
-    [FILE_OCCUPATIONS, FILE_HIERARCHY, FILE_ITEMS, FILE_SAVOIRS, FILE_LINKS, FILE_MOBILITIES];
+pub const ROME_FILES: [&str; 10] = [
+    FILE_OCCUPATIONS,
+    FILE_HIERARCHY,
+    FILE_ITEMS,
+    FILE_SAVOIRS,
+    FILE_LINKS,
+    FILE_MOBILITIES,
+    FILE_APPELLATIONS,
+    FILE_TEXTS,
+    FILE_SECTORS,
+    FILE_THEMES,
+];
 /// `unix_referentiel_code_rome`: 1,584 occupations in v460.
 pub const FILE_OCCUPATIONS: &str = "unix_referentiel_code_rome_v460_utf8.csv";
 /// `unix_cr_gd_dp`: occupation → grand domaine and domaine professionnel.
@@ -32,6 +44,18 @@ pub const FILE_SAVOIRS: &str = "unix_referentiel_savoir_v460_utf8.csv";
 pub const FILE_LINKS: &str = "unix_coherence_item_v460_utf8.csv";
 /// `unix_rubrique_mobilite`: 14,912 curated mobilities.
 pub const FILE_MOBILITIES: &str = "unix_rubrique_mobilite_v460_utf8.csv";
+
+/// `unix_referentiel_appellation`: 13,120 job titles (appellations) → `code_rome` in v460.
+pub const FILE_APPELLATIONS: &str = "unix_referentiel_appellation_v460_utf8.csv";
+/// `unix_texte`: the sentences of each occupation's definition (`code_compo_bloc` 3) and
+/// access text (`acces_metier`, bloc 4): 11,980 in v460.
+pub const FILE_TEXTS: &str = "unix_texte_v460_utf8.csv";
+/// `unix_arborescence_secteur_activite`: occupation → sector and sub-sector of activity,
+/// one marked `principal`: 3,303 rows in v460.
+pub const FILE_SECTORS: &str = "unix_arborescence_secteur_activite_v460_utf8.csv";
+/// `unix_arborescence_thematique`: occupation → theme (e.g. "Métiers de l'environnement et du
+/// développement durable"): 1,348 rows in v460 (895 occupations have one or more).
+pub const FILE_THEMES: &str = "unix_arborescence_thematique_v460_utf8.csv";
 
 /// The `categorie_savoir` value that marks certifications and habilitations.
 const CERTIFICATION_CATEGORY: &str = "Certifications et habilitations";
@@ -128,6 +152,34 @@ pub struct Occupation {
     pub domaine: String,
     /// Linked items, sorted by [`ItemId`], no duplicates.
     pub items: Vec<OccupationItem>,
+    /// `emploi_cadre`: `Some(true)` for "O" (an executive, *cadre*, occupation), `Some(false)`
+    /// for "N", `None` when empty (198 occupations in v460).
+    pub emploi_cadre: Option<bool>,
+    /// What describes the occupation beyond its items (texts, titles, sectors, themes).
+    pub description: Description,
+}
+
+/// What describes an occupation beyond its items, from four files of the export. Every list
+/// is sorted and without duplicates; empty when the export gives nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Description {
+    /// The definition's sentences (`unix_texte`, `definition`), in `position_phrase` order,
+    /// joined by spaces.
+    pub definition: String,
+    /// The access text's sentences (`acces_metier`: diplomas, experience, licences asked),
+    /// in order, joined by spaces.
+    pub access: String,
+    /// The long labels of the occupation's appellations (`unix_referentiel_appellation`), in
+    /// file order.
+    pub appellations: Vec<String>,
+    /// `code_sect_activite` of every sector of activity the occupation belongs to.
+    pub sectors: Vec<u32>,
+    /// The sectors marked `principal = oui` (one per occupation in v460).
+    pub main_sectors: Vec<u32>,
+    /// `code_ss_sect_activite` of its sub-sectors (many rows have none).
+    pub sub_sectors: Vec<u32>,
+    /// `code_theme` of its themes (`unix_arborescence_thematique`).
+    pub themes: Vec<u32>,
 }
 
 /// A curated mobility `code_rome` → `code_rome_cible` of `unix_rubrique_mobilite`.
@@ -150,21 +202,21 @@ pub struct Catalogue {
     pub items: Vec<Item>,
     /// Curated mobilities in file order.
     pub mobilities: Vec<Mobility>,
-    /// SHA-256 (hex) over the six source files, in [`ROME_FILES`] order: identifies the data
+    /// SHA-256 (hex) over the ten source files, in [`ROME_FILES`] order: identifies the data
     /// a model was trained on.
     pub checksum: String,
     occupation_by_code: HashMap<String, OccupationId>,
     item_by_code: HashMap<u32, ItemId>,
 }
 
-/// The raw bytes of the six ROME files, from a folder or embedded in the binary.
+/// The raw bytes of the ten ROME files, from a folder or embedded in the binary.
 pub struct RomeFiles<'a> {
     /// `(file name, content)` pairs; must contain every name of [`ROME_FILES`].
     pub files: Vec<(&'static str, std::borrow::Cow<'a, [u8]>)>,
 }
 
 impl RomeFiles<'static> {
-    /// Reads the six files from `dir` (same layout as France Travail's export).
+    /// Reads the ten files from `dir` (same layout as France Travail's export).
     ///
     /// # Errors
     /// [`DataError::Io`] naming the first file that cannot be read.
@@ -197,7 +249,7 @@ impl Catalogue {
         Self::from_files(&RomeFiles::read_dir(dir)?)
     }
 
-    /// Builds the catalogue from the raw bytes of the six files.
+    /// Builds the catalogue from the raw bytes of the ten files.
     ///
     /// # Errors
     /// [`DataError`] naming the file and line of the first malformed row, or a whole-file
@@ -215,6 +267,10 @@ impl Catalogue {
         let (items, item_by_code) = load_items(files.get(FILE_ITEMS)?, &certifications)?;
         load_links(files.get(FILE_LINKS)?, &mut occupations, &occupation_by_code, &item_by_code)?;
         let mobilities = load_mobilities(files.get(FILE_MOBILITIES)?, &occupation_by_code)?;
+        load_appellation_titles(files.get(FILE_APPELLATIONS)?, &mut occupations, &occupation_by_code)?;
+        load_texts(files.get(FILE_TEXTS)?, &mut occupations, &occupation_by_code)?;
+        load_sectors(files.get(FILE_SECTORS)?, &mut occupations, &occupation_by_code)?;
+        load_themes(files.get(FILE_THEMES)?, &mut occupations, &occupation_by_code)?;
 
         Ok(Catalogue { occupations, items, mobilities, checksum, occupation_by_code, item_by_code })
     }
@@ -333,7 +389,7 @@ fn ogr_code(field: &str, what: &str) -> Result<u32, String> {
 
 fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, OccupationId>), DataError> {
     let file =
-        CsvFile::open(FILE_OCCUPATIONS, bytes, &["code_rome", "libelle_rome", "transition_num", "code_rome_parent"])?;
+        CsvFile::open(FILE_OCCUPATIONS, bytes, &["code_rome", "libelle_rome", "transition_num", "code_rome_parent", "emploi_cadre"])?;
     let mut occupations = Vec::new();
     let mut by_code = HashMap::new();
     file.for_each(|_, f| {
@@ -349,6 +405,12 @@ fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, Oc
             other => return Err(format!("transition_num `{other}` is not O, N or empty")),
         };
         let parent = rome_code(f[3], "code_rome_parent")?;
+        let emploi_cadre = match f[4] {
+            "O" => Some(true),
+            "N" => Some(false),
+            "" => None,
+            other => return Err(format!("emploi_cadre `{other}` is not O, N or empty")),
+        };
         let id = OccupationId(occupations.len() as u32);
         if by_code.insert(code.clone(), id).is_some() {
             return Err(format!("duplicate code_rome {code}"));
@@ -361,6 +423,8 @@ fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, Oc
             grand_domaine: String::new(),
             domaine: String::new(),
             items: Vec::new(),
+            emploi_cadre,
+            description: Description::default(),
         });
         Ok(())
     })?;
@@ -476,6 +540,136 @@ fn load_links(
     Ok(())
 }
 
+/// The occupation of a `code_rome` field, or the row's error.
+fn occupation_of(by_code: &HashMap<String, OccupationId>, code: &str) -> Result<usize, String> {
+    by_code.get(code).map(|id| id.0 as usize).ok_or_else(|| format!("code_rome `{code}` is not in {FILE_OCCUPATIONS}"))
+}
+
+/// The appellations' long labels, per occupation (validated again, with their codes, by
+/// [`crate::search::load_appellations`]).
+fn load_appellation_titles(
+    bytes: &[u8],
+    occupations: &mut [Occupation],
+    by_code: &HashMap<String, OccupationId>,
+) -> Result<(), DataError> {
+    let file = CsvFile::open(FILE_APPELLATIONS, bytes, &["code_rome", "libelle_appellation_long"])?;
+    file.for_each(|_, f| {
+        let o = occupation_of(by_code, f[0])?;
+        let label = f[1].trim();
+        if label.is_empty() {
+            return Err("empty libelle_appellation_long".to_string());
+        }
+        occupations[o].description.appellations.push(label.to_string());
+        Ok(())
+    })
+}
+
+/// Definition and access sentences: `code_compo_bloc` 3 with `definition`, 4 with
+/// `acces_metier`, a positive `position_phrase` unique per occupation and text.
+fn load_texts(
+    bytes: &[u8],
+    occupations: &mut [Occupation],
+    by_code: &HashMap<String, OccupationId>,
+) -> Result<(), DataError> {
+    let file =
+        CsvFile::open(FILE_TEXTS, bytes, &["code_rome", "code_compo_bloc", "libelle_type_texte", "position_phrase", "libelle_texte"])?;
+    // (occupation, access?, position) → sentence.
+    let mut sentences: std::collections::BTreeMap<(usize, bool, u32), String> = std::collections::BTreeMap::new();
+    file.for_each(|_, f| {
+        let o = occupation_of(by_code, f[0])?;
+        let access = match (f[1], f[2]) {
+            ("3", "definition") => false,
+            ("4", "acces_metier") => true,
+            (bloc, kind) => {
+                return Err(format!(
+                    "code_compo_bloc `{bloc}` with libelle_type_texte `{kind}`: expected 3 with definition or 4 with acces_metier"
+                ))
+            }
+        };
+        let position = f[3]
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| format!("position_phrase `{}` is not a positive integer", f[3]))?;
+        if sentences.insert((o, access, position), f[4].trim().to_string()).is_some() {
+            return Err(format!("duplicate sentence {position} of the {} of {}", f[2], f[0]));
+        }
+        Ok(())
+    })?;
+    for ((o, access, _), sentence) in sentences {
+        let text = if access { &mut occupations[o].description.access } else { &mut occupations[o].description.definition };
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&sentence);
+    }
+    Ok(())
+}
+
+/// A numeric code field of the descriptive files.
+fn numeric_code(field: &str, what: &str) -> Result<u32, String> {
+    field.parse::<u32>().map_err(|_| format!("{what} `{field}` is not a numeric code"))
+}
+
+/// Sorts and removes duplicates.
+fn sorted_set(v: &mut Vec<u32>) {
+    v.sort_unstable();
+    v.dedup();
+}
+
+/// Sectors and sub-sectors of activity: numeric codes (an empty sub-sector is allowed),
+/// `principal` is `oui` or `non`.
+fn load_sectors(
+    bytes: &[u8],
+    occupations: &mut [Occupation],
+    by_code: &HashMap<String, OccupationId>,
+) -> Result<(), DataError> {
+    let file =
+        CsvFile::open(FILE_SECTORS, bytes, &["code_rome", "code_sect_activite", "code_ss_sect_activite", "principal"])?;
+    file.for_each(|_, f| {
+        let o = occupation_of(by_code, f[0])?;
+        let sector = numeric_code(f[1], "code_sect_activite")?;
+        let sub = if f[2].is_empty() { None } else { Some(numeric_code(f[2], "code_ss_sect_activite")?) };
+        let main = match f[3] {
+            "oui" => true,
+            "non" => false,
+            other => return Err(format!("principal `{other}` is not oui or non")),
+        };
+        let d = &mut occupations[o].description;
+        d.sectors.push(sector);
+        if main {
+            d.main_sectors.push(sector);
+        }
+        d.sub_sectors.extend(sub);
+        Ok(())
+    })?;
+    for occ in occupations.iter_mut() {
+        let d = &mut occ.description;
+        sorted_set(&mut d.sectors);
+        sorted_set(&mut d.main_sectors);
+        sorted_set(&mut d.sub_sectors);
+    }
+    Ok(())
+}
+
+/// Themes: a numeric `code_theme` (`001`) per row.
+fn load_themes(
+    bytes: &[u8],
+    occupations: &mut [Occupation],
+    by_code: &HashMap<String, OccupationId>,
+) -> Result<(), DataError> {
+    let file = CsvFile::open(FILE_THEMES, bytes, &["code_rome", "code_theme"])?;
+    file.for_each(|_, f| {
+        let o = occupation_of(by_code, f[0])?;
+        occupations[o].description.themes.push(numeric_code(f[1], "code_theme")?);
+        Ok(())
+    })?;
+    for occ in occupations.iter_mut() {
+        sorted_set(&mut occ.description.themes);
+    }
+    Ok(())
+}
+
 fn load_mobilities(bytes: &[u8], by_code: &HashMap<String, OccupationId>) -> Result<Vec<Mobility>, DataError> {
     let file = CsvFile::open(FILE_MOBILITIES, bytes, &["code_rome", "code_rome_cible", "numero_ordre"])?;
     let mut mobilities = Vec::new();
@@ -565,6 +759,77 @@ mod tests {
         replace(&mut files, FILE_MOBILITIES, "code_rome,cible,numero_ordre\n");
         let err = Catalogue::from_files(&files).expect_err("missing column refused");
         assert_eq!(err.to_string(), "unix_rubrique_mobilite_v460_utf8.csv: line 1: missing column `code_rome_cible`");
+    }
+
+    #[test]
+    fn descriptions_load_in_sentence_order_with_sets_sorted() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture loads");
+        let a = cat.occupation(cat.occupation_id("A1001").expect("A1001"));
+        let b = cat.occupation(cat.occupation_id("A1002").expect("A1002"));
+        let c = cat.occupation(cat.occupation_id("B2001").expect("B2001"));
+        assert_eq!((a.emploi_cadre, b.emploi_cadre, c.emploi_cadre), (Some(true), Some(false), None));
+        // A1002's sentences are given as 2 then 1.
+        assert_eq!(b.description.definition, "Pose et raccorde des câbles.");
+        assert_eq!(b.description.access, "Accessible avec un CAP ou un Bac.");
+        assert_eq!(c.description.access, "");
+        assert_eq!(b.description.appellations, ["Monteur câbleur", "Raccordeur"]);
+        assert_eq!(a.description.sectors, [10, 20]);
+        assert_eq!(a.description.main_sectors, [10]);
+        assert_eq!(a.description.sub_sectors, [101]);
+        assert!(b.description.sub_sectors.is_empty());
+        assert_eq!(b.description.themes, [1, 2]);
+        assert!(c.description.themes.is_empty());
+    }
+
+    #[test]
+    fn bad_description_rows_are_refused_with_file_and_line() {
+        let cases: [(&'static str, &'static str, &str); 7] = [
+            (
+                FILE_TEXTS,
+                "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\nA1001,3,definition,1,x\nA1001,4,definition,2,y\n",
+                "unix_texte_v460_utf8.csv: line 3: code_compo_bloc `4` with libelle_type_texte `definition`: expected 3 with definition or 4 with acces_metier",
+            ),
+            (
+                FILE_TEXTS,
+                "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\nA1001,3,definition,1,x\nA1001,3,definition,1,y\n",
+                "unix_texte_v460_utf8.csv: line 3: duplicate sentence 1 of the definition of A1001",
+            ),
+            (
+                FILE_TEXTS,
+                "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\nA1001,3,definition,0,x\n",
+                "unix_texte_v460_utf8.csv: line 2: position_phrase `0` is not a positive integer",
+            ),
+            (
+                FILE_SECTORS,
+                "code_sect_activite,code_ss_sect_activite,code_rome,principal\n10,,A1001,peut-être\n",
+                "unix_arborescence_secteur_activite_v460_utf8.csv: line 2: principal `peut-être` is not oui or non",
+            ),
+            (
+                FILE_SECTORS,
+                "code_sect_activite,code_ss_sect_activite,code_rome,principal\n10,,Z9999,oui\n",
+                "unix_arborescence_secteur_activite_v460_utf8.csv: line 2: code_rome `Z9999` is not in unix_referentiel_code_rome_v460_utf8.csv",
+            ),
+            (
+                FILE_THEMES,
+                "code_theme,code_rome\nabc,A1001\n",
+                "unix_arborescence_thematique_v460_utf8.csv: line 2: code_theme `abc` is not a numeric code",
+            ),
+            (
+                FILE_OCCUPATIONS,
+                "code_rome,libelle_rome,transition_num,code_rome_parent,emploi_cadre\nA1001,Métier,O,A1001,Oui\n",
+                "unix_referentiel_code_rome_v460_utf8.csv: line 2: emploi_cadre `Oui` is not O, N or empty",
+            ),
+        ];
+        for (file, content, want) in cases {
+            let mut files = tiny_files();
+            replace(&mut files, file, content);
+            let err = Catalogue::from_files(&files).expect_err("bad row refused");
+            assert_eq!(err.to_string(), want);
+        }
+        let mut files = tiny_files();
+        files.files.retain(|(n, _)| *n != FILE_THEMES);
+        let err = Catalogue::from_files(&files).expect_err("missing file refused");
+        assert_eq!(err.to_string(), "unix_arborescence_thematique_v460_utf8.csv: file missing from the export");
     }
 
     fn replace(files: &mut RomeFiles<'static>, name: &'static str, content: &'static str) {

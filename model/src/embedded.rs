@@ -1,9 +1,9 @@
 //! The default data and model compiled into the binary, so `passerelle serve` works with no
 //! file, database or download.
 //!
-//! - ROME 4.0 v460 (France Travail, Licence Ouverte / Etalab 2.0): the six files of
-//!   `data/rome-v460/` the model is trained on, and the appellations (job titles) used by
-//!   text search.
+//! - ROME 4.0 v460 (France Travail, Licence Ouverte / Etalab 2.0): the ten files of
+//!   `data/rome-v460/` the model is trained on; the appellations (job titles) among them
+//!   also feed text search.
 //! - DARES / Pôle emploi tension indicators, 2019 (Licence Ouverte): `data/dares-tensions/`.
 //! - Target sets: `data/target_sets.toml`.
 //! - Training facts: `data/training/` (certification facts, kind defaults, the map from ROME
@@ -17,7 +17,8 @@
 use std::borrow::Cow;
 
 use crate::catalogue::{
-    Catalogue, RomeFiles, FILE_HIERARCHY, FILE_ITEMS, FILE_LINKS, FILE_MOBILITIES, FILE_OCCUPATIONS, FILE_SAVOIRS,
+    Catalogue, RomeFiles, FILE_APPELLATIONS, FILE_HIERARCHY, FILE_ITEMS, FILE_LINKS, FILE_MOBILITIES, FILE_OCCUPATIONS,
+    FILE_SAVOIRS, FILE_SECTORS, FILE_TEXTS, FILE_THEMES,
 };
 use crate::engine::Engine;
 use crate::error::DataError;
@@ -67,7 +68,7 @@ pub fn training_catalogue(
 }
 
 /// The embedded ROME appellations (job titles), `data/rome-v460/unix_referentiel_appellation_v460_utf8.csv`,
-/// used by text search only (not covered by the model's data checksum).
+/// used by text search and by the model (one of [`rome_files`]).
 pub const APPELLATIONS_CSV: &[u8] = include_bytes!("../../data/rome-v460/unix_referentiel_appellation_v460_utf8.csv");
 
 /// The embedded DARES / Pôle emploi tension indicators, 2019 (`data/dares-tensions/tensions.csv`).
@@ -93,7 +94,7 @@ pub fn tension_table() -> Result<TensionTable, DataError> {
     TensionTable::from_csv(TENSIONS_CSV, FAP_ROME_CSV)
 }
 
-/// The six embedded ROME files.
+/// The ten embedded ROME files.
 pub fn rome_files() -> RomeFiles<'static> {
     RomeFiles {
         files: vec![
@@ -103,6 +104,10 @@ pub fn rome_files() -> RomeFiles<'static> {
             rome!(FILE_SAVOIRS, "unix_referentiel_savoir_v460_utf8.csv"),
             rome!(FILE_LINKS, "unix_coherence_item_v460_utf8.csv"),
             rome!(FILE_MOBILITIES, "unix_rubrique_mobilite_v460_utf8.csv"),
+            (FILE_APPELLATIONS, Cow::Borrowed(APPELLATIONS_CSV)),
+            rome!(FILE_TEXTS, "unix_texte_v460_utf8.csv"),
+            rome!(FILE_SECTORS, "unix_arborescence_secteur_activite_v460_utf8.csv"),
+            rome!(FILE_THEMES, "unix_arborescence_thematique_v460_utf8.csv"),
         ],
     }
 }

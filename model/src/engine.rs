@@ -506,7 +506,7 @@ impl Engine {
     /// order no longer decides.
     ///
     /// Cost: the postings of the profile's items (a few thousand updates), a few vectors of
-    /// one entry per occupation (mobility evidence), the 35 features and first-stage logit
+    /// one entry per occupation (mobility evidence), the 48 features and first-stage logit
     /// of every occupation (the reranker's head is taken over all of them), the reranker on
     /// 50, a top-k selection among the candidates, and the gap description of the kept
     /// results only (see the criterion benchmark `model/benches/recommend.rs`).

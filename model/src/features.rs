@@ -11,9 +11,10 @@
 //! is not how much of A's items B covers. See [`FEATURE_NAMES`] for the list.
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
+use crate::descriptors::{DescriptorIndex, N_DESCRIPTORS};
 
 /// Number of pair features.
-pub const N_FEATURES: usize = 35;
+pub const N_FEATURES: usize = 48;
 
 /// Names of the pair features, in vector order. Each is a plain number:
 ///
@@ -54,12 +55,28 @@ pub const N_FEATURES: usize = 35;
 /// | 32 | `wide_neighbour_mobility` | cos²-weighted share of P's 50 nearest occupations (anchor excluded) whose rows list T | 0..1 |
 /// | 33 | `similar_targets_voted` | cosine-weighted mean of `neighbour_mobility` over T's 10 nearest occupations | 0..1 |
 /// | 34 | `lists_anchor_family` | T's own row lists some fiche of the anchor's ROME v3 family | 0/1 |
+/// | 35 | `definition_similarity` | tf-idf cosine of the anchor's and T's definitions (`unix_texte`), 0 below 0.05 | 0..1 |
+/// | 36 | `access_similarity` | the same for their access texts (diplomas, experience, licences asked) | 0..1 |
+/// | 37 | `title_similarity` | the same for the words of all their appellations (job titles) | 0..1 |
+/// | 38 | `sector_overlap` | Jaccard overlap of their sectors of activity | 0..1 |
+/// | 39 | `same_main_sector` | they share a main sector of activity (`principal`) | 0/1 |
+/// | 40 | `sub_sector_overlap` | Jaccard overlap of their sub-sectors of activity | 0..1 |
+/// | 41 | `theme_overlap` | Jaccard overlap of their themes (`unix_arborescence_thematique`) | 0..1 |
+/// | 42 | `levels_stated` | both access texts state a diploma level | 0/1 |
+/// | 43 | `level_difference` | T's stated level minus the anchor's (midpoints of the stated ranges, French levels 3–8), 0 unless both are stated | −6..6 |
+/// | 44 | `level_gap` | absolute value of `level_difference` | 0..6 |
+/// | 45 | `target_is_cadre` | T is an executive (*cadre*) occupation: 1, not: 0, unknown: 0.5 | 0..1 |
+/// | 46 | `cadre_step_up` | (1 − anchor's cadre value) × T's | 0..1 |
+/// | 47 | `cadre_step_down` | anchor's cadre value × (1 − T's) | 0..1 |
 ///
 /// Features 14–28 and 31–34 use the mobility table through [`MobilityEvidence`], built from the
 /// sources whose rows may be seen (the training folds in evaluation, the whole table when
 /// serving). The anchor's own rows are never used by them: at training time the anchor is
 /// the source whose label is predicted, and at serving time its curated list is reported as
 /// separate evidence, not mixed into the model.
+///
+/// Features 35–47 compare how the ROME describes the anchor and T beyond their items (see
+/// [`crate::descriptors`]).
 ///
 /// The anchor occupation is the profile's declared occupation or, when it has none, the
 /// occupation nearest to it by cosine.
@@ -99,6 +116,19 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "wide_neighbour_mobility",
     "similar_targets_voted",
     "lists_anchor_family",
+    "definition_similarity",
+    "access_similarity",
+    "title_similarity",
+    "sector_overlap",
+    "same_main_sector",
+    "sub_sector_overlap",
+    "theme_overlap",
+    "levels_stated",
+    "level_difference",
+    "level_gap",
+    "target_is_cadre",
+    "cadre_step_up",
+    "cadre_step_down",
 ];
 
 /// What each feature means, in words an adviser understands (same order as
@@ -139,14 +169,29 @@ pub const FEATURE_EXPLANATIONS: [&str; N_FEATURES] = [
     "many jobs close to the person's profile lead to this one (France Travail mobilities)",
     "jobs like this one are where people with similar profiles are oriented (France Travail mobilities)",
     "people in this job are oriented towards the person's ROME family (France Travail mobilities)",
+    "the two jobs are described in similar terms",
+    "the two jobs are entered with similar diplomas or licences",
+    "the two jobs have similar job titles",
+    "the two jobs are found in the same sectors of activity",
+    "the two jobs share their main sector of activity",
+    "the two jobs are found in the same sub-sectors of activity",
+    "the two jobs belong to the same themes",
+    "both jobs state the diploma level they ask",
+    "this job asks a higher diploma level",
+    "the two jobs ask a similar diploma level",
+    "this job is an executive (cadre) position",
+    "this move is a step up to an executive (cadre) position",
+    "this move leaves an executive (cadre) position",
 ];
 
 /// The direction in which each feature supports its explanation in
 /// [`FEATURE_EXPLANATIONS`]: +1 when a higher value does (overlaps, evidence), −1 when a
 /// lower one does (ranks: 1 is the closest), 0 when neither (the size ratio), so an
 /// explanation is only shown when the value is on the side of the training mean it states.
-pub const FEATURE_DIRECTION: [i8; N_FEATURES] =
-    [1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+pub const FEATURE_DIRECTION: [i8; N_FEATURES] = [
+    1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 0, 1, -1, 1, 1, 1,
+];
 
 /// How many nearest occupations vote in `neighbour_mobility`.
 pub const MOBILITY_NEIGHBOURS: usize = 20;
@@ -341,6 +386,8 @@ pub struct FeatureIndex {
     postings: Vec<Vec<(u32, bool)>>,
     /// For each item, [`ItemKind::index`] of its kind.
     item_kind: Vec<u8>,
+    /// What describes each occupation beyond its items (features 35–47).
+    descriptors: DescriptorIndex,
 }
 
 /// An occupation's ROME v3 family, domaine and grand domaine as dense ids (compared per
@@ -484,6 +531,9 @@ pub struct ProfileScan {
     /// Mobility-evidence features (14–28 and 31–34), one column per feature, indexed by
     /// occupation: small vectors the allocator reuses, read in step by the features.
     evidence: [Vec<f64>; N_EVIDENCE],
+    /// Descriptor features (35–47) of the anchor against every occupation, one column per
+    /// feature.
+    descriptors: [Vec<f64>; N_DESCRIPTORS],
 }
 
 impl FeatureIndex {
@@ -570,6 +620,7 @@ impl FeatureIndex {
         }
         let item_kind = catalogue.items.iter().map(|i| i.kind.index() as u8).collect();
         let mut index = FeatureIndex {
+            descriptors: DescriptorIndex::new(catalogue),
             postings,
             item_kind,
             idf,
@@ -710,6 +761,7 @@ impl FeatureIndex {
                 .map(|k| (f64::from(k.max(1)) / p.items.len().max(1) as f64).ln())
                 .collect(),
             evidence: evidence_features,
+            descriptors: self.descriptors.columns(anchor.0 as usize),
         }
     }
 }
@@ -1163,7 +1215,7 @@ impl ProfileScan {
         for &(t, overlap) in &index.title_overlap[self.anchor.0 as usize] {
             lo[t as usize] += w_title * overlap;
         }
-        for (column, &j) in self.evidence.iter().zip(&EVIDENCE_FEATURES) {
+        for (column, &j) in self.evidence.iter().zip(&EVIDENCE_FEATURES).chain(self.descriptors.iter().zip(&DESCRIPTOR_FEATURES)) {
             let wj = w[j];
             if wj != 0.0 {
                 for (z, v) in lo.iter_mut().zip(column) {
@@ -1230,6 +1282,9 @@ impl ProfileScan {
         for (&j, column) in EVIDENCE_FEATURES.iter().zip(&self.evidence) {
             x[j] = column[ti];
         }
+        for (&j, column) in DESCRIPTOR_FEATURES.iter().zip(&self.descriptors) {
+            x[j] = column[ti];
+        }
         x
     }
 }
@@ -1241,6 +1296,10 @@ const PAIR_FEATURES: [usize; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 2
 /// Indices in [`FEATURE_NAMES`] of the mobility-evidence columns, in column order.
 const EVIDENCE_FEATURES: [usize; N_EVIDENCE] =
     [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34];
+
+/// Indices in [`FEATURE_NAMES`] of the descriptor columns, in
+/// [`DescriptorIndex::columns`] order.
+const DESCRIPTOR_FEATURES: [usize; N_DESCRIPTORS] = [35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47];
 
 #[cfg(test)]
 mod tests {
@@ -1269,7 +1328,8 @@ mod tests {
 
     #[test]
     fn pair_evidence_and_reverse_features_partition_the_feature_vector() {
-        let mut all: Vec<usize> = PAIR_FEATURES.iter().chain(&EVIDENCE_FEATURES).copied().collect();
+        let mut all: Vec<usize> =
+            PAIR_FEATURES.iter().chain(&EVIDENCE_FEATURES).chain(&DESCRIPTOR_FEATURES).copied().collect();
         all.push(LOG_REVERSE_RANK);
         all.sort_unstable();
         assert_eq!(all, (0..N_FEATURES).collect::<Vec<_>>());
@@ -1335,6 +1395,19 @@ mod tests {
         assert!((index.idf(cat.item_id(13).expect("13")) - IDF1).abs() < 1e-12);
     }
 
+    /// Definition cosine A1001 → A1002 in the tiny export: "pose cables fibre optique" vs
+    /// "pose raccorde cables" (see `descriptors::tests`).
+    fn definition_a1001_a1002() -> f64 {
+        let (i2, i1) = ((4.0f64 / 3.0).ln(), 2.0f64.ln());
+        2.0 * i2 * i2 / ((2.0 * i2 * i2 + 2.0 * i1 * i1).sqrt() * (2.0 * i2 * i2 + i1 * i1).sqrt())
+    }
+
+    /// Title cosine A1001 → A1002: "monteur fibre optique" vs "monteur cableur raccordeur".
+    fn title_a1001_a1002() -> f64 {
+        let (m, o) = ((4.0f64 / 3.0).ln(), 2.0f64.ln());
+        m * m / (m * m + 2.0 * o * o)
+    }
+
     #[test]
     fn features_a1001_to_a1002_by_hand() {
         // P = {10, 11, 13}, T = {10, 12*, 14}; they share item 10 only.
@@ -1367,6 +1440,15 @@ mod tests {
             0.5, // {metier} vs {deux, metier}
             0.0, 0.0, 0.25, // A1002's neighbours A1001 (votes 0) and B2001 (votes 0.5) weigh the same
             0.0,  // A1002 lists B2001, of another family
+            definition_a1001_a1002(),
+            1.0, // both access texts are "accessible avec" once the short words are dropped
+            title_a1001_a1002(),
+            1.0 / 3.0, // sectors {10, 20} vs {10, 30}
+            1.0,       // main sector 10 for both
+            0.0,       // sub-sector 101 vs none
+            0.5,       // themes {1} vs {1, 2}
+            1.0, -1.5, 1.5, // Bac+2 (level 5) → CAP..Bac (3.5)
+            0.0, 0.0, 1.0, // cadre → not cadre
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
     }
@@ -1415,6 +1497,19 @@ mod tests {
             0.5,           // one of two equally weighted neighbours
             0.0,           // B2001's neighbours A1001 and A1002 get no votes
             0.0,           // B2001 lists nothing
+            0.0,           // no definition word in common
+            0.0,           // B2001 has no access text
+            0.0,           // no title word in common
+            0.0,           // sectors {10, 20} vs {30}
+            0.0,
+            0.0,
+            0.0,           // B2001 has no theme
+            0.0,           // B2001 states no level
+            0.0,
+            0.0,
+            0.5,           // emploi_cadre unknown
+            0.0,           // the anchor is cadre: no step up
+            0.5,           // cadre × (1 − 0.5)
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
         assert_eq!(scan.anchor(), cat.occupation_id("A1001").expect("A1001"));

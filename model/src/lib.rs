@@ -6,6 +6,8 @@
 //!
 //! - [`catalogue`]: the ROME 4.0 export (France Travail), validated and interned.
 //! - [`features`]: pair features (profile, target), one definition for training and serving.
+//! - [`descriptors`]: features comparing how the ROME describes two occupations (texts,
+//!   titles, sectors, themes, diploma level, executive status).
 //! - [`transition`]: the linfa logistic model, its training and its artifact.
 //! - [`eval`]: the source-grouped held-out protocol and ranking metrics.
 //! - [`target_set`]: named sets of target occupations defined by rules over the data.
@@ -41,6 +43,7 @@ pub mod batch;
 pub mod boost;
 pub mod catalogue;
 pub mod cohort;
+pub mod descriptors;
 pub mod embedded;
 pub mod engine;
 pub mod error;

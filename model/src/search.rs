@@ -56,9 +56,9 @@ use serde::Serialize;
 use crate::catalogue::{Catalogue, CsvFile, ItemId, ItemKind, OccupationId};
 use crate::error::{echo, DataError, QueryError};
 
-/// `unix_referentiel_appellation`: 13,120 job titles → `code_rome` in v460. Not part of the
-/// six files the model checksum covers: search does not change the model's data.
-pub const FILE_APPELLATIONS: &str = "unix_referentiel_appellation_v460_utf8.csv";
+/// `unix_referentiel_appellation`: 13,120 job titles → `code_rome` in v460 (also one of the
+/// files the model is trained on: its titles are compared between occupations).
+pub use crate::catalogue::FILE_APPELLATIONS;
 
 /// Longest accepted search text, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;

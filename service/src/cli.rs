@@ -487,7 +487,7 @@ pub fn model_card(a: &ModelArtifact) -> String {
             "boosted_trees": r.trees.as_ref().map(|t| serde_json::json!({
                 "trees": t.trees.len(),
                 "nodes": t.trees.iter().map(|tree| tree.nodes.len()).sum::<usize>(),
-                "inputs": "the 35 features, the first-stage logit and the linear reranker's logit",
+                "inputs": "the 48 features, the first-stage logit and the linear reranker's logit",
                 "trained_on": "heads of the training sources computed with the mobility rows of the other inner folds only (5 folds)",
             })),
         })),

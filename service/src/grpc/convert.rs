@@ -18,7 +18,7 @@ use crate::proto::v1 as pb;
 /// `calibrated` is whether the model carries its isotonic calibration (a model trained
 /// with `--no-eval` does not).
 pub fn probability_basis(calibrated: bool) -> String {
-    let head = "Probability from a two-stage cascade of logistic regressions (linfa) over skill-overlap, ROME-hierarchy, title and mobility-evidence features (the curated mobilities of other occupations: similar ones, sibling fiches, reverse edges; never the profile's own): the first stage, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility) and prior-corrected to the base rate of curated mobilities among all pairs of occupations (0.6 %), scores every occupation; the second re-scores the profile's 50 best";
+    let head = "Probability from a two-stage cascade of logistic regressions (linfa) over skill-overlap, ROME-hierarchy, title, occupation-description (definitions, access texts, sectors, themes, stated diploma level, executive status) and mobility-evidence features (the curated mobilities of other occupations: similar ones, sibling fiches, reverse edges; never the profile's own): the first stage, trained to tell France Travail's curated mobilities (ROME 4.0 unix_rubrique_mobilite) from non-mobilities sampled uniformly (4 per mobility) and prior-corrected to the base rate of curated mobilities among all pairs of occupations (0.6 %), scores every occupation; the second re-scores the profile's 50 best";
     let tail = if calibrated {
         " and calibrated (isotonic regression, linfa-linear) on out-of-fold predictions of the held-out protocol: it estimates how often France Travail lists such a move; the model card has its reliability table."
     } else {
