@@ -388,8 +388,11 @@ fn ogr_code(field: &str, what: &str) -> Result<u32, String> {
 }
 
 fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, OccupationId>), DataError> {
-    let file =
-        CsvFile::open(FILE_OCCUPATIONS, bytes, &["code_rome", "libelle_rome", "transition_num", "code_rome_parent", "emploi_cadre"])?;
+    let file = CsvFile::open(
+        FILE_OCCUPATIONS,
+        bytes,
+        &["code_rome", "libelle_rome", "transition_num", "code_rome_parent", "emploi_cadre"],
+    )?;
     let mut occupations = Vec::new();
     let mut by_code = HashMap::new();
     file.for_each(|_, f| {
@@ -571,8 +574,11 @@ fn load_texts(
     occupations: &mut [Occupation],
     by_code: &HashMap<String, OccupationId>,
 ) -> Result<(), DataError> {
-    let file =
-        CsvFile::open(FILE_TEXTS, bytes, &["code_rome", "code_compo_bloc", "libelle_type_texte", "position_phrase", "libelle_texte"])?;
+    let file = CsvFile::open(
+        FILE_TEXTS,
+        bytes,
+        &["code_rome", "code_compo_bloc", "libelle_type_texte", "position_phrase", "libelle_texte"],
+    )?;
     // (occupation, access?, position) → sentence.
     let mut sentences: std::collections::BTreeMap<(usize, bool, u32), String> = std::collections::BTreeMap::new();
     file.for_each(|_, f| {
@@ -597,7 +603,8 @@ fn load_texts(
         Ok(())
     })?;
     for ((o, access, _), sentence) in sentences {
-        let text = if access { &mut occupations[o].description.access } else { &mut occupations[o].description.definition };
+        let text =
+            if access { &mut occupations[o].description.access } else { &mut occupations[o].description.definition };
         if !text.is_empty() {
             text.push(' ');
         }

@@ -94,8 +94,8 @@ pub(crate) struct DescriptorIndex {
     text: [Rows<(u32, f32)>; 3],
     /// Sorted dense ids of each occupation's sectors, main sectors, sub-sectors and themes.
     sets: [Rows<u32>; 4],
-    /// Number of dense ids of each set kind.
-    set_ids: [usize; 4],
+    /// For each set kind and dense id, the occupations that have it (in occupation order).
+    members: [Rows<u32>; 4],
     /// Midpoint of the stated level range, if any.
     level: Vec<Option<f64>>,
     /// `emploi_cadre` as 1 (O), 0 (N) or 0.5 (unknown).
@@ -202,8 +202,9 @@ fn text_similarities(docs: &[Vec<String>]) -> Rows<(u32, f32)> {
     Rows::from(rows)
 }
 
-/// Dense ids of the codes of one set kind, per occupation (sorted).
-fn dense_sets(descriptions: &[&Description], get: impl Fn(&Description) -> &[u32]) -> (Rows<u32>, usize) {
+/// Dense ids of the codes of one set kind per occupation (sorted), and the occupations of
+/// each dense id.
+fn dense_sets(descriptions: &[&Description], get: impl Fn(&Description) -> &[u32]) -> (Rows<u32>, Rows<u32>) {
     let mut ids: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     let rows: Vec<Vec<u32>> = descriptions
         .iter()
@@ -219,7 +220,42 @@ fn dense_sets(descriptions: &[&Description], get: impl Fn(&Description) -> &[u32
             row
         })
         .collect();
-    (Rows::from(rows), ids.len())
+    let mut members = vec![Vec::new(); ids.len()];
+    for (t, row) in rows.iter().enumerate() {
+        for &id in row {
+            members[id as usize].push(t as u32);
+        }
+    }
+    (Rows::from(rows), Rows::from(members))
+}
+
+/// Size of the intersection of two sorted lists without duplicates.
+fn common(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The set feature of one kind from the intersection and the two sizes: 1 when a main sector
+/// is shared (kind 1), else the Jaccard overlap (0 when nothing is shared).
+fn set_value(kind: usize, common: usize, a: usize, b: usize) -> f64 {
+    if common == 0 {
+        0.0
+    } else if kind == 1 {
+        1.0
+    } else {
+        common as f64 / (a + b - common) as f64
+    }
 }
 
 impl DescriptorIndex {
@@ -231,14 +267,14 @@ impl DescriptorIndex {
         let access: Vec<Vec<String>> = descriptions.iter().map(|d| text_words(&d.access)).collect();
         let titles: Vec<Vec<String>> =
             descriptions.iter().map(|d| d.appellations.iter().flat_map(|a| text_words(a)).collect()).collect();
-        let (sectors, n_sectors) = dense_sets(&descriptions, |d| &d.sectors);
-        let (main, n_main) = dense_sets(&descriptions, |d| &d.main_sectors);
-        let (sub, n_sub) = dense_sets(&descriptions, |d| &d.sub_sectors);
-        let (themes, n_themes) = dense_sets(&descriptions, |d| &d.themes);
+        let (sectors, sector_members) = dense_sets(&descriptions, |d| &d.sectors);
+        let (main, main_members) = dense_sets(&descriptions, |d| &d.main_sectors);
+        let (sub, sub_members) = dense_sets(&descriptions, |d| &d.sub_sectors);
+        let (themes, theme_members) = dense_sets(&descriptions, |d| &d.themes);
         DescriptorIndex {
             text: [text_similarities(&definitions), text_similarities(&access), text_similarities(&titles)],
             sets: [sectors, main, sub, themes],
-            set_ids: [n_sectors, n_main, n_sub, n_themes],
+            members: [sector_members, main_members, sub_members, theme_members],
             level: descriptions
                 .iter()
                 .map(|d| access_levels(&d.access).map(|(lo, hi)| (f64::from(lo) + f64::from(hi)) / 2.0))
@@ -255,52 +291,79 @@ impl DescriptorIndex {
         }
     }
 
-    /// The descriptor features of the pairs (`anchor`, t) for every occupation t, one column
-    /// per feature in [`crate::features::DESCRIPTOR_FEATURES`] order.
-    pub(crate) fn columns(&self, anchor: usize) -> [Vec<f64>; N_DESCRIPTORS] {
-        let n = self.cadre.len();
-        let mut out: [Vec<f64>; N_DESCRIPTORS] = std::array::from_fn(|_| vec![0.0; n]);
-        let [definition, access, titles, sectors, main, sub, themes, stated, difference, gap, cadre, up, down] = &mut out;
-        for (column, rows) in [definition, access, titles].into_iter().zip(&self.text) {
-            for &(t, c) in &rows[anchor] {
-                column[t as usize] = f64::from(c);
+    /// The descriptor features of the pair (`anchor`, `t`), in
+    /// [`crate::features::DESCRIPTOR_FEATURES`] order.
+    pub(crate) fn pair(&self, anchor: usize, t: usize) -> [f64; N_DESCRIPTORS] {
+        let mut x = [0.0; N_DESCRIPTORS];
+        for (k, rows) in self.text.iter().enumerate() {
+            let row = &rows[anchor];
+            if let Ok(i) = row.binary_search_by_key(&(t as u32), |(o, _)| *o) {
+                x[k] = f64::from(row[i].1);
             }
         }
-        // Jaccard of each set kind; the main-sector column is 1 when one is shared.
-        for (kind, column) in [sectors, main, sub, themes].into_iter().enumerate() {
-            let rows = &self.sets[kind];
-            let mut held = vec![false; self.set_ids[kind]];
-            for &id in &rows[anchor] {
-                held[id as usize] = true;
+        for (kind, rows) in self.sets.iter().enumerate() {
+            let (a, b) = (&rows[anchor], &rows[t]);
+            x[3 + kind] = set_value(kind, common(a, b), a.len(), b.len());
+        }
+        if let (Some(la), Some(lt)) = (self.level[anchor], self.level[t]) {
+            x[7] = 1.0;
+            x[8] = lt - la;
+            x[9] = (lt - la).abs();
+        }
+        let (ca, ct) = (self.cadre[anchor], self.cadre[t]);
+        x[10] = ct;
+        x[11] = (1.0 - ca) * ct;
+        x[12] = ca * (1.0 - ct);
+        x
+    }
+
+    /// Adds `Σ_j w[j] × feature_j(anchor, t)` to `z[t]` for every occupation t: the same
+    /// values as [`pair`](Self::pair), summed in another order (a few ulps apart), without
+    /// building a column per feature: the dense terms (levels, executive status) in one
+    /// pass, the text and set terms only where they are not 0 (the anchor's text rows and
+    /// the members of its sectors and themes).
+    pub(crate) fn add_weighted(&self, anchor: usize, w: &[f64; N_DESCRIPTORS], z: &mut [f64]) {
+        for (k, rows) in self.text.iter().enumerate() {
+            if w[k] != 0.0 {
+                for &(t, c) in &rows[anchor] {
+                    z[t as usize] += w[k] * f64::from(c);
+                }
             }
-            let own = rows[anchor].len();
-            if own == 0 {
+        }
+        let mut seen = vec![false; z.len()];
+        for (kind, rows) in self.sets.iter().enumerate() {
+            let own = &rows[anchor];
+            let wk = w[3 + kind];
+            if wk == 0.0 {
                 continue;
             }
-            for (t, v) in column.iter_mut().enumerate() {
-                let row = &rows[t];
-                let common = row.iter().filter(|&&id| held[id as usize]).count();
-                if common > 0 {
-                    *v = if kind == 1 { 1.0 } else { common as f64 / (own + row.len() - common) as f64 };
+            for &id in own {
+                for &t in &self.members[kind][id as usize] {
+                    let t = t as usize;
+                    if !seen[t] {
+                        seen[t] = true;
+                        let theirs = &rows[t];
+                        z[t] += wk * set_value(kind, common(own, theirs), own.len(), theirs.len());
+                    }
+                }
+            }
+            for &id in own {
+                for &t in &self.members[kind][id as usize] {
+                    seen[t as usize] = false;
                 }
             }
         }
         if let Some(la) = self.level[anchor] {
-            for (t, lt) in self.level.iter().enumerate() {
+            for (zt, lt) in z.iter_mut().zip(&self.level) {
                 if let Some(lt) = lt {
-                    stated[t] = 1.0;
-                    difference[t] = lt - la;
-                    gap[t] = (lt - la).abs();
+                    *zt += w[7] + w[8] * (lt - la) + w[9] * (lt - la).abs();
                 }
             }
         }
         let ca = self.cadre[anchor];
-        for (t, &ct) in self.cadre.iter().enumerate() {
-            cadre[t] = ct;
-            up[t] = (1.0 - ca) * ct;
-            down[t] = ca * (1.0 - ct);
+        for (zt, &ct) in z.iter_mut().zip(&self.cadre) {
+            *zt += w[10] * ct + w[11] * ((1.0 - ca) * ct) + w[12] * (ca * (1.0 - ct));
         }
-        out
     }
 }
 
@@ -311,7 +374,10 @@ mod tests {
 
     #[test]
     fn access_levels_follow_the_stated_rules() {
-        assert_eq!(access_levels("Cet emploi est accessible avec un diplôme de niveau Bac+5 en management."), Some((7, 7)));
+        assert_eq!(
+            access_levels("Cet emploi est accessible avec un diplôme de niveau Bac+5 en management."),
+            Some((7, 7))
+        );
         assert_eq!(access_levels("accessible avec un diplôme de niveau CAP à Bac +2 en couture"), Some((3, 5)));
         assert_eq!(access_levels("Bac + 3 ou Bac+ 4, voire un Master"), Some((6, 7)));
         assert_eq!(access_levels("accessible sans diplôme ni expérience"), Some((2, 2)));
@@ -326,8 +392,12 @@ mod tests {
     fn descriptor_columns_of_the_tiny_export_match_hand_computed_values() {
         let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
         let index = DescriptorIndex::new(&cat);
+        let columns = |anchor: usize| -> Vec<Vec<f64>> {
+            let rows: Vec<[f64; N_DESCRIPTORS]> = (0..3).map(|t| index.pair(anchor, t)).collect();
+            (0..N_DESCRIPTORS).map(|j| rows.iter().map(|r| r[j]).collect()).collect()
+        };
         // Anchor A1001 (id 0) against A1001, A1002, B2001.
-        let c = index.columns(0);
+        let c = columns(0);
         // Sectors {10, 20} vs {10, 30}: 1 / 3; vs {30}: 0. Main 10 shared with A1002.
         assert_eq!(c[3], vec![1.0, 1.0 / 3.0, 0.0]);
         assert_eq!(c[4], vec![1.0, 1.0, 0.0]);
@@ -362,10 +432,21 @@ mod tests {
         };
         assert!((c[2][1] - want).abs() < 1e-6, "{} vs {want}", c[2][1]);
         // Anchor B2001 (id 2): one main sector 30 shared with nobody's main sector.
-        let b = index.columns(2);
+        let b = columns(2);
         assert_eq!(b[4], vec![0.0, 0.0, 1.0]);
         assert_eq!(b[3], vec![0.0, 1.0 / 2.0, 1.0]);
         // No level stated for the anchor: every level column is 0.
         assert!(b[7].iter().chain(&b[8]).chain(&b[9]).all(|v| *v == 0.0));
+        // The weighted sums equal the weighted pair features, for every anchor.
+        let w: [f64; N_DESCRIPTORS] =
+            std::array::from_fn(|j| 0.5 + j as f64 * 0.25 - if j % 3 == 0 { 2.0 } else { 0.0 });
+        for anchor in 0..3 {
+            let mut z = vec![1.0; 3];
+            index.add_weighted(anchor, &w, &mut z);
+            for (t, zt) in z.iter().enumerate() {
+                let want = 1.0 + index.pair(anchor, t).iter().zip(&w).map(|(x, w)| x * w).sum::<f64>();
+                assert!((zt - want).abs() < 1e-12, "anchor {anchor}, t {t}: {zt} vs {want}");
+            }
+        }
     }
 }

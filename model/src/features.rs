@@ -531,9 +531,6 @@ pub struct ProfileScan {
     /// Mobility-evidence features (14–28 and 31–34), one column per feature, indexed by
     /// occupation: small vectors the allocator reuses, read in step by the features.
     evidence: [Vec<f64>; N_EVIDENCE],
-    /// Descriptor features (35–47) of the anchor against every occupation, one column per
-    /// feature.
-    descriptors: [Vec<f64>; N_DESCRIPTORS],
 }
 
 impl FeatureIndex {
@@ -761,7 +758,6 @@ impl FeatureIndex {
                 .map(|k| (f64::from(k.max(1)) / p.items.len().max(1) as f64).ln())
                 .collect(),
             evidence: evidence_features,
-            descriptors: self.descriptors.columns(anchor.0 as usize),
         }
     }
 }
@@ -1215,7 +1211,8 @@ impl ProfileScan {
         for &(t, overlap) in &index.title_overlap[self.anchor.0 as usize] {
             lo[t as usize] += w_title * overlap;
         }
-        for (column, &j) in self.evidence.iter().zip(&EVIDENCE_FEATURES).chain(self.descriptors.iter().zip(&DESCRIPTOR_FEATURES)) {
+        index.descriptors.add_weighted(self.anchor.0 as usize, &DESCRIPTOR_FEATURES.map(|j| w[j]), &mut lo);
+        for (column, &j) in self.evidence.iter().zip(&EVIDENCE_FEATURES) {
             let wj = w[j];
             if wj != 0.0 {
                 for (z, v) in lo.iter_mut().zip(column) {
@@ -1282,8 +1279,8 @@ impl ProfileScan {
         for (&j, column) in EVIDENCE_FEATURES.iter().zip(&self.evidence) {
             x[j] = column[ti];
         }
-        for (&j, column) in DESCRIPTOR_FEATURES.iter().zip(&self.descriptors) {
-            x[j] = column[ti];
+        for (&j, v) in DESCRIPTOR_FEATURES.iter().zip(index.descriptors.pair(self.anchor.0 as usize, ti)) {
+            x[j] = v;
         }
         x
     }
@@ -1417,11 +1414,20 @@ mod tests {
         let cos = IDF2 * IDF2 / norm_sq;
         let cov = IDF2 / (2.0 * IDF2 + IDF1);
         let want = [
-            cos, cov, 0.0, // core item 12 not held
-            cov, 1.0, // T's only savoir-faire (10) is held
-            0.0, 1.0, // T lists no certification
-            0.0, 0.0, // rank 1: A1002 and B2001 tie
-            0.0, 1.0, 1.0, 1.0, 0.0, // same parent, domaine, grand domaine; 3 items each
+            cos,
+            cov,
+            0.0, // core item 12 not held
+            cov,
+            1.0, // T's only savoir-faire (10) is held
+            0.0,
+            1.0, // T lists no certification
+            0.0,
+            0.0, // rank 1: A1002 and B2001 tie
+            0.0,
+            1.0,
+            1.0,
+            1.0,
+            0.0, // same parent, domaine, grand domaine; 3 items each
             0.0, // the only neighbour listing mobilities (A1002) lists B2001, not A1002
             0.0, // A1002 does not list A1001
             0.0, // A1002 is listed only by the anchor, whose row is excluded: ln(1 + 0)
@@ -1429,7 +1435,8 @@ mod tests {
             0.0, // 5 nearest = the same two neighbours
             1.0, // A1002's only target (B2001) is among the profile's nearest occupations
             0.0, // the anchor's only sibling (A1002) lists B2001, not A1002
-            0.0, 0.0, // A1002 does not list A1001
+            0.0,
+            0.0, // A1002 does not list A1001
             0.0, // only the anchor lists A1002
             0.0, // all the similarity-weighted votes go to B2001
             0.0, // nobody lists the anchor
@@ -1438,7 +1445,9 @@ mod tests {
             0.0, // domaine A10 → A10 only through the anchor's own row, which is excluded
             0.0, // A1002 was split from A1001
             0.5, // {metier} vs {deux, metier}
-            0.0, 0.0, 0.25, // A1002's neighbours A1001 (votes 0) and B2001 (votes 0.5) weigh the same
+            0.0,
+            0.0,
+            0.25, // A1002's neighbours A1001 (votes 0) and B2001 (votes 0.5) weigh the same
             0.0,  // A1002 lists B2001, of another family
             definition_a1001_a1002(),
             1.0, // both access texts are "accessible avec" once the short words are dropped
@@ -1447,8 +1456,12 @@ mod tests {
             1.0,       // main sector 10 for both
             0.0,       // sub-sector 101 vs none
             0.5,       // themes {1} vs {1, 2}
-            1.0, -1.5, 1.5, // Bac+2 (level 5) → CAP..Bac (3.5)
-            0.0, 0.0, 1.0, // cadre → not cadre
+            1.0,
+            -1.5,
+            1.5, // Bac+2 (level 5) → CAP..Bac (3.5)
+            0.0,
+            0.0,
+            1.0, // cadre → not cadre
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
     }
@@ -1503,13 +1516,13 @@ mod tests {
             0.0,           // sectors {10, 20} vs {30}
             0.0,
             0.0,
-            0.0,           // B2001 has no theme
-            0.0,           // B2001 states no level
+            0.0, // B2001 has no theme
+            0.0, // B2001 states no level
             0.0,
             0.0,
-            0.5,           // emploi_cadre unknown
-            0.0,           // the anchor is cadre: no step up
-            0.5,           // cadre × (1 − 0.5)
+            0.5, // emploi_cadre unknown
+            0.0, // the anchor is cadre: no step up
+            0.5, // cadre × (1 − 0.5)
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
         assert_eq!(scan.anchor(), cat.occupation_id("A1001").expect("A1001"));
