@@ -159,8 +159,8 @@ pub struct Occupation {
     pub description: Description,
 }
 
-/// What describes an occupation beyond its items, from four files of the export. Every list
-/// is sorted and without duplicates; empty when the export gives nothing.
+/// What describes an occupation beyond its items, from four files of the export. Every code
+/// list is sorted and without duplicates; a field is empty when the export gives nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Description {
     /// The definition's sentences (`unix_texte`, `definition`), in `position_phrase` order,

@@ -1295,7 +1295,7 @@ const EVIDENCE_FEATURES: [usize; N_EVIDENCE] =
     [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34];
 
 /// Indices in [`FEATURE_NAMES`] of the descriptor columns, in
-/// [`DescriptorIndex::columns`] order.
+/// [`DescriptorIndex::pair`] order.
 const DESCRIPTOR_FEATURES: [usize; N_DESCRIPTORS] = [35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47];
 
 #[cfg(test)]
