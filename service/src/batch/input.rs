@@ -12,8 +12,10 @@
 //!   (required), at least one of `occupation_code`, `item_codes`, `job_title`, and
 //!   optionally `removed_item_codes`, `region`, `department` (codes separated by `;` or
 //!   spaces). Other columns are ignored. A header without `id` or without any profile
-//!   column (a `;`- or tab-separated file, a missing header line) refuses the whole file
-//!   with one [`HeaderError`] naming the line, the columns found and the expected ones.
+//!   column (a `;`- or tab-separated file, a missing header line), or with one of these
+//!   columns twice (`id,occupation_code,occupation_code`: which one to read is ambiguous),
+//!   refuses the whole file with one [`HeaderError`] naming the line, the columns found and
+//!   the expected ones.
 //!
 //! A record that cannot be read (malformed JSON, wrong number of CSV fields, a missing id,
 //! an id over [`MAX_ID_BYTES`], a field of the wrong type, a record over the size limit)
@@ -439,6 +441,19 @@ fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, Head
         if more > 0 { format!(" and {more} more") } else { String::new() }
     );
     let fail = |reason: &str| HeaderError { line, reason: reason.to_string(), found: found.clone() };
+    // A profile column given twice is ambiguous (which one holds the profile?): refused, not
+    // resolved by taking the first. Other columns are ignored, so their repeats do not matter.
+    for name in FIELDS {
+        let at: Vec<String> =
+            names.iter().enumerate().filter(|(_, h)| **h == name).map(|(i, _)| (i + 1).to_string()).collect();
+        if let Some((last, first @ [_, ..])) = at.split_last() {
+            return Err(fail(&format!(
+                "the column `{name}` appears {} times (columns {} and {last}): which one holds the profile is ambiguous",
+                at.len(),
+                first.join(", ")
+            )));
+        }
+    }
     let Some(id) = find("id") else {
         let single = names.first().filter(|_| names.len() == 1).copied().unwrap_or_default();
         return Err(if single.contains(';') {
@@ -784,6 +799,28 @@ mod tests {
         assert_eq!((record.line, record.id.as_deref()), (2, Some("a")));
         // An empty file has no records and no error.
         assert_eq!(ProfileReader::new(&b""[..], InputFormat::Csv).next_record().unwrap(), None);
+    }
+
+    #[test]
+    fn a_profile_column_given_twice_refuses_the_header_naming_the_column_and_its_positions() {
+        let twice = header_error("id,occupation_code,occupation_code\na,I1315,F1602\n");
+        assert_eq!(
+            twice.to_string(),
+            "line 1: the column `occupation_code` appears 2 times (columns 2 and 3): which one holds the profile is \
+             ambiguous; found 3 columns: `id`, `occupation_code`, `occupation_code`; expected comma-separated columns \
+             `id` (required), at least one of `occupation_code`, `item_codes`, `job_title`, and optionally \
+             `removed_item_codes`, `region`, `department` (other columns are ignored)"
+        );
+        let thrice = header_error("\nid,item_codes,id, id ,job_title\n");
+        assert_eq!(thrice.line, 2);
+        assert_eq!(
+            thrice.reason,
+            "the column `id` appears 3 times (columns 1, 3 and 4): which one holds the profile is ambiguous"
+        );
+        // A repeated column that is not read (ignored) does not matter.
+        let records = read_all("id,note,occupation_code,note\na,x,I1315,y\n", InputFormat::Csv);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].profile.as_ref().map(|p| p.occupation_code.as_deref()), Ok(Some("I1315")));
     }
 
     #[test]
