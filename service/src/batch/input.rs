@@ -14,8 +14,9 @@
 //!   spaces). Other columns are ignored. A header without `id` or without any profile
 //!   column (a `;`- or tab-separated file, a missing header line), or with one of these
 //!   columns twice (`id,occupation_code,occupation_code`: which one to read is ambiguous),
-//!   refuses the whole file with one [`HeaderError`] naming the line, the columns found and
-//!   the expected ones.
+//!   or a column that differs from one of them only by case or by `-`/space for `_` (`ID`,
+//!   `Item Codes`: it would be ignored and its data lost), refuses the whole file with one
+//!   [`HeaderError`] naming the line, the columns found and the expected ones.
 //!
 //! A record that cannot be read (malformed JSON, wrong number of CSV fields, a missing id,
 //! an id over [`MAX_ID_BYTES`], a field of the wrong type, a record over the size limit)
@@ -454,6 +455,22 @@ fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, Head
             )));
         }
     }
+    // A column that differs from a profile column only by case or separators (`ID`,
+    // `Occupation Code`) would be ignored, its data silently lost: refused with the exact names.
+    let near: Vec<String> = names
+        .iter()
+        .filter(|h| !FIELDS.contains(h))
+        .filter_map(|h| {
+            let key: String = h.chars().map(|c| if c == '-' || c == ' ' { '_' } else { c.to_ascii_lowercase() }).collect();
+            FIELDS.iter().find(|f| **f == key).map(|f| format!("`{}` must be written `{f}`", echo(h)))
+        })
+        .collect();
+    if !near.is_empty() {
+        return Err(fail(&format!(
+            "column names are exact (lower case, words joined by `_`): {}",
+            near.join(", ")
+        )));
+    }
     let Some(id) = find("id") else {
         let single = names.first().filter(|_| names.len() == 1).copied().unwrap_or_default();
         return Err(if single.contains(';') {
@@ -821,6 +838,27 @@ mod tests {
         let records = read_all("id,note,occupation_code,note\na,x,I1315,y\n", InputFormat::Csv);
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].profile.as_ref().map(|p| p.occupation_code.as_deref()), Ok(Some("I1315")));
+    }
+
+    #[test]
+    fn a_column_differing_only_by_case_or_separator_gets_the_exact_names() {
+        let upper = header_error("ID,Occupation_Code\na,I1315\n");
+        assert_eq!(
+            upper.to_string(),
+            "line 1: column names are exact (lower case, words joined by `_`): `ID` must be written `id`, \
+             `Occupation_Code` must be written `occupation_code`; found 2 columns: `ID`, `Occupation_Code`; expected \
+             comma-separated columns `id` (required), at least one of `occupation_code`, `item_codes`, `job_title`, \
+             and optionally `removed_item_codes`, `region`, `department` (other columns are ignored)"
+        );
+        // Without the check the item codes of this file would be silently ignored.
+        let hidden = header_error("id,occupation_code,Item Codes,removed-item-codes\na,I1315,403964,\n");
+        assert_eq!(
+            hidden.reason,
+            "column names are exact (lower case, words joined by `_`): `Item Codes` must be written `item_codes`, \
+             `removed-item-codes` must be written `removed_item_codes`"
+        );
+        // Columns that only look alike are still ignored.
+        assert_eq!(read_all("id,job_title,IDs\na,monteur,x\n", InputFormat::Csv).len(), 1);
     }
 
     #[test]
