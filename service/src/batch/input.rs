@@ -18,6 +18,11 @@
 //!   `Item Codes`: it would be ignored and its data lost), refuses the whole file with one
 //!   [`HeaderError`] naming the line, the columns found and the expected ones.
 //!
+//! A UTF-8 byte-order mark at the start of any line (not only the file's first: files
+//! joined with `cat` carry one each) is dropped in both formats; a line holding only one is
+//! blank. A CSV line that repeats the header (the second file's header after `cat`) is one
+//! error record (`this line repeats the header…`), not a profile with id `id`.
+//!
 //! A record that cannot be read (malformed JSON, wrong number of CSV fields, a missing id,
 //! an id over [`MAX_ID_BYTES`], a field of the wrong type, a record over the size limit)
 //! comes out as an [`InputRecord`] whose `profile` is an [`RecordError`] naming the field
@@ -99,6 +104,8 @@ pub struct ProfileReader<R: BufRead> {
     bytes: Vec<u8>,
     /// CSV: the header, once read (`None` before, or for an empty file).
     columns: Option<Columns>,
+    /// CSV: the header's column names (trimmed, without a byte-order mark).
+    header: Vec<String>,
     header_read: bool,
     /// First physical line of the record last read.
     line_of_record: u64,
@@ -222,6 +229,7 @@ impl<R: BufRead> ProfileReader<R> {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             bytes: Vec::new(),
             columns: None,
+            header: Vec::new(),
             header_read: false,
             line_of_record: 0,
         }
@@ -263,10 +271,11 @@ impl<R: BufRead> ProfileReader<R> {
                     reason: format!("unreadable header: {reason}"),
                     found: "no column".into(),
                 })
-                .and_then(|h| header_columns(line, &h));
+                .and_then(|h| Ok((header_columns(line, &h)?, h)));
             return match columns {
-                Ok(c) => {
+                Ok((c, h)) => {
                     self.columns = Some(c);
+                    self.header = h.iter().map(header_name).map(str::to_string).collect();
                     Ok(())
                 }
                 Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
@@ -297,8 +306,9 @@ impl<R: BufRead> ProfileReader<R> {
                 let Ok(text) = std::str::from_utf8(&self.bytes) else {
                     return Ok(Some(InputRecord { line, id: None, profile: Err(not_utf8_error()) }));
                 };
-                // A byte-order mark (spreadsheet exports) is not part of the first record.
-                let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
+                // A byte-order mark (spreadsheet exports) is not part of the record, at the start
+                // of the file or of any line (files joined with `cat` carry one per file).
+                let text = text.trim_start_matches('\u{feff}');
                 if text.trim().is_empty() {
                     continue;
                 }
@@ -318,6 +328,10 @@ impl<R: BufRead> ProfileReader<R> {
                         }
                     };
                     return Ok(Some(match record {
+                        Ok(record) if record.iter().map(header_name).eq(self.header.iter().map(String::as_str)) => {
+                            let reason = "this line repeats the header (files joined with `cat`?): not a profile; skipped";
+                            InputRecord { line, id: None, profile: Err(RecordError { field: "line".into(), reason: reason.into() }) }
+                        }
                         Ok(record) => parse_csv_record(line, columns, &record),
                         Err(e) => InputRecord { line, id: None, profile: Err(e) },
                     }));
@@ -372,7 +386,9 @@ impl<R: BufRead> ProfileReader<R> {
         let Ok(text) = std::str::from_utf8(&self.bytes) else {
             return Ok(Some(RawCsv::Bad(not_utf8_error())));
         };
-        if text.trim().is_empty() {
+        // The csv crate drops a byte-order mark at the start of each record (files joined with
+        // `cat` carry one per file); a line holding only one is blank.
+        if text.trim_start_matches('\u{feff}').trim().is_empty() {
             return Ok(Some(RawCsv::Blank));
         }
         if unclosed {
@@ -429,8 +445,13 @@ impl HeaderError {
     }
 }
 
+/// A header cell as a column name: trimmed, without a byte-order mark.
+fn header_name(cell: &str) -> &str {
+    cell.trim_start_matches('\u{feff}').trim()
+}
+
 fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, HeaderError> {
-    let names: Vec<&str> = header.iter().map(|h| h.trim_start_matches('\u{feff}').trim()).collect();
+    let names: Vec<&str> = header.iter().map(header_name).collect();
     let find = |name: &str| names.iter().position(|h| *h == name);
     let listed: Vec<String> = names.iter().take(MAX_LISTED_COLUMNS).map(|n| format!("`{}`", echo(n))).collect();
     let more = names.len().saturating_sub(MAX_LISTED_COLUMNS);
@@ -859,6 +880,42 @@ mod tests {
         );
         // Columns that only look alike are still ignored.
         assert_eq!(read_all("id,job_title,IDs\na,monteur,x\n", InputFormat::Csv).len(), 1);
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_of_any_line_is_dropped_and_a_repeated_header_is_one_error_record() {
+        // Two files joined with `cat`, each with its byte-order mark (and, for CSV, its header).
+        let bom = "\u{feff}";
+        let jsonl = format!(
+            "{bom}{{\"id\":\"a\",\"occupation_code\":\"I1315\"}}\n{bom}{{\"id\":\"c\",\"occupation_code\":\"F1602\"}}\n{bom}\n{{\"id\":\"d\"}}\n"
+        );
+        let summary: Vec<(u64, Option<String>, bool)> =
+            read_all(&jsonl, InputFormat::Jsonl).into_iter().map(|r| (r.line, r.id, r.profile.is_ok())).collect();
+        assert_eq!(
+            summary,
+            [(1, Some("a".to_string()), true), (2, Some("c".to_string()), true), (4, Some("d".to_string()), true)]
+        );
+        let csv = format!("{bom}id,occupation_code\na,I1315\n{bom}id, occupation_code\n{bom}c,F1602\n{bom}\nd,F1602\n");
+        let records = read_all(&csv, InputFormat::Csv);
+        let summary: Vec<(u64, Option<&str>, Result<Option<&str>, &str>)> = records
+            .iter()
+            .map(|r| {
+                let profile = r.profile.as_ref().map(|p| p.occupation_code.as_deref()).map_err(|e| e.reason.as_str());
+                (r.line, r.id.as_deref(), profile)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (2, Some("a"), Ok(Some("I1315"))),
+                (3, None, Err("this line repeats the header (files joined with `cat`?): not a profile; skipped")),
+                (4, Some("c"), Ok(Some("F1602"))),
+                (6, Some("d"), Ok(Some("F1602"))),
+            ]
+        );
+        // A byte-order mark inside a line is data: in JSON outside a string it is malformed.
+        let inside = read_all(&format!("{{\"id\":\"e\",{bom}\"job_title\":\"x\"}}\n"), InputFormat::Jsonl);
+        assert!(inside[0].profile.as_ref().is_err_and(|e| e.reason.starts_with("malformed JSON at line 1, column 11")));
     }
 
     #[test]
