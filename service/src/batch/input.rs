@@ -329,8 +329,13 @@ impl<R: BufRead> ProfileReader<R> {
                     };
                     return Ok(Some(match record {
                         Ok(record) if record.iter().map(header_name).eq(self.header.iter().map(String::as_str)) => {
-                            let reason = "this line repeats the header (files joined with `cat`?): not a profile; skipped";
-                            InputRecord { line, id: None, profile: Err(RecordError { field: "line".into(), reason: reason.into() }) }
+                            let reason =
+                                "this line repeats the header (files joined with `cat`?): not a profile; skipped";
+                            InputRecord {
+                                line,
+                                id: None,
+                                profile: Err(RecordError { field: "line".into(), reason: reason.into() }),
+                            }
                         }
                         Ok(record) => parse_csv_record(line, columns, &record),
                         Err(e) => InputRecord { line, id: None, profile: Err(e) },
@@ -482,15 +487,13 @@ fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, Head
         .iter()
         .filter(|h| !FIELDS.contains(h))
         .filter_map(|h| {
-            let key: String = h.chars().map(|c| if c == '-' || c == ' ' { '_' } else { c.to_ascii_lowercase() }).collect();
+            let key: String =
+                h.chars().map(|c| if c == '-' || c == ' ' { '_' } else { c.to_ascii_lowercase() }).collect();
             FIELDS.iter().find(|f| **f == key).map(|f| format!("`{}` must be written `{f}`", echo(h)))
         })
         .collect();
     if !near.is_empty() {
-        return Err(fail(&format!(
-            "column names are exact (lower case, words joined by `_`): {}",
-            near.join(", ")
-        )));
+        return Err(fail(&format!("column names are exact (lower case, words joined by `_`): {}", near.join(", "))));
     }
     let Some(id) = find("id") else {
         let single = names.first().filter(|_| names.len() == 1).copied().unwrap_or_default();

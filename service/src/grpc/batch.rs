@@ -20,7 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
-use crate::grpc::convert::{self, DIGITAL_INFRASTRUCTURE};
+use crate::grpc::convert;
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::status::{from_query_error, invalid_field};
 use crate::grpc::training::TrainingSlot;
@@ -121,18 +121,7 @@ struct CohortQuery {
 fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>) -> Result<CohortQuery, Status> {
     let pb::CohortOptions { target_set, target_set_name, moves_per_person, rows, model_only } =
         options.unwrap_or_default();
-    let target_set = if target_set_name.trim().is_empty() {
-        match pb::TargetSet::try_from(target_set) {
-            Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => passerelle_model::target_set::ALL.to_string(),
-            Ok(pb::TargetSet::DigitalInfrastructure) => DIGITAL_INFRASTRUCTURE.to_string(),
-            Err(_) => {
-                let msg = format!("options.target_set: unknown enum value {target_set}");
-                return Err(invalid_field(Code::InvalidArgument, "options.target_set", &msg));
-            }
-        }
-    } else {
-        target_set_name.trim().to_string()
-    };
+    let target_set = convert::target_set_name_of(target_set, &target_set_name, "options.")?;
     if engine.target_sets().get(&target_set).is_none() {
         let msg = format!("options.target_set: unknown target set `{}`", echo(&target_set));
         return Err(invalid_field(Code::InvalidArgument, "options.target_set_name", &msg));
