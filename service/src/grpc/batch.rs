@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use passerelle_model::cohort::{plan_moves, CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::cohort::{
+    plan_moves, CohortAccumulator, CohortReport, DistinctIds, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS,
+};
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::error::echo;
 use passerelle_model::training::catalogue::TrainingCatalogue;
@@ -283,6 +285,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
             acc.add_plans(&[], &[]); // the list is on, even for an empty cohort
         }
         let (mut refused, mut refused_profiles, mut sequence) = (0u64, Vec::new(), 0u64);
+        let mut ids = DistinctIds::new();
         let mut message_index = 0usize;
         while let Some(message) = inbound.message().await? {
             let pb::AnalyzeCohortRequest { options, profiles } = message;
@@ -352,7 +355,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                             },
                             _ => Ok((a, None)),
                         });
-                        (id, answer)
+                        (i, id, answer)
                     })
                     .collect::<Vec<_>>()
             })
@@ -361,7 +364,17 @@ impl pb::batch_service_server::BatchService for BatchApi {
                 tracing::error!(error = %e, "a scoring task failed");
                 Status::internal("scoring task failed: internal error")
             })?;
-            for (id, answer) in answers {
+            for (i, id, answer) in answers {
+                // A person is counted once: the first profile of an id that is analysed counts
+                // (an empty id is anonymous).
+                let answer = answer.and_then(|ok| match ids.first_seen(&id, sequence) {
+                    None => Ok(ok),
+                    Some(first) => {
+                        let field = format!("profiles[{i}].id");
+                        let message = format!("{field}: this id was already counted (sequence {first}): a person is counted once; this profile is left out");
+                        Err(pb::RecordError { field, message })
+                    }
+                });
                 match answer {
                     Ok((a, plans)) => {
                         acc.add(&a);
