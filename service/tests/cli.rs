@@ -177,6 +177,17 @@ fn top_k_out_of_range_is_refused_by_the_cli() {
 }
 
 #[test]
+fn a_negative_number_given_to_the_search_text_is_that_text() {
+    // Clap alone said "unexpected argument '-5' found": no flag of this CLI looks like a
+    // number, so `-5` is the text, as with `search -- -5`.
+    let out = passerelle(&["search", "-5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["occupations"], serde_json::json!([]), "no occupation title holds the word 5");
+    assert_eq!(out.stdout, passerelle(&["search", "--", "-5"]).stdout);
+}
+
+#[test]
 fn negative_numbers_are_refused_naming_their_flag() {
     // Clap alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never
     // named the option it was given to.
