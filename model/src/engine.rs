@@ -87,12 +87,12 @@ impl Default for RecommendQuery {
     }
 }
 
-/// A ROME occupation as shown to users.
 /// A curated order as written in JSON: the position, or 0 when the move is not listed.
 fn order_or_zero<S: serde::Serializer>(order: &Option<u16>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u16(order.unwrap_or(0))
 }
 
+/// A ROME occupation as shown to users.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OccupationRef {
     /// ROME code.

@@ -900,7 +900,8 @@ mod tests {
         );
         let csv = format!("{bom}id,occupation_code\na,I1315\n{bom}id, occupation_code\n{bom}c,F1602\n{bom}\nd,F1602\n");
         let records = read_all(&csv, InputFormat::Csv);
-        let summary: Vec<(u64, Option<&str>, Result<Option<&str>, &str>)> = records
+        type Summary<'a> = (u64, Option<&'a str>, Result<Option<&'a str>, &'a str>);
+        let summary: Vec<Summary<'_>> = records
             .iter()
             .map(|r| {
                 let profile = r.profile.as_ref().map(|p| p.occupation_code.as_deref()).map_err(|e| e.reason.as_str());
