@@ -271,8 +271,8 @@ async fn target_set_and_target_set_name_are_refused_when_they_disagree_and_accep
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
         status.message(),
-        "target_set and target_set_name disagree: target_set is TARGET_SET_DIGITAL_INFRASTRUCTURE (the set \
-         `DIGITAL_INFRASTRUCTURE`) but target_set_name is `ALL`; give one of them, or both naming the same set"
+        "target_set and target_set_name name different sets: TARGET_SET_DIGITAL_INFRASTRUCTURE and `ALL`; give one \
+         of them, or both naming the same set"
     );
     let details = status.get_error_details();
     let fields: Vec<&str> =
