@@ -223,7 +223,7 @@ pub fn target_set_name_of(target_set: i32, target_set_name: &str, prefix: &str) 
         None if name.is_empty() => Ok(target_set::ALL.to_string()),
         None => Ok(name.to_string()),
         Some(set) if name.is_empty() || name.to_uppercase() == set => Ok(set.to_string()),
-        Some(set) => {
+        Some(_) => {
             let enum_name = pb::TargetSet::try_from(target_set).map_or("", |t| t.as_str_name());
             let message = format!(
                 "{prefix}target_set and {prefix}target_set_name name different sets: {enum_name} and `{}`; give one of them, or both naming the same set",
