@@ -138,6 +138,55 @@ async fn a_long_stream_is_answered_in_order() {
     app.stop().await.expect("clean stop");
 }
 
+/// A person is counted once: a later profile whose id was already counted is refused naming
+/// the sequence of the first one; an id whose first profile was refused is counted at its
+/// next valid one; empty ids are anonymous. The report equals that of the cohort without the
+/// repeated profiles.
+#[tokio::test]
+async fn analyze_cohort_counts_a_repeated_id_once_and_names_its_first_sequence() {
+    let app = spawn_app().await;
+    let mut client = BatchServiceClient::new(app.channel.clone());
+    let options = || CohortOptions { moves_per_person: Some(3), rows: Some(1000), ..Default::default() };
+    let cohort = |id: &str, occupation: &str| CohortProfile { id: id.into(), profile: Some(profile(occupation, &[])) };
+    let with_repeats = vec![
+        AnalyzeCohortRequest {
+            options: Some(options()),
+            profiles: vec![cohort("A", "I1315"), cohort("B", "F1602"), cohort("C", "Z9999"), cohort("", "I1315")],
+        },
+        AnalyzeCohortRequest {
+            options: None,
+            profiles: vec![cohort("A", "F1602"), cohort("C", "I1315"), cohort("", "I1315")],
+        },
+    ];
+    let distinct = vec![AnalyzeCohortRequest {
+        options: Some(options()),
+        profiles: vec![
+            cohort("A", "I1315"),
+            cohort("B", "F1602"),
+            cohort("", "I1315"),
+            cohort("C", "I1315"),
+            cohort("", "I1315"),
+        ],
+    }];
+    let report = client.analyze_cohort(tokio_stream::iter(with_repeats)).await.expect("valid cohort").into_inner();
+    let expected = client.analyze_cohort(tokio_stream::iter(distinct)).await.expect("valid cohort").into_inner();
+    assert_eq!((report.people, expected.people), (5, 5));
+    assert_eq!(report.occupations, expected.occupations);
+    assert_eq!(report.missing_core_skills, expected.missing_core_skills);
+    assert_eq!(report.certifications, expected.certifications);
+    assert_eq!(report.refused, 2);
+    let repeated = &report.refused_profiles[1];
+    assert_eq!((repeated.id.as_str(), repeated.sequence), ("A", 4));
+    let error = repeated.error.as_ref().expect("error");
+    assert_eq!(error.field, "profiles[0].id");
+    assert_eq!(
+        error.message,
+        "profiles[0].id: this id was already counted (sequence 0): a person is counted once; this profile is left out"
+    );
+    assert_eq!(report.refused_profiles[0].id, "C");
+    app.stop().await.expect("clean stop");
+}
+
 /// Three people, checked against their own unary answers: I1315 (fibre splicer), I1315
 /// without work at height (400772), F1602 (electrician); top 3 moves each in
 /// DIGITAL_INFRASTRUCTURE, model only; plus two refused profiles (unknown code, no

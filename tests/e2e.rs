@@ -257,9 +257,39 @@ async fn unknown_target_set_is_invalid_argument() {
     let mut req = request("I1315", TargetSet::All, None);
     req.target_set = 42;
     assert_invalid(req, "target_set", "target_set: unknown enum value 42").await;
-    let mut req = request("I1315", TargetSet::All, None);
+    let mut req = request("I1315", TargetSet::Unspecified, None);
     req.target_set_name = "MARS_COLONY".into();
     assert_invalid(req, "target_set", "target_set: unknown target set `MARS_COLONY`").await;
+}
+
+#[tokio::test]
+async fn target_set_and_target_set_name_are_refused_when_they_disagree_and_accepted_when_they_agree() {
+    let app = spawn_app().await;
+    let mut both = request("I1315", TargetSet::DigitalInfrastructure, Some(10));
+    both.target_set_name = "ALL".into();
+    let status = app.pathways().recommend_pathways(both.clone()).await.expect_err("two different sets");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        "target_set and target_set_name name different sets: TARGET_SET_DIGITAL_INFRASTRUCTURE and `ALL`; give one \
+         of them, or both naming the same set"
+    );
+    let details = status.get_error_details();
+    let fields: Vec<&str> =
+        details.bad_request().expect("BadRequest").field_violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["target_set", "target_set_name"]);
+    // The same set named twice (the name in any case): the same answer as the enum alone.
+    both.target_set_name = "digital_infrastructure".into();
+    let agreed = app.pathways().recommend_pathways(both).await.expect("the same set").into_inner();
+    let alone = app
+        .pathways()
+        .recommend_pathways(request("I1315", TargetSet::DigitalInfrastructure, Some(10)))
+        .await
+        .expect("valid")
+        .into_inner();
+    assert_eq!(agreed.target_set, "DIGITAL_INFRASTRUCTURE");
+    assert_eq!(agreed.pathways, alone.pathways);
+    app.stop().await.expect("clean stop");
 }
 
 #[tokio::test]

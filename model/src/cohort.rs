@@ -185,6 +185,55 @@ pub fn plan_moves(
     Ok((plans, answer.results.iter().map(|r| r.probability).collect()))
 }
 
+/// The ids of the persons already counted in a cohort, so that a person is counted once:
+/// a later record with an id already counted is refused (see [`DistinctIds::first_seen`]).
+///
+/// Ids are remembered as 128-bit hashes (two SipHash-1-3 keyed at random: a false
+/// duplicate among 10^9 ids has a probability under 10^-20) with the position where each was
+/// first counted: 24 bytes per person plus the hash table's overhead, whatever the length of
+/// the ids. An empty id is anonymous and never a duplicate.
+#[derive(Debug, Clone, Default)]
+pub struct DistinctIds {
+    keys: (std::hash::RandomState, std::hash::RandomState),
+    first: HashMap<u128, u64>,
+}
+
+impl DistinctIds {
+    /// No id counted yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `id` as counted at `position` (the caller's: a 1-based input line, a 0-based
+    /// stream sequence) and returns `None`, or, when `id` was already counted, leaves it
+    /// and returns the position where it was first counted. An empty (or blank) id is never
+    /// recorded: `None`.
+    pub fn first_seen(&mut self, id: &str, position: u64) -> Option<u64> {
+        use std::hash::BuildHasher;
+        if id.trim().is_empty() {
+            return None;
+        }
+        let key = (u128::from(self.keys.0.hash_one(id)) << 64) | u128::from(self.keys.1.hash_one(id));
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(position);
+                None
+            }
+        }
+    }
+
+    /// Distinct ids counted.
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// Whether no id was counted.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+}
+
 impl CohortAccumulator {
     /// An empty accumulator.
     pub fn new() -> Self {
@@ -608,6 +657,18 @@ mod tests {
         let cut = one.finish(1);
         assert_eq!(cut.occupations.len(), 1);
         assert_eq!(cut.missing_core_skills.len(), 1);
+    }
+
+    #[test]
+    fn distinct_ids_name_the_first_position_of_a_repeated_id() {
+        let mut ids = DistinctIds::new();
+        assert_eq!(ids.first_seen("A-17", 2), None);
+        assert_eq!(ids.first_seen("B", 3), None);
+        assert_eq!(ids.first_seen("A-17", 4), Some(2));
+        assert_eq!(ids.first_seen("A-17", 9), Some(2), "the first position is kept");
+        assert_eq!(ids.first_seen("a-17", 5), None, "ids are exact");
+        assert_eq!((ids.first_seen("", 6), ids.first_seen(" ", 7), ids.first_seen("", 8)), (None, None, None));
+        assert_eq!(ids.len(), 3);
     }
 
     #[test]

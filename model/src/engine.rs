@@ -87,6 +87,11 @@ impl Default for RecommendQuery {
     }
 }
 
+/// A curated order as written in JSON: the position, or 0 when the move is not listed.
+fn order_or_zero<S: serde::Serializer>(order: &Option<u16>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u16(order.unwrap_or(0))
+}
+
 /// A ROME occupation as shown to users.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OccupationRef {
@@ -156,7 +161,10 @@ pub struct Recommendation {
     /// The three features that pushed the score up most.
     pub top_factors: Vec<Factor>,
     /// `numero_ordre` (1 = closest) of this move in France Travail's curated list for the
-    /// declared occupation, if it is listed there (real, sourced evidence).
+    /// declared occupation, if it is listed there (real, sourced evidence). Serialised (CLI
+    /// JSON) as `0` when it is not listed, the same value and meaning as gRPC's
+    /// `Pathway.curated_order`, never `null`.
+    #[serde(serialize_with = "order_or_zero")]
     pub curated_order: Option<u16>,
     /// Labour-market tension of the target's job family in the profile's area (DARES 2019),
     /// `None` when the engine has no tension data or the occupation no FAP family.

@@ -35,10 +35,11 @@ pub struct Cli {
 
 impl Cli {
     /// Parses the process arguments as [`Parser::parse`] does (clap's message and exit status 2
-    /// on an error), except that an option taking a value accepts one that looks like a
-    /// negative number: `--top-k -1` or `--max-hours -5` is then refused naming the option
-    /// and its range, where clap alone took `-1` for an unknown flag ("unexpected argument
-    /// '-1' found") and never named the option it was given to.
+    /// on an error), except that an option or positional argument taking a value accepts one
+    /// that looks like a negative number: `--top-k -1` or `--max-hours -5` is then refused
+    /// naming the option and its range, and `search -5` searches the text `-5`, where clap
+    /// alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never named
+    /// the argument it was given to.
     pub fn parse_args() -> Self {
         let mut command = with_negative_values(Self::command());
         let matches = command.get_matches_mut();
@@ -46,17 +47,13 @@ impl Cli {
     }
 }
 
-/// `command` and its subcommands, every non-positional option that takes a value accepting a
-/// negative number as that value.
+/// `command` and its subcommands, every option and positional argument that takes a value
+/// accepting a negative number as that value (no flag of this CLI looks like a number, so
+/// `-5` can only be a value): the value parser then names the argument and its range, and a
+/// text argument (`search -5`) takes `-5` as its text.
 fn with_negative_values(command: clap::Command) -> clap::Command {
     command
-        .mut_args(|arg| {
-            if !arg.is_positional() && arg.get_action().takes_values() {
-                arg.allow_negative_numbers(true)
-            } else {
-                arg
-            }
-        })
+        .mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg })
         .mut_subcommands(with_negative_values)
 }
 
@@ -617,4 +614,40 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(&out).unwrap_or_default();
     writeln!(stdout, "{text}").map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The positional arguments of every subcommand, as `subcommand <id>`.
+    fn positionals(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in command.get_arguments().filter(|a| a.is_positional()) {
+            out.push(format!("{path} <{}>", arg.get_id()));
+        }
+        for sub in command.get_subcommands() {
+            positionals(sub, sub.get_name(), out);
+        }
+    }
+
+    #[test]
+    fn every_argument_taking_a_value_accepts_a_negative_number_positionals_included() {
+        let command = with_negative_values(Cli::command());
+        let mut found = Vec::new();
+        positionals(&command, "passerelle", &mut found);
+        // The one positional argument: a text, for which `-5` is a text.
+        assert_eq!(found, ["search <text>"]);
+        let search = command.find_subcommand("search").expect("search");
+        let cli = Cli::from_arg_matches(&command.clone().try_get_matches_from(["passerelle", "search", "-5"]).unwrap())
+            .unwrap();
+        let Command::Search(args) = cli.command else { panic!("search") };
+        assert_eq!((args.text.as_str(), args.top_k), ("-5", passerelle_model::search::DEFAULT_SEARCH_TOP_K));
+        assert!(search
+            .get_arguments()
+            .filter(|a| a.get_action().takes_values())
+            .all(|a| a.is_allow_negative_numbers_set()));
+        // A numeric option still names itself and its range.
+        let err = command.try_get_matches_from(["passerelle", "search", "fibre", "--top-k", "-5"]).unwrap_err();
+        assert!(err.to_string().contains("invalid value '-5' for '--top-k <TOP_K>': -5 is not in 1..=50"), "{err}");
+    }
 }

@@ -279,6 +279,41 @@ fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
 }
 
 #[test]
+fn cohort_counts_a_repeated_id_once_and_names_the_line_of_the_first() {
+    let dir = scratch("cohort-ids");
+    let repeated = dir.join("repeated.csv");
+    // Line 4 is refused (unknown code), so C counts at line 6; A of line 5 repeats line 2.
+    std::fs::write(&repeated, "id,occupation_code\nA,I1315\nB,F1602\nC,Z9999\nA,F1602\nC,I1315\n").unwrap();
+    let distinct = dir.join("distinct.csv");
+    std::fs::write(&distinct, "id,occupation_code\nA,I1315\nB,F1602\nC,I1315\n").unwrap();
+    let cohort = |input: &PathBuf| {
+        let run = bin()
+            .args(["cohort", "--input"])
+            .arg(input)
+            .args(["--moves-per-person", "3", "--format", "json", "--no-certifications"])
+            .output()
+            .unwrap();
+        (run.status.code(), serde_json::from_slice::<Value>(&run.stdout).unwrap())
+    };
+    let (code, report) = cohort(&repeated);
+    let (distinct_code, expected) = cohort(&distinct);
+    assert_eq!((code, distinct_code), (Some(2), Some(0)), "refused records: exit code 2");
+    assert_eq!(report["report"], expected["report"]);
+    assert_eq!(report["report"]["people"], 3);
+    assert_eq!(report["refused"], 2);
+    assert_eq!(
+        report["refused_records"][1],
+        serde_json::json!({
+            "line": 5,
+            "id": "A",
+            "field": "id",
+            "reason": "this id was already counted on line 2: a person is counted once; this record is left out"
+        })
+    );
+    assert_eq!(report["refused_records"][0]["line"], 4);
+}
+
+#[test]
 fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
     let dir = scratch("same");
     let input = dir.join("in.jsonl");

@@ -37,6 +37,50 @@ fn recommend_prints_json_with_the_closest_mobility() {
     assert!(json["data_source"].as_str().unwrap().contains("France Travail"));
 }
 
+/// `curated_order` is a number in every JSON the CLI writes: the position in France
+/// Travail's list, or 0 when the move is not listed (as gRPC's `Pathway.curated_order`),
+/// never `null`; the same in `score`'s JSON Lines and CSV.
+#[test]
+fn curated_order_is_zero_not_null_for_moves_the_curated_list_does_not_hold() {
+    use passerelle_model::engine::{ProfileQuery, RecommendQuery};
+    let engine = passerelle_model::embedded::engine().expect("embedded engine");
+    let query = RecommendQuery {
+        profile: ProfileQuery { occupation_code: Some("I1315".into()), ..Default::default() },
+        top_k: Some(40),
+        target_set: "ALL".into(),
+        ..Default::default()
+    };
+    let want: Vec<u64> =
+        engine.recommend(&query).unwrap().results.iter().map(|r| u64::from(r.curated_order.unwrap_or(0))).collect();
+    assert_eq!(want[0], 1);
+    assert!(want.contains(&0), "some of the 40 moves are the model's alone: {want:?}");
+    let orders = |results: &serde_json::Value| -> Vec<u64> {
+        let results = results.as_array().expect("results");
+        results.iter().map(|r| r["curated_order"].as_u64().expect("a number, never null")).collect()
+    };
+
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--top-k", "40"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(orders(&json["answer"]["results"]), want);
+
+    let dir = std::env::temp_dir().join(format!("passerelle-cli-curated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n").unwrap();
+    let input = input.to_str().unwrap();
+    let out = passerelle(&["score", "--input", input, "--output", "-", "--output-format", "jsonl", "--top-k", "40"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(orders(&record["answer"]["results"]), want);
+    let out = passerelle(&["score", "--input", input, "--output", "-", "--output-format", "csv", "--top-k", "40"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let column = rows.headers().unwrap().iter().position(|h| h == "curated_order").expect("column");
+    let cells: Vec<u64> = rows.records().map(|r| r.unwrap()[column].parse().expect("a number, never empty")).collect();
+    assert_eq!(cells, want);
+}
+
 #[test]
 fn recommend_with_unknown_code_fails_naming_the_field() {
     let out = passerelle(&["recommend", "--occupation", "Z0000"]);
@@ -130,6 +174,17 @@ fn top_k_out_of_range_is_refused_by_the_cli() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--max-other-skills") && stderr.contains("1001 is not in 0..=1000"), "{stderr}");
+}
+
+#[test]
+fn a_negative_number_given_to_the_search_text_is_that_text() {
+    // Clap alone said "unexpected argument '-5' found": no flag of this CLI looks like a
+    // number, so `-5` is the text, as with `search -- -5`.
+    let out = passerelle(&["search", "-5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["occupations"], serde_json::json!([]), "no occupation title holds the word 5");
+    assert_eq!(out.stdout, passerelle(&["search", "--", "-5"]).stdout);
 }
 
 #[test]

@@ -9,7 +9,9 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use passerelle_model::cohort::{plan_moves, CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::cohort::{
+    plan_moves, CohortAccumulator, CohortReport, DistinctIds, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS,
+};
 use passerelle_model::engine::{Engine, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::training::catalogue::{Basis, Figure, TrainingCatalogue};
 use passerelle_model::training::plan::{Planner, TrainingPlan};
@@ -118,6 +120,11 @@ pub const CERTIFICATIONS_NOTE: &str = "Certifications that unlock the most moves
 /// What the certification list means (shown with it).
 pub const CERTIFICATIONS_BASIS: &str = "Certifications: people = persons with at least one of their top-k moves whose training plan (default constraints) includes it; moves = such (person, move) pairs; expected moves = sum of those moves' model probabilities (realistic moves unlocked). Hours and cost are the catalogue's typical figures, with their basis.";
 
+/// The reason of a record whose id was already counted on line `first`.
+fn duplicate_id(first: u64) -> String {
+    format!("this id was already counted on line {first}: a person is counted once; this record is left out")
+}
+
 /// Analyses every record of `reader` in chunks scored in parallel; memory is bounded by
 /// the chunk and the catalogue, not by the cohort size.
 ///
@@ -126,6 +133,10 @@ pub const CERTIFICATIONS_BASIS: &str = "Certifications: people = persons with at
 ///
 /// With a training catalogue, each valid person's moves are planned (in parallel) and the
 /// report lists the certifications; a person whose moves cannot be planned is refused.
+///
+/// A person is counted once: a record whose id was already counted (an earlier valid
+/// record with the same id) is refused on field `id`, naming the line of the first one
+/// ([`DistinctIds`]; ids are exact, case included).
 pub fn analyse<R: BufRead>(
     engine: &Engine,
     training: Option<&TrainingCatalogue>,
@@ -145,6 +156,7 @@ pub fn analyse<R: BufRead>(
     if planner.is_some() {
         acc.add_plans(&[], &[]); // the list is on, even for an empty cohort
     }
+    let mut ids = DistinctIds::new();
     let mut refused = 0u64;
     let mut refused_records = Vec::new();
     let mut records: Vec<InputRecord> = Vec::with_capacity(CHUNK_RECORDS);
@@ -174,12 +186,17 @@ pub fn analyse<R: BufRead>(
         for ((r, outcome), plans) in records.iter().zip(outcomes).zip(plans) {
             let outcome = match (outcome, plans) {
                 (Outcome::Ok(_), Some(Err(e))) => Outcome::Error(e),
-                (outcome, plans) => {
-                    if let (Outcome::Ok(_), Some(Ok((plans, probabilities)))) = (&outcome, &plans) {
-                        acc.add_plans(plans, probabilities);
+                // A person is counted once: the first record of an id that is analysed counts.
+                (Outcome::Ok(answer), plans) => match r.id.as_deref().and_then(|id| ids.first_seen(id, r.line)) {
+                    Some(first) => Outcome::Error(RecordError { field: "id".into(), reason: duplicate_id(first) }),
+                    None => {
+                        if let Some(Ok((plans, probabilities))) = &plans {
+                            acc.add_plans(plans, probabilities);
+                        }
+                        Outcome::Ok(answer)
                     }
-                    outcome
-                }
+                },
+                (outcome, _) => outcome,
             };
             match outcome {
                 Outcome::Ok(a) => acc.add(&a),

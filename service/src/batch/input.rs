@@ -12,8 +12,16 @@
 //!   (required), at least one of `occupation_code`, `item_codes`, `job_title`, and
 //!   optionally `removed_item_codes`, `region`, `department` (codes separated by `;` or
 //!   spaces). Other columns are ignored. A header without `id` or without any profile
-//!   column (a `;`- or tab-separated file, a missing header line) refuses the whole file
-//!   with one [`HeaderError`] naming the line, the columns found and the expected ones.
+//!   column (a `;`- or tab-separated file, a missing header line), or with one of these
+//!   columns twice (`id,occupation_code,occupation_code`: which one to read is ambiguous),
+//!   or a column that differs from one of them only by case or by `-`/space for `_` (`ID`,
+//!   `Item Codes`: it would be ignored and its data lost), refuses the whole file with one
+//!   [`HeaderError`] naming the line, the columns found and the expected ones.
+//!
+//! A UTF-8 byte-order mark at the start of any line (not only the file's first: files
+//! joined with `cat` carry one each) is dropped in both formats; a line holding only one is
+//! blank. A CSV line that repeats the header (the second file's header after `cat`) is one
+//! error record (`this line repeats the header…`), not a profile with id `id`.
 //!
 //! A record that cannot be read (malformed JSON, wrong number of CSV fields, a missing id,
 //! an id over [`MAX_ID_BYTES`], a field of the wrong type, a record over the size limit)
@@ -96,6 +104,8 @@ pub struct ProfileReader<R: BufRead> {
     bytes: Vec<u8>,
     /// CSV: the header, once read (`None` before, or for an empty file).
     columns: Option<Columns>,
+    /// CSV: the header's column names (trimmed, without a byte-order mark).
+    header: Vec<String>,
     header_read: bool,
     /// First physical line of the record last read.
     line_of_record: u64,
@@ -219,6 +229,7 @@ impl<R: BufRead> ProfileReader<R> {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             bytes: Vec::new(),
             columns: None,
+            header: Vec::new(),
             header_read: false,
             line_of_record: 0,
         }
@@ -260,10 +271,11 @@ impl<R: BufRead> ProfileReader<R> {
                     reason: format!("unreadable header: {reason}"),
                     found: "no column".into(),
                 })
-                .and_then(|h| header_columns(line, &h));
+                .and_then(|h| Ok((header_columns(line, &h)?, h)));
             return match columns {
-                Ok(c) => {
+                Ok((c, h)) => {
                     self.columns = Some(c);
+                    self.header = h.iter().map(header_name).map(str::to_string).collect();
                     Ok(())
                 }
                 Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
@@ -294,8 +306,9 @@ impl<R: BufRead> ProfileReader<R> {
                 let Ok(text) = std::str::from_utf8(&self.bytes) else {
                     return Ok(Some(InputRecord { line, id: None, profile: Err(not_utf8_error()) }));
                 };
-                // A byte-order mark (spreadsheet exports) is not part of the first record.
-                let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
+                // A byte-order mark (spreadsheet exports) is not part of the record, at the start
+                // of the file or of any line (files joined with `cat` carry one per file).
+                let text = text.trim_start_matches('\u{feff}');
                 if text.trim().is_empty() {
                     continue;
                 }
@@ -315,6 +328,15 @@ impl<R: BufRead> ProfileReader<R> {
                         }
                     };
                     return Ok(Some(match record {
+                        Ok(record) if record.iter().map(header_name).eq(self.header.iter().map(String::as_str)) => {
+                            let reason =
+                                "this line repeats the header (files joined with `cat`?): not a profile; skipped";
+                            InputRecord {
+                                line,
+                                id: None,
+                                profile: Err(RecordError { field: "line".into(), reason: reason.into() }),
+                            }
+                        }
                         Ok(record) => parse_csv_record(line, columns, &record),
                         Err(e) => InputRecord { line, id: None, profile: Err(e) },
                     }));
@@ -369,7 +391,9 @@ impl<R: BufRead> ProfileReader<R> {
         let Ok(text) = std::str::from_utf8(&self.bytes) else {
             return Ok(Some(RawCsv::Bad(not_utf8_error())));
         };
-        if text.trim().is_empty() {
+        // The csv crate drops a byte-order mark at the start of each record (files joined with
+        // `cat` carry one per file); a line holding only one is blank.
+        if text.trim_start_matches('\u{feff}').trim().is_empty() {
             return Ok(Some(RawCsv::Blank));
         }
         if unclosed {
@@ -426,8 +450,13 @@ impl HeaderError {
     }
 }
 
+/// A header cell as a column name: trimmed, without a byte-order mark.
+fn header_name(cell: &str) -> &str {
+    cell.trim_start_matches('\u{feff}').trim()
+}
+
 fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, HeaderError> {
-    let names: Vec<&str> = header.iter().map(|h| h.trim_start_matches('\u{feff}').trim()).collect();
+    let names: Vec<&str> = header.iter().map(header_name).collect();
     let find = |name: &str| names.iter().position(|h| *h == name);
     let listed: Vec<String> = names.iter().take(MAX_LISTED_COLUMNS).map(|n| format!("`{}`", echo(n))).collect();
     let more = names.len().saturating_sub(MAX_LISTED_COLUMNS);
@@ -439,6 +468,33 @@ fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, Head
         if more > 0 { format!(" and {more} more") } else { String::new() }
     );
     let fail = |reason: &str| HeaderError { line, reason: reason.to_string(), found: found.clone() };
+    // A profile column given twice is ambiguous (which one holds the profile?): refused, not
+    // resolved by taking the first. Other columns are ignored, so their repeats do not matter.
+    for name in FIELDS {
+        let at: Vec<String> =
+            names.iter().enumerate().filter(|(_, h)| **h == name).map(|(i, _)| (i + 1).to_string()).collect();
+        if let Some((last, first @ [_, ..])) = at.split_last() {
+            return Err(fail(&format!(
+                "the column `{name}` appears {} times (columns {} and {last}): which one holds the profile is ambiguous",
+                at.len(),
+                first.join(", ")
+            )));
+        }
+    }
+    // A column that differs from a profile column only by case or separators (`ID`,
+    // `Occupation Code`) would be ignored, its data silently lost: refused with the exact names.
+    let near: Vec<String> = names
+        .iter()
+        .filter(|h| !FIELDS.contains(h))
+        .filter_map(|h| {
+            let key: String =
+                h.chars().map(|c| if c == '-' || c == ' ' { '_' } else { c.to_ascii_lowercase() }).collect();
+            FIELDS.iter().find(|f| **f == key).map(|f| format!("`{}` must be written `{f}`", echo(h)))
+        })
+        .collect();
+    if !near.is_empty() {
+        return Err(fail(&format!("column names are exact (lower case, words joined by `_`): {}", near.join(", "))));
+    }
     let Some(id) = find("id") else {
         let single = names.first().filter(|_| names.len() == 1).copied().unwrap_or_default();
         return Err(if single.contains(';') {
@@ -784,6 +840,86 @@ mod tests {
         assert_eq!((record.line, record.id.as_deref()), (2, Some("a")));
         // An empty file has no records and no error.
         assert_eq!(ProfileReader::new(&b""[..], InputFormat::Csv).next_record().unwrap(), None);
+    }
+
+    #[test]
+    fn a_profile_column_given_twice_refuses_the_header_naming_the_column_and_its_positions() {
+        let twice = header_error("id,occupation_code,occupation_code\na,I1315,F1602\n");
+        assert_eq!(
+            twice.to_string(),
+            "line 1: the column `occupation_code` appears 2 times (columns 2 and 3): which one holds the profile is \
+             ambiguous; found 3 columns: `id`, `occupation_code`, `occupation_code`; expected comma-separated columns \
+             `id` (required), at least one of `occupation_code`, `item_codes`, `job_title`, and optionally \
+             `removed_item_codes`, `region`, `department` (other columns are ignored)"
+        );
+        let thrice = header_error("\nid,item_codes,id, id ,job_title\n");
+        assert_eq!(thrice.line, 2);
+        assert_eq!(
+            thrice.reason,
+            "the column `id` appears 3 times (columns 1, 3 and 4): which one holds the profile is ambiguous"
+        );
+        // A repeated column that is not read (ignored) does not matter.
+        let records = read_all("id,note,occupation_code,note\na,x,I1315,y\n", InputFormat::Csv);
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].profile.as_ref().map(|p| p.occupation_code.as_deref()), Ok(Some("I1315")));
+    }
+
+    #[test]
+    fn a_column_differing_only_by_case_or_separator_gets_the_exact_names() {
+        let upper = header_error("ID,Occupation_Code\na,I1315\n");
+        assert_eq!(
+            upper.to_string(),
+            "line 1: column names are exact (lower case, words joined by `_`): `ID` must be written `id`, \
+             `Occupation_Code` must be written `occupation_code`; found 2 columns: `ID`, `Occupation_Code`; expected \
+             comma-separated columns `id` (required), at least one of `occupation_code`, `item_codes`, `job_title`, \
+             and optionally `removed_item_codes`, `region`, `department` (other columns are ignored)"
+        );
+        // Without the check the item codes of this file would be silently ignored.
+        let hidden = header_error("id,occupation_code,Item Codes,removed-item-codes\na,I1315,403964,\n");
+        assert_eq!(
+            hidden.reason,
+            "column names are exact (lower case, words joined by `_`): `Item Codes` must be written `item_codes`, \
+             `removed-item-codes` must be written `removed_item_codes`"
+        );
+        // Columns that only look alike are still ignored.
+        assert_eq!(read_all("id,job_title,IDs\na,monteur,x\n", InputFormat::Csv).len(), 1);
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_of_any_line_is_dropped_and_a_repeated_header_is_one_error_record() {
+        // Two files joined with `cat`, each with its byte-order mark (and, for CSV, its header).
+        let bom = "\u{feff}";
+        let jsonl = format!(
+            "{bom}{{\"id\":\"a\",\"occupation_code\":\"I1315\"}}\n{bom}{{\"id\":\"c\",\"occupation_code\":\"F1602\"}}\n{bom}\n{{\"id\":\"d\"}}\n"
+        );
+        let summary: Vec<(u64, Option<String>, bool)> =
+            read_all(&jsonl, InputFormat::Jsonl).into_iter().map(|r| (r.line, r.id, r.profile.is_ok())).collect();
+        assert_eq!(
+            summary,
+            [(1, Some("a".to_string()), true), (2, Some("c".to_string()), true), (4, Some("d".to_string()), true)]
+        );
+        let csv = format!("{bom}id,occupation_code\na,I1315\n{bom}id, occupation_code\n{bom}c,F1602\n{bom}\nd,F1602\n");
+        let records = read_all(&csv, InputFormat::Csv);
+        type Summary<'a> = (u64, Option<&'a str>, Result<Option<&'a str>, &'a str>);
+        let summary: Vec<Summary<'_>> = records
+            .iter()
+            .map(|r| {
+                let profile = r.profile.as_ref().map(|p| p.occupation_code.as_deref()).map_err(|e| e.reason.as_str());
+                (r.line, r.id.as_deref(), profile)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (2, Some("a"), Ok(Some("I1315"))),
+                (3, None, Err("this line repeats the header (files joined with `cat`?): not a profile; skipped")),
+                (4, Some("c"), Ok(Some("F1602"))),
+                (6, Some("d"), Ok(Some("F1602"))),
+            ]
+        );
+        // A byte-order mark inside a line is data: in JSON outside a string it is malformed.
+        let inside = read_all(&format!("{{\"id\":\"e\",{bom}\"job_title\":\"x\"}}\n"), InputFormat::Jsonl);
+        assert!(inside[0].profile.as_ref().is_err_and(|e| e.reason.starts_with("malformed JSON at line 1, column 11")));
     }
 
     #[test]

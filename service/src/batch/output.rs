@@ -8,7 +8,7 @@
 //!   `candidates_scored`, `results` with `occupation`, `probability`, `cosine`,
 //!   `core_coverage`, `matched_core`, `missing_core`, `missing_other` (the most specific
 //!   `--max-other-skills`), `missing_other_total`, `top_factors`,
-//!   `curated_order`). By default ([`SkillDetail::Codes`]) each skill list is an array of
+//!   `curated_order`: 0 when the move is not in France Travail's list, as in gRPC). By default ([`SkillDetail::Codes`]) each skill list is an array of
 //!   `code_ogr` numbers and each factor is `{"feature", "logit"}`: labels and explanations
 //!   are reference data, the same for every record (join on `code_ogr` with ROME's
 //!   `unix_item`), and writing them would make the output about 70 KiB per profile instead
@@ -108,7 +108,8 @@ struct CompactResult<'a> {
     missing_other: Vec<u32>,
     missing_other_total: usize,
     top_factors: Vec<CompactFactor>,
-    curated_order: Option<u16>,
+    /// 0 when not listed, as in gRPC.
+    curated_order: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     tension: Option<&'a passerelle_model::tension::TensionFact>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +147,7 @@ fn compact(a: &Recommendations) -> CompactAnswer<'_> {
                     .iter()
                     .map(|f| CompactFactor { feature: f.feature, logit: f.logit })
                     .collect(),
-                curated_order: r.curated_order,
+                curated_order: r.curated_order.unwrap_or(0),
                 tension: r.tension.as_ref(),
                 blended_score: r.blended_score,
             })
@@ -244,7 +245,7 @@ pub fn render(
                             &r.probability.to_string(),
                             &r.cosine.to_string(),
                             &r.core_coverage.to_string(),
-                            &r.curated_order.map_or(String::new(), |o| o.to_string()),
+                            &r.curated_order.unwrap_or(0).to_string(),
                             &codes(&r.matched_core),
                             &codes(&r.missing_core),
                             &labels(&r.missing_core),

@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use passerelle_model::cohort::{plan_moves, CohortAccumulator, CohortReport, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS};
+use passerelle_model::cohort::{
+    plan_moves, CohortAccumulator, CohortReport, DistinctIds, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS,
+};
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
 use passerelle_model::error::echo;
 use passerelle_model::training::catalogue::TrainingCatalogue;
@@ -20,7 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
-use crate::grpc::convert::{self, DIGITAL_INFRASTRUCTURE};
+use crate::grpc::convert;
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::status::{from_query_error, invalid_field};
 use crate::grpc::training::TrainingSlot;
@@ -121,18 +123,7 @@ struct CohortQuery {
 fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>) -> Result<CohortQuery, Status> {
     let pb::CohortOptions { target_set, target_set_name, moves_per_person, rows, model_only } =
         options.unwrap_or_default();
-    let target_set = if target_set_name.trim().is_empty() {
-        match pb::TargetSet::try_from(target_set) {
-            Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => passerelle_model::target_set::ALL.to_string(),
-            Ok(pb::TargetSet::DigitalInfrastructure) => DIGITAL_INFRASTRUCTURE.to_string(),
-            Err(_) => {
-                let msg = format!("options.target_set: unknown enum value {target_set}");
-                return Err(invalid_field(Code::InvalidArgument, "options.target_set", &msg));
-            }
-        }
-    } else {
-        target_set_name.trim().to_string()
-    };
+    let target_set = convert::target_set_name_of(target_set, &target_set_name, "options.")?;
     if engine.target_sets().get(&target_set).is_none() {
         let msg = format!("options.target_set: unknown target set `{}`", echo(&target_set));
         return Err(invalid_field(Code::InvalidArgument, "options.target_set_name", &msg));
@@ -294,6 +285,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
             acc.add_plans(&[], &[]); // the list is on, even for an empty cohort
         }
         let (mut refused, mut refused_profiles, mut sequence) = (0u64, Vec::new(), 0u64);
+        let mut ids = DistinctIds::new();
         let mut message_index = 0usize;
         while let Some(message) = inbound.message().await? {
             let pb::AnalyzeCohortRequest { options, profiles } = message;
@@ -363,7 +355,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                             },
                             _ => Ok((a, None)),
                         });
-                        (id, answer)
+                        (i, id, answer)
                     })
                     .collect::<Vec<_>>()
             })
@@ -372,7 +364,17 @@ impl pb::batch_service_server::BatchService for BatchApi {
                 tracing::error!(error = %e, "a scoring task failed");
                 Status::internal("scoring task failed: internal error")
             })?;
-            for (id, answer) in answers {
+            for (i, id, answer) in answers {
+                // A person is counted once: the first profile of an id that is analysed counts
+                // (an empty id is anonymous).
+                let answer = answer.and_then(|ok| match ids.first_seen(&id, sequence) {
+                    None => Ok(ok),
+                    Some(first) => {
+                        let field = format!("profiles[{i}].id");
+                        let message = format!("{field}: this id was already counted (sequence {first}): a person is counted once; this profile is left out");
+                        Err(pb::RecordError { field, message })
+                    }
+                });
                 match answer {
                     Ok((a, plans)) => {
                         acc.add(&a);

@@ -6,9 +6,10 @@ use passerelle_model::engine::{
     AnchorBasis, Engine, Factor, ModelInfo, OccupationRef, ProfileQuery, RecommendQuery, Recommendation,
     Recommendations, SkillRef,
 };
-use passerelle_model::error::QueryError;
+use passerelle_model::error::{echo, QueryError};
 use passerelle_model::target_set;
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::grpc::demand;
 use crate::grpc::status::invalid_field;
@@ -52,7 +53,7 @@ pub fn recommend_query(request: pb::RecommendPathwaysRequest) -> Result<Recommen
         max_other_skills,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
-    let target_set = target_set_name_of(target_set, &target_set_name)?;
+    let target_set = target_set_name_of(target_set, &target_set_name, "")?;
     Ok(RecommendQuery {
         profile: profile_query(profile),
         top_k,
@@ -198,22 +199,42 @@ fn pathway(r: Recommendation) -> pb::Pathway {
 }
 
 /// The target set a request names: `target_set_name` when given (trimmed), else the enum
-/// (`UNSPECIFIED` and `ALL` → `ALL`).
+/// (`UNSPECIFIED` and `ALL` → `ALL`). Both may be given when they name the same set
+/// (`TARGET_SET_ALL` and `ALL`, `TARGET_SET_DIGITAL_INFRASTRUCTURE` and
+/// `DIGITAL_INFRASTRUCTURE`; set names in any case, as `TargetSets::get` reads them); the
+/// enum `UNSPECIFIED` with a name is the name. `prefix` is where the fields sit in the
+/// request (`""`, or `"options."` for a cohort).
 ///
 /// # Errors
-/// `INVALID_ARGUMENT` on `target_set` for an unknown enum value.
-pub fn target_set_name_of(target_set: i32, target_set_name: &str) -> Result<String, Status> {
-    if !target_set_name.trim().is_empty() {
-        return Ok(target_set_name.trim().to_string());
-    }
-    match pb::TargetSet::try_from(target_set) {
-        Ok(pb::TargetSet::Unspecified | pb::TargetSet::All) => Ok(target_set::ALL.to_string()),
-        Ok(pb::TargetSet::DigitalInfrastructure) => Ok(DIGITAL_INFRASTRUCTURE.to_string()),
-        Err(_) => Err(invalid_field(
-            Code::InvalidArgument,
-            "target_set",
-            &format!("target_set: unknown enum value {target_set}"),
-        )),
+/// `INVALID_ARGUMENT` on `target_set` for an unknown enum value, and on both `target_set`
+/// and `target_set_name` (two `BadRequest` field violations) when they name different sets.
+pub fn target_set_name_of(target_set: i32, target_set_name: &str, prefix: &str) -> Result<String, Status> {
+    let from_enum = match pb::TargetSet::try_from(target_set) {
+        Ok(pb::TargetSet::Unspecified) => None,
+        Ok(pb::TargetSet::All) => Some(target_set::ALL),
+        Ok(pb::TargetSet::DigitalInfrastructure) => Some(DIGITAL_INFRASTRUCTURE),
+        Err(_) => {
+            let message = format!("{prefix}target_set: unknown enum value {target_set}");
+            return Err(invalid_field(Code::InvalidArgument, &format!("{prefix}target_set"), &message));
+        }
+    };
+    let name = target_set_name.trim();
+    match from_enum {
+        None if name.is_empty() => Ok(target_set::ALL.to_string()),
+        None => Ok(name.to_string()),
+        Some(set) if name.is_empty() || name.to_uppercase() == set => Ok(set.to_string()),
+        Some(_) => {
+            let enum_name = pb::TargetSet::try_from(target_set).map_or("", |t| t.as_str_name());
+            let message = format!(
+                "{prefix}target_set and {prefix}target_set_name name different sets: {enum_name} and `{}`; give one of them, or both naming the same set",
+                echo(name)
+            );
+            let mut details = ErrorDetails::new();
+            details
+                .add_bad_request_violation(format!("{prefix}target_set"), &message)
+                .add_bad_request_violation(format!("{prefix}target_set_name"), &message);
+            Err(Status::with_error_details(Code::InvalidArgument, &message, details))
+        }
     }
 }
 
@@ -241,5 +262,60 @@ pub fn skill_of(code: u32, label: &str, kind: ItemKind, relevance: Relevance) ->
         kind: skill_kind(kind).into(),
         core: relevance == Relevance::Core,
         emerging: relevance == Relevance::Emerging,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Code, message and violated fields of a refused pair, or the set a good one names.
+    fn name_of(set: pb::TargetSet, name: &str, prefix: &str) -> Result<String, (Code, String, Vec<String>)> {
+        target_set_name_of(set as i32, name, prefix).map_err(|status| {
+            let details = status.get_error_details();
+            let fields = details
+                .bad_request()
+                .map_or_else(Vec::new, |b| b.field_violations.iter().map(|v| v.field.clone()).collect());
+            (status.code(), status.message().to_string(), fields)
+        })
+    }
+
+    #[test]
+    fn target_set_and_target_set_name_must_agree_when_both_are_given() {
+        use pb::TargetSet::{All, DigitalInfrastructure, Unspecified};
+        // One of them, or both naming the same set (names in any case, trimmed).
+        assert_eq!(name_of(Unspecified, "", ""), Ok("ALL".to_string()));
+        assert_eq!(name_of(DigitalInfrastructure, "", ""), Ok("DIGITAL_INFRASTRUCTURE".to_string()));
+        assert_eq!(name_of(Unspecified, " FIBRE ", ""), Ok("FIBRE".to_string()));
+        assert_eq!(
+            name_of(DigitalInfrastructure, " digital_infrastructure", ""),
+            Ok("DIGITAL_INFRASTRUCTURE".to_string())
+        );
+        assert_eq!(name_of(All, "ALL", ""), Ok("ALL".to_string()));
+        // Different sets: both fields named.
+        assert_eq!(
+            name_of(DigitalInfrastructure, "ALL", ""),
+            Err((
+                Code::InvalidArgument,
+                "target_set and target_set_name name different sets: TARGET_SET_DIGITAL_INFRASTRUCTURE and `ALL`; give \
+                 one of them, or both naming the same set"
+                    .to_string(),
+                vec!["target_set".to_string(), "target_set_name".to_string()]
+            ))
+        );
+        let Err((_, message, fields)) = name_of(All, "DIGITAL_INFRASTRUCTURE", "options.") else { panic!("refused") };
+        assert_eq!(
+            message,
+            "options.target_set and options.target_set_name name different sets: TARGET_SET_ALL and \
+             `DIGITAL_INFRASTRUCTURE`; give one of them, or both naming the same set"
+        );
+        // The longest message (a name echoed cut at 40 characters) stays under 200 characters.
+        let long = "x".repeat(300);
+        let Err((_, message, _)) = name_of(DigitalInfrastructure, &long, "") else { panic!("refused") };
+        assert_eq!(message.chars().count(), 180, "{message}");
+        assert_eq!(fields, ["options.target_set", "options.target_set_name"]);
+        // An unknown enum value is refused even with a name.
+        let unknown = target_set_name_of(42, "ALL", "").expect_err("unknown enum value");
+        assert_eq!(unknown.message(), "target_set: unknown enum value 42");
     }
 }

@@ -65,7 +65,7 @@ pub fn explore_query(request: pb::ExplorePathwaysRequest) -> Result<ExploreQuery
         constraints: c,
     } = request;
     let profile = profile.ok_or_else(|| invalid_field(Code::InvalidArgument, "profile", "profile: required"))?;
-    let target_set = target_set_name_of(target_set, &target_set_name)?;
+    let target_set = target_set_name_of(target_set, &target_set_name, "")?;
     Ok(ExploreQuery {
         profile: profile_query(profile),
         target_set,
