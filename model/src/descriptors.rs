@@ -389,6 +389,69 @@ mod tests {
     }
 
     #[test]
+    fn access_levels_edge_cases_of_the_rules() {
+        // A `+` glues the words on both sides: "CAP + 2 ans" is one word `cap+2`, not a CAP,
+        // and "Bac + BTS" is `bac+bts`, a Bac (4) without its BTS.
+        assert_eq!(access_levels("un CAP + 2 ans d'expérience"), None);
+        assert_eq!(access_levels("un Bac +  BTS en esthétique"), Some((4, 4)));
+        // "Bac+2/3" reads its first number only.
+        assert_eq!(access_levels("niveau Bac+2/3"), Some((5, 5)));
+        // Beyond 7 years, 8; a number too large for u32, or none, reads as a plain Bac.
+        assert_eq!(access_levels("Bac +12"), Some((8, 8)));
+        assert_eq!(access_levels("Bac+99999999999"), Some((4, 4)));
+        assert_eq!(access_levels("Bac+ ou plus"), Some((4, 4)));
+        assert_eq!(access_levels("+ + ++ +"), None);
+        // Words of the access texts that are not in the rules state no level.
+        assert_eq!(access_levels("une licence professionnelle ou un baccalauréat"), None);
+    }
+
+    #[test]
+    fn odd_but_valid_texts_load_and_give_finite_features() {
+        use std::borrow::Cow;
+        let long = format!("{} fibre", "x".repeat(200_000));
+        let texts = format!(
+            "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\n\
+A1001,3,definition,1,\"Pose 🚀 de fibre ☎️ — “optique” \u{200b}\"\n\
+A1001,3,definition,2,{long}\n\
+A1001,4,acces_metier,1,+ + ++ Bac +++ 2 + CAP+ +\n\
+A1001,4,acces_metier,2,Accessible avec un Bac +12\n\
+A1002,3,definition,1,\"Ligne\navec retour, \"\"guillemets\"\" et ;\"\n\
+A1002,4,acces_metier,1,Accessible avec une expérience.\n\
+B2001,3,definition,1,   \n"
+        );
+        let mut files = tiny_files();
+        for (n, bytes) in files.files.iter_mut() {
+            if *n == crate::catalogue::FILE_TEXTS {
+                *bytes = Cow::Owned(texts.clone().into_bytes());
+            }
+        }
+        let cat = Catalogue::from_files(&files).expect("odd texts load");
+        let a = &cat.occupations[0].description;
+        assert!(a.definition.starts_with("Pose 🚀 de fibre") && a.definition.ends_with(" fibre"));
+        assert_eq!(a.access, "+ + ++ Bac +++ 2 + CAP+ + Accessible avec un Bac +12");
+        assert_eq!(cat.occupations[1].description.definition, "Ligne\navec retour, \"guillemets\" et ;");
+        assert_eq!(cat.occupations[2].description.definition, "");
+        // The `+` signs glue "+ + ++ Bac +++ 2 + CAP+ + Accessible" into one word that starts
+        // with `+`: neither the Bac nor the CAP counts, only "Bac +12" (8).
+        assert_eq!(access_levels(&a.access), Some((8, 8)));
+        assert_eq!(access_levels(&cat.occupations[1].description.access), None);
+        let index = DescriptorIndex::new(&cat);
+        for anchor in 0..3 {
+            for t in 0..3 {
+                let x = index.pair(anchor, t);
+                assert!(x.iter().all(|v| v.is_finite()), "anchor {anchor}, t {t}: {x:?}");
+                assert!(x[..3].iter().all(|v| (0.0..=1.0).contains(v)));
+            }
+        }
+        // A1001 and A1002 now share no definition word; A1001 and B2001 nothing at all.
+        assert_eq!(index.pair(0, 1)[0], 0.0);
+        assert_eq!(index.pair(0, 2)[0], 0.0);
+        // Only A1001 states a level: the level columns are 0 against the other two.
+        assert_eq!(index.pair(0, 0)[7..10], [1.0, 0.0, 0.0]);
+        assert!((1..3).all(|t| index.pair(0, t)[7..10].iter().all(|v| *v == 0.0)));
+    }
+
+    #[test]
     fn descriptor_columns_of_the_tiny_export_match_hand_computed_values() {
         let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
         let index = DescriptorIndex::new(&cat);
