@@ -5,7 +5,8 @@
 //!
 //! - three text similarities: the cosine of tf-idf vectors of the words of A's and T's
 //!   definitions, access texts and appellations (job titles). A word is a run of 4 or more
-//!   letters or digits after lower-casing and removing accents; its weight in a text is
+//!   ASCII letters or digits after transliteration to ASCII (`deunicode`: accents removed,
+//!   other symbols spelled out, an emoji becomes its name) and lower-casing; its weight in a text is
 //!   `(1 + ln count) × ln((1 + N) / (1 + df))`, with `df` the number of occupations whose text
 //!   of that kind contains it; vectors are L2-normalised. Cosines below
 //!   [`TEXT_SIMILARITY_FLOOR`] count as 0 (this keeps the precomputed rows sparse; the
@@ -40,6 +41,22 @@ const NO_DIPLOMA_LEVEL: u8 = 2;
 /// `Bac+n` (with or without spaces) → 4 for n ≤ 1, 5 for 2, 6 for 3–4, 7 for 5–7, 8 beyond;
 /// `BTS`, `DUT` → 5; `master`, `ingénieur` → 7; `doctorat` → 8; "sans diplôme", "aucun
 /// diplôme" and "tous les niveaux" → 2 (below the CAP, an assumption).
+///
+/// How words are cut: the text is transliterated to ASCII and lower-cased, the spaces around
+/// every `+` are removed, and a word is a run of ASCII letters, digits and `+`. So:
+///
+/// - a `+` glues the words on both sides: "CAP + 2 ans" is the word `cap+2` and states
+///   nothing, "Bac + BTS" is `bac+bts`, a Bac (4) without its BTS, and "2 ans + Bac" is
+///   `ans+bac`, which hides the Bac;
+/// - in `Bac+n` only the digits right after the `+` count: `Bac+2/3` is 5, and a `bac+` word
+///   with no digit there, or a number too large for a `u32`, is a plain Bac (4);
+/// - any other word states nothing, however a reader would read it: "licence",
+///   "baccalauréat", "BUT", "CAPA", "brevet professionnel", "docteur", "ingénieurs",
+///   "niveau 5", "sans qualification" (ROME v460 access texts use all of these);
+/// - `ingénieur` counts as 7 even where it names a job rather than a diploma.
+///
+/// The rules are model inputs: changing them changes the features and needs a retrained
+/// artifact.
 pub fn access_levels(text: &str) -> Option<(u8, u8)> {
     let plain = deunicode::deunicode(text).to_lowercase();
     // "Bac + 2", "Bac +2", "Bac+ 2" → "bac+2".
@@ -102,8 +119,8 @@ pub(crate) struct DescriptorIndex {
     cadre: Vec<f64>,
 }
 
-/// Words of a text for the text similarities: lower case, accents removed, runs of 4 or more
-/// ASCII letters or digits.
+/// Words of a text for the text similarities: transliterated to ASCII (`deunicode`), lower
+/// case, runs of 4 or more ASCII letters or digits.
 fn text_words(text: &str) -> Vec<String> {
     deunicode::deunicode(text)
         .to_lowercase()
@@ -406,6 +423,27 @@ mod tests {
     }
 
     #[test]
+    fn access_levels_of_the_real_export() {
+        // ROME v460: every occupation has an access text; the README's count of those that
+        // state no level by these rules, and of those read as "sans diplôme" only.
+        let cat = crate::embedded::catalogue().expect("embedded export");
+        let levels: Vec<Option<(u8, u8)>> =
+            cat.occupations.iter().map(|o| access_levels(&o.description.access)).collect();
+        assert!(cat.occupations.iter().all(|o| !o.description.access.is_empty()));
+        assert_eq!(levels.iter().filter(|l| l.is_none()).count(), 225);
+        assert_eq!(levels.iter().filter(|l| **l == Some((2, 2))).count(), 40);
+        let of = |code: &str| {
+            let id = cat.occupation_id(code).expect("code");
+            access_levels(&cat.occupation(id).description.access)
+        };
+        // Misreadings a reader would not make (see the rules' limits): "Bac + BTS" (D1232,
+        // reader: 5), "licence professionnelle" (D1303, reader: 6), "Baccalauréat
+        // Professionnel" (M1609, reader: 4), "niveau 5" (G1601, reader: 5).
+        assert_eq!(of("D1232"), Some((4, 4)));
+        assert_eq!([of("D1303"), of("M1609"), of("G1601")], [None, None, None]);
+    }
+
+    #[test]
     fn odd_but_valid_texts_load_and_give_finite_features() {
         use std::borrow::Cow;
         let long = format!("{} fibre", "x".repeat(200_000));
@@ -426,6 +464,9 @@ B2001,3,definition,1,   \n"
             }
         }
         let cat = Catalogue::from_files(&files).expect("odd texts load");
+        // deunicode spells symbols out: an emoji is a word.
+        assert_eq!(text_words("Pose 🦄 de fibre"), ["pose", "unicorn", "fibre"]);
+        assert_eq!(access_levels("2 ans + Bac"), None);
         let a = &cat.occupations[0].description;
         assert!(a.definition.starts_with("Pose 🚀 de fibre") && a.definition.ends_with(" fibre"));
         assert_eq!(a.access, "+ + ++ Bac +++ 2 + CAP+ + Accessible avec un Bac +12");
