@@ -543,6 +543,15 @@ fn load_links(
     Ok(())
 }
 
+/// Refuses a descriptive file that has its header but no row: an export without any text,
+/// sector, theme or job title is truncated, and the model's features would silently be 0.
+fn require_rows(file: &'static str, rows: usize) -> Result<(), DataError> {
+    if rows == 0 {
+        return Err(DataError::Invalid { file: file.to_string(), reason: "no row after the header".to_string() });
+    }
+    Ok(())
+}
+
 /// The occupation of a `code_rome` field, or the row's error.
 fn occupation_of(by_code: &HashMap<String, OccupationId>, code: &str) -> Result<usize, String> {
     by_code.get(code).map(|id| id.0 as usize).ok_or_else(|| format!("code_rome `{code}` is not in {FILE_OCCUPATIONS}"))
@@ -556,7 +565,9 @@ fn load_appellation_titles(
     by_code: &HashMap<String, OccupationId>,
 ) -> Result<(), DataError> {
     let file = CsvFile::open(FILE_APPELLATIONS, bytes, &["code_rome", "libelle_appellation_long"])?;
+    let mut rows = 0;
     file.for_each(|_, f| {
+        rows += 1;
         let o = occupation_of(by_code, f[0])?;
         let label = f[1].trim();
         if label.is_empty() {
@@ -564,7 +575,8 @@ fn load_appellation_titles(
         }
         occupations[o].description.appellations.push(label.to_string());
         Ok(())
-    })
+    })?;
+    require_rows(FILE_APPELLATIONS, rows)
 }
 
 /// Definition and access sentences: `code_compo_bloc` 3 with `definition`, 4 with
@@ -592,9 +604,7 @@ fn load_texts(
                 ))
             }
         };
-        let position = f[3]
-            .parse::<u32>()
-            .ok()
+        let position = digits(f[3])
             .filter(|p| *p >= 1)
             .ok_or_else(|| format!("position_phrase `{}` is not a positive integer", f[3]))?;
         if sentences.insert((o, access, position), f[4].trim().to_string()).is_some() {
@@ -602,6 +612,7 @@ fn load_texts(
         }
         Ok(())
     })?;
+    require_rows(FILE_TEXTS, sentences.len())?;
     for ((o, access, _), sentence) in sentences {
         let text =
             if access { &mut occupations[o].description.access } else { &mut occupations[o].description.definition };
@@ -613,9 +624,18 @@ fn load_texts(
     Ok(())
 }
 
-/// A numeric code field of the descriptive files.
+/// A field of ASCII digits only (no sign, no space: `u32::from_str` alone would read `+145`
+/// as 145), if it fits a `u32`.
+fn digits(field: &str) -> Option<u32> {
+    if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    field.parse::<u32>().ok()
+}
+
+/// A numeric code field of the descriptive files: ASCII digits only (`001` reads as 1).
 fn numeric_code(field: &str, what: &str) -> Result<u32, String> {
-    field.parse::<u32>().map_err(|_| format!("{what} `{field}` is not a numeric code"))
+    digits(field).ok_or_else(|| format!("{what} `{field}` is not a numeric code"))
 }
 
 /// Sorts and removes duplicates.
@@ -625,7 +645,7 @@ fn sorted_set(v: &mut Vec<u32>) {
 }
 
 /// Sectors and sub-sectors of activity: numeric codes (an empty sub-sector is allowed),
-/// `principal` is `oui` or `non`.
+/// `principal` is `oui` or `non`, and no (occupation, sector, sub-sector) row twice.
 fn load_sectors(
     bytes: &[u8],
     occupations: &mut [Occupation],
@@ -633,6 +653,7 @@ fn load_sectors(
 ) -> Result<(), DataError> {
     let file =
         CsvFile::open(FILE_SECTORS, bytes, &["code_rome", "code_sect_activite", "code_ss_sect_activite", "principal"])?;
+    let mut seen: std::collections::HashSet<(usize, u32, Option<u32>)> = std::collections::HashSet::new();
     file.for_each(|_, f| {
         let o = occupation_of(by_code, f[0])?;
         let sector = numeric_code(f[1], "code_sect_activite")?;
@@ -642,6 +663,9 @@ fn load_sectors(
             "non" => false,
             other => return Err(format!("principal `{other}` is not oui or non")),
         };
+        if !seen.insert((o, sector, sub)) {
+            return Err(format!("duplicate row: {} already has sector {} with sub-sector `{}`", f[0], f[1], f[2]));
+        }
         let d = &mut occupations[o].description;
         d.sectors.push(sector);
         if main {
@@ -650,6 +674,7 @@ fn load_sectors(
         d.sub_sectors.extend(sub);
         Ok(())
     })?;
+    require_rows(FILE_SECTORS, seen.len())?;
     for occ in occupations.iter_mut() {
         let d = &mut occ.description;
         sorted_set(&mut d.sectors);
@@ -659,18 +684,24 @@ fn load_sectors(
     Ok(())
 }
 
-/// Themes: a numeric `code_theme` (`001`) per row.
+/// Themes: a numeric `code_theme` (`001`) per row, no (occupation, theme) row twice.
 fn load_themes(
     bytes: &[u8],
     occupations: &mut [Occupation],
     by_code: &HashMap<String, OccupationId>,
 ) -> Result<(), DataError> {
     let file = CsvFile::open(FILE_THEMES, bytes, &["code_rome", "code_theme"])?;
+    let mut seen: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
     file.for_each(|_, f| {
         let o = occupation_of(by_code, f[0])?;
-        occupations[o].description.themes.push(numeric_code(f[1], "code_theme")?);
+        let theme = numeric_code(f[1], "code_theme")?;
+        if !seen.insert((o, theme)) {
+            return Err(format!("duplicate row: {} already has theme {}", f[0], f[1]));
+        }
+        occupations[o].description.themes.push(theme);
         Ok(())
     })?;
+    require_rows(FILE_THEMES, seen.len())?;
     for occ in occupations.iter_mut() {
         sorted_set(&mut occ.description.themes);
     }
@@ -837,6 +868,65 @@ mod tests {
         files.files.retain(|(n, _)| *n != FILE_THEMES);
         let err = Catalogue::from_files(&files).expect_err("missing file refused");
         assert_eq!(err.to_string(), "unix_arborescence_thematique_v460_utf8.csv: file missing from the export");
+    }
+
+    #[test]
+    fn signed_codes_duplicate_rows_and_header_only_description_files_are_refused() {
+        const TEXT_HEADER: &str = "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\n";
+        const SECTOR_HEADER: &str = "code_sect_activite,code_ss_sect_activite,code_rome,principal\n";
+        let cases: [(&'static str, &'static str, &str); 10] = [
+            // `u32::from_str` alone reads `+145` as 145 and `+2` as 2.
+            (
+                FILE_SECTORS,
+                "code_sect_activite,code_ss_sect_activite,code_rome,principal\n10,+145,A1001,oui\n",
+                "unix_arborescence_secteur_activite_v460_utf8.csv: line 2: code_ss_sect_activite `+145` is not a numeric code",
+            ),
+            (
+                FILE_TEXTS,
+                "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\nA1001,3,definition,+2,x\n",
+                "unix_texte_v460_utf8.csv: line 2: position_phrase `+2` is not a positive integer",
+            ),
+            (
+                FILE_THEMES,
+                "code_theme,code_rome\n 001,A1001\n",
+                "unix_arborescence_thematique_v460_utf8.csv: line 2: code_theme ` 001` is not a numeric code",
+            ),
+            // The same row twice, and the same code written another way.
+            (
+                FILE_SECTORS,
+                "code_sect_activite,code_ss_sect_activite,code_rome,principal\n10,101,A1001,oui\n20,,A1001,non\n10,101,A1001,oui\n",
+                "unix_arborescence_secteur_activite_v460_utf8.csv: line 4: duplicate row: A1001 already has sector 10 with sub-sector `101`",
+            ),
+            (
+                FILE_SECTORS,
+                "code_sect_activite,code_ss_sect_activite,code_rome,principal\n20,,A1001,non\n020,,A1001,oui\n",
+                "unix_arborescence_secteur_activite_v460_utf8.csv: line 3: duplicate row: A1001 already has sector 020 with sub-sector ``",
+            ),
+            (
+                FILE_THEMES,
+                "code_theme,code_rome\n001,A1001\n002,A1002\n1,A1001\n",
+                "unix_arborescence_thematique_v460_utf8.csv: line 4: duplicate row: A1001 already has theme 1",
+            ),
+            (FILE_TEXTS, TEXT_HEADER, "unix_texte_v460_utf8.csv: no row after the header"),
+            (FILE_SECTORS, SECTOR_HEADER, "unix_arborescence_secteur_activite_v460_utf8.csv: no row after the header"),
+            (FILE_THEMES, "code_theme,code_rome\n", "unix_arborescence_thematique_v460_utf8.csv: no row after the header"),
+            (
+                FILE_APPELLATIONS,
+                "code_ogr,libelle_appellation_long,code_rome\n",
+                "unix_referentiel_appellation_v460_utf8.csv: no row after the header",
+            ),
+        ];
+        for (file, content, want) in cases {
+            let mut files = tiny_files();
+            replace(&mut files, file, content);
+            let err = Catalogue::from_files(&files).expect_err("bad file refused");
+            assert_eq!(err.to_string(), want);
+        }
+        // A zero-byte file has no header at all: its first wanted column is missing.
+        let mut files = tiny_files();
+        replace(&mut files, FILE_TEXTS, "");
+        let err = Catalogue::from_files(&files).expect_err("empty file refused");
+        assert_eq!(err.to_string(), "unix_texte_v460_utf8.csv: line 1: missing column `code_rome`");
     }
 
     fn replace(files: &mut RomeFiles<'static>, name: &'static str, content: &'static str) {

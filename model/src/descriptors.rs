@@ -5,7 +5,8 @@
 //!
 //! - three text similarities: the cosine of tf-idf vectors of the words of A's and T's
 //!   definitions, access texts and appellations (job titles). A word is a run of 4 or more
-//!   letters or digits after lower-casing and removing accents; its weight in a text is
+//!   ASCII letters or digits after transliteration to ASCII (`deunicode`: accents removed,
+//!   other symbols spelled out, an emoji becomes its name) and lower-casing; its weight in a text is
 //!   `(1 + ln count) × ln((1 + N) / (1 + df))`, with `df` the number of occupations whose text
 //!   of that kind contains it; vectors are L2-normalised. Cosines below
 //!   [`TEXT_SIMILARITY_FLOOR`] count as 0 (this keeps the precomputed rows sparse; the
@@ -40,6 +41,22 @@ const NO_DIPLOMA_LEVEL: u8 = 2;
 /// `Bac+n` (with or without spaces) → 4 for n ≤ 1, 5 for 2, 6 for 3–4, 7 for 5–7, 8 beyond;
 /// `BTS`, `DUT` → 5; `master`, `ingénieur` → 7; `doctorat` → 8; "sans diplôme", "aucun
 /// diplôme" and "tous les niveaux" → 2 (below the CAP, an assumption).
+///
+/// How words are cut: the text is transliterated to ASCII and lower-cased, the spaces around
+/// every `+` are removed, and a word is a run of ASCII letters, digits and `+`. So:
+///
+/// - a `+` glues the words on both sides: "CAP + 2 ans" is the word `cap+2` and states
+///   nothing, "Bac + BTS" is `bac+bts`, a Bac (4) without its BTS, and "2 ans + Bac" is
+///   `ans+bac`, which hides the Bac;
+/// - in `Bac+n` only the digits right after the `+` count: `Bac+2/3` is 5, and a `bac+` word
+///   with no digit there, or a number too large for a `u32`, is a plain Bac (4);
+/// - any other word states nothing, however a reader would read it: "licence",
+///   "baccalauréat", "BUT", "CAPA", "brevet professionnel", "docteur", "ingénieurs",
+///   "niveau 5", "sans qualification" (ROME v460 access texts use all of these);
+/// - `ingénieur` counts as 7 even where it names a job rather than a diploma.
+///
+/// The rules are model inputs: changing them changes the features and needs a retrained
+/// artifact.
 pub fn access_levels(text: &str) -> Option<(u8, u8)> {
     let plain = deunicode::deunicode(text).to_lowercase();
     // "Bac + 2", "Bac +2", "Bac+ 2" → "bac+2".
@@ -102,8 +119,8 @@ pub(crate) struct DescriptorIndex {
     cadre: Vec<f64>,
 }
 
-/// Words of a text for the text similarities: lower case, accents removed, runs of 4 or more
-/// ASCII letters or digits.
+/// Words of a text for the text similarities: transliterated to ASCII (`deunicode`), lower
+/// case, runs of 4 or more ASCII letters or digits.
 fn text_words(text: &str) -> Vec<String> {
     deunicode::deunicode(text)
         .to_lowercase()
@@ -386,6 +403,93 @@ mod tests {
         // Words that merely contain a level's letters are not levels.
         assert_eq!(access_levels("Une capacité d'écoute et un handicap reconnu"), None);
         assert_eq!(access_levels(""), None);
+    }
+
+    #[test]
+    fn access_levels_edge_cases_of_the_rules() {
+        // A `+` glues the words on both sides: "CAP + 2 ans" is one word `cap+2`, not a CAP,
+        // and "Bac + BTS" is `bac+bts`, a Bac (4) without its BTS.
+        assert_eq!(access_levels("un CAP + 2 ans d'expérience"), None);
+        assert_eq!(access_levels("un Bac +  BTS en esthétique"), Some((4, 4)));
+        // "Bac+2/3" reads its first number only.
+        assert_eq!(access_levels("niveau Bac+2/3"), Some((5, 5)));
+        // Beyond 7 years, 8; a number too large for u32, or none, reads as a plain Bac.
+        assert_eq!(access_levels("Bac +12"), Some((8, 8)));
+        assert_eq!(access_levels("Bac+99999999999"), Some((4, 4)));
+        assert_eq!(access_levels("Bac+ ou plus"), Some((4, 4)));
+        assert_eq!(access_levels("+ + ++ +"), None);
+        // Words of the access texts that are not in the rules state no level.
+        assert_eq!(access_levels("une licence professionnelle ou un baccalauréat"), None);
+    }
+
+    #[test]
+    fn access_levels_of_the_real_export() {
+        // ROME v460: every occupation has an access text; the README's count of those that
+        // state no level by these rules, and of those read as "sans diplôme" only.
+        let cat = crate::embedded::catalogue().expect("embedded export");
+        let levels: Vec<Option<(u8, u8)>> =
+            cat.occupations.iter().map(|o| access_levels(&o.description.access)).collect();
+        assert!(cat.occupations.iter().all(|o| !o.description.access.is_empty()));
+        assert_eq!(levels.iter().filter(|l| l.is_none()).count(), 225);
+        assert_eq!(levels.iter().filter(|l| **l == Some((2, 2))).count(), 40);
+        let of = |code: &str| {
+            let id = cat.occupation_id(code).expect("code");
+            access_levels(&cat.occupation(id).description.access)
+        };
+        // Misreadings a reader would not make (see the rules' limits): "Bac + BTS" (D1232,
+        // reader: 5), "licence professionnelle" (D1303, reader: 6), "Baccalauréat
+        // Professionnel" (M1609, reader: 4), "niveau 5" (G1601, reader: 5).
+        assert_eq!(of("D1232"), Some((4, 4)));
+        assert_eq!([of("D1303"), of("M1609"), of("G1601")], [None, None, None]);
+    }
+
+    #[test]
+    fn odd_but_valid_texts_load_and_give_finite_features() {
+        use std::borrow::Cow;
+        let long = format!("{} fibre", "x".repeat(200_000));
+        let texts = format!(
+            "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\n\
+A1001,3,definition,1,\"Pose 🚀 de fibre ☎️ — “optique” \u{200b}\"\n\
+A1001,3,definition,2,{long}\n\
+A1001,4,acces_metier,1,+ + ++ Bac +++ 2 + CAP+ +\n\
+A1001,4,acces_metier,2,Accessible avec un Bac +12\n\
+A1002,3,definition,1,\"Ligne\navec retour, \"\"guillemets\"\" et ;\"\n\
+A1002,4,acces_metier,1,Accessible avec une expérience.\n\
+B2001,3,definition,1,   \n"
+        );
+        let mut files = tiny_files();
+        for (n, bytes) in files.files.iter_mut() {
+            if *n == crate::catalogue::FILE_TEXTS {
+                *bytes = Cow::Owned(texts.clone().into_bytes());
+            }
+        }
+        let cat = Catalogue::from_files(&files).expect("odd texts load");
+        // deunicode spells symbols out: an emoji is a word.
+        assert_eq!(text_words("Pose 🦄 de fibre"), ["pose", "unicorn", "fibre"]);
+        assert_eq!(access_levels("2 ans + Bac"), None);
+        let a = &cat.occupations[0].description;
+        assert!(a.definition.starts_with("Pose 🚀 de fibre") && a.definition.ends_with(" fibre"));
+        assert_eq!(a.access, "+ + ++ Bac +++ 2 + CAP+ + Accessible avec un Bac +12");
+        assert_eq!(cat.occupations[1].description.definition, "Ligne\navec retour, \"guillemets\" et ;");
+        assert_eq!(cat.occupations[2].description.definition, "");
+        // The `+` signs glue "+ + ++ Bac +++ 2 + CAP+ + Accessible" into one word that starts
+        // with `+`: neither the Bac nor the CAP counts, only "Bac +12" (8).
+        assert_eq!(access_levels(&a.access), Some((8, 8)));
+        assert_eq!(access_levels(&cat.occupations[1].description.access), None);
+        let index = DescriptorIndex::new(&cat);
+        for anchor in 0..3 {
+            for t in 0..3 {
+                let x = index.pair(anchor, t);
+                assert!(x.iter().all(|v| v.is_finite()), "anchor {anchor}, t {t}: {x:?}");
+                assert!(x[..3].iter().all(|v| (0.0..=1.0).contains(v)));
+            }
+        }
+        // A1001 and A1002 now share no definition word; A1001 and B2001 nothing at all.
+        assert_eq!(index.pair(0, 1)[0], 0.0);
+        assert_eq!(index.pair(0, 2)[0], 0.0);
+        // Only A1001 states a level: the level columns are 0 against the other two.
+        assert_eq!(index.pair(0, 0)[7..10], [1.0, 0.0, 0.0]);
+        assert!((1..3).all(|t| index.pair(0, t)[7..10].iter().all(|v| *v == 0.0)));
     }
 
     #[test]
