@@ -39,8 +39,10 @@ fn bench(c: &mut Criterion) {
         let rows: Vec<passerelle_model::boost::TreeInputs> = (0..50)
             .map(|i| {
                 std::array::from_fn(|j| {
-                    ((i * 37 + j * 11) % 97) as f64 / 97.0 * if j >= 35 { 6.0 } else { 1.0 }
-                        - if j >= 35 { 3.0 } else { 0.0 }
+                    // Inputs from N_FEATURES on are the two logits, in −3..3.
+                    let logit = j >= passerelle_model::features::N_FEATURES;
+                    ((i * 37 + j * 11) % 97) as f64 / 97.0 * if logit { 6.0 } else { 1.0 }
+                        - if logit { 3.0 } else { 0.0 }
                 })
             })
             .collect();

@@ -383,8 +383,9 @@ fn rome_code(field: &str, what: &str) -> Result<String, String> {
     }
 }
 
+/// A `code_ogr`: ASCII digits only (a sign or a space is refused).
 fn ogr_code(field: &str, what: &str) -> Result<u32, String> {
-    field.parse::<u32>().map_err(|_| format!("{what} `{field}` is not a numeric code_ogr"))
+    digits(field).ok_or_else(|| format!("{what} `{field}` is not a numeric code_ogr"))
 }
 
 fn load_occupations(bytes: &[u8]) -> Result<(Vec<Occupation>, HashMap<String, OccupationId>), DataError> {
@@ -543,7 +544,7 @@ fn load_links(
     Ok(())
 }
 
-/// Refuses a descriptive file that has its header but no row: an export without any text,
+/// Refuses a file that has its header but no row: an export without any mobility, text,
 /// sector, theme or job title is truncated, and the model's features would silently be 0.
 fn require_rows(file: &'static str, rows: usize) -> Result<(), DataError> {
     if rows == 0 {
@@ -730,6 +731,8 @@ fn load_mobilities(bytes: &[u8], by_code: &HashMap<String, OccupationId>) -> Res
         mobilities.push(Mobility { source, target, order });
         Ok(())
     })?;
+    // Without any curated mobility there is nothing to learn and no mobility evidence.
+    require_rows(FILE_MOBILITIES, mobilities.len())?;
     Ok(mobilities)
 }
 
@@ -874,7 +877,7 @@ mod tests {
     fn signed_codes_duplicate_rows_and_header_only_description_files_are_refused() {
         const TEXT_HEADER: &str = "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\n";
         const SECTOR_HEADER: &str = "code_sect_activite,code_ss_sect_activite,code_rome,principal\n";
-        let cases: [(&'static str, &'static str, &str); 10] = [
+        let cases: [(&'static str, &'static str, &str); 12] = [
             // `u32::from_str` alone reads `+145` as 145 and `+2` as 2.
             (
                 FILE_SECTORS,
@@ -910,6 +913,17 @@ mod tests {
             (FILE_TEXTS, TEXT_HEADER, "unix_texte_v460_utf8.csv: no row after the header"),
             (FILE_SECTORS, SECTOR_HEADER, "unix_arborescence_secteur_activite_v460_utf8.csv: no row after the header"),
             (FILE_THEMES, "code_theme,code_rome\n", "unix_arborescence_thematique_v460_utf8.csv: no row after the header"),
+            (
+                FILE_MOBILITIES,
+                "code_rome,code_rome_cible,numero_ordre\n",
+                "unix_rubrique_mobilite_v460_utf8.csv: no row after the header",
+            ),
+            // The older files' code_ogr fields are plain digits too.
+            (
+                FILE_LINKS,
+                "code_rome,code_ogr,coeur_metier\nA1001,+10,Principale\n",
+                "unix_coherence_item_v460_utf8.csv: line 2: code_ogr `+10` is not a numeric code_ogr",
+            ),
             (
                 FILE_APPELLATIONS,
                 "code_ogr,libelle_appellation_long,code_rome\n",

@@ -63,7 +63,7 @@ pub const N_FEATURES: usize = 48;
 /// | 40 | `sub_sector_overlap` | Jaccard overlap of their sub-sectors of activity | 0..1 |
 /// | 41 | `theme_overlap` | Jaccard overlap of their themes (`unix_arborescence_thematique`) | 0..1 |
 /// | 42 | `levels_stated` | both access texts state a diploma level | 0/1 |
-/// | 43 | `level_difference` | T's stated level minus the anchor's (midpoints of the stated ranges, French levels 3–8), 0 unless both are stated | −6..6 |
+/// | 43 | `level_difference` | T's stated level minus the anchor's (midpoints of the stated ranges, French levels 3–8, 2 for "no diploma", an assumption; see [`crate::descriptors::access_levels`]), 0 unless both are stated | −6..6 |
 /// | 44 | `level_gap` | absolute value of `level_difference` | 0..6 |
 /// | 45 | `target_is_cadre` | T is an executive (*cadre*) occupation: 1, not: 0, unknown: 0.5 | 0..1 |
 /// | 46 | `cadre_step_up` | (1 − anchor's cadre value) × T's | 0..1 |
@@ -201,7 +201,7 @@ pub const WIDE_MOBILITY_NEIGHBOURS: usize = 50;
 pub const TARGET_NEIGHBOURS: usize = 10;
 /// How many nearest occupations vote in `near_neighbour_mobility`.
 pub const NEAR_MOBILITY_NEIGHBOURS: usize = 5;
-/// Number of mobility-evidence features (the last ones of [`FEATURE_NAMES`]).
+/// Number of mobility-evidence features (14–28 and 31–34 of [`FEATURE_NAMES`]).
 const N_EVIDENCE: usize = 19;
 
 /// The curated mobilities the features may use: the rows of the visible sources only.
