@@ -23,7 +23,7 @@
 //! never shown as facts.
 
 use crate::catalogue::{Catalogue, Description};
-use crate::features::Rows;
+use crate::features::{sorted_common as common, Rows};
 
 /// Number of descriptor features.
 pub(crate) const N_DESCRIPTORS: usize = 13;
@@ -244,23 +244,6 @@ fn dense_sets(descriptions: &[&Description], get: impl Fn(&Description) -> &[u32
         }
     }
     (Rows::from(rows), Rows::from(members))
-}
-
-/// Size of the intersection of two sorted lists without duplicates.
-fn common(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
 }
 
 /// The set feature of one kind from the intersection and the two sizes: 1 when a main sector

@@ -412,8 +412,8 @@ pub fn title_words(title: &str) -> Vec<String> {
     words
 }
 
-/// Jaccard overlap of two sorted lists without duplicates (0 when both are empty).
-fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
+/// Size of the intersection of two sorted lists without duplicates.
+pub(crate) fn sorted_common<T: Ord>(a: &[T], b: &[T]) -> usize {
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -426,6 +426,12 @@ fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
             }
         }
     }
+    common
+}
+
+/// Jaccard overlap of two sorted lists without duplicates (0 when both are empty).
+fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    let common = sorted_common(a, b);
     let union = a.len() + b.len() - common;
     if union == 0 {
         0.0
