@@ -169,9 +169,6 @@ pub struct Description {
     /// The access text's sentences (`acces_metier`: diplomas, experience, licences asked),
     /// in order, joined by spaces.
     pub access: String,
-    /// The long labels of the occupation's appellations (`unix_referentiel_appellation`), in
-    /// file order.
-    pub appellations: Vec<String>,
     /// `code_sect_activite` of every sector of activity the occupation belongs to.
     pub sectors: Vec<u32>,
     /// The sectors marked `principal = oui` (one per occupation in v460).
@@ -180,6 +177,17 @@ pub struct Description {
     pub sub_sectors: Vec<u32>,
     /// `code_theme` of its themes (`unix_arborescence_thematique`).
     pub themes: Vec<u32>,
+}
+
+/// One ROME appellation (job title) of an occupation, from `unix_referentiel_appellation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appellation {
+    /// The appellation's `code_ogr`.
+    pub code_ogr: u32,
+    /// `libelle_appellation_long`, e.g. "Monteur raccordeur / Monteuse raccordeuse fibre optique".
+    pub label: String,
+    /// Its occupation.
+    pub occupation: OccupationId,
 }
 
 /// A curated mobility `code_rome` → `code_rome_cible` of `unix_rubrique_mobilite`.
@@ -202,6 +210,9 @@ pub struct Catalogue {
     pub items: Vec<Item>,
     /// Curated mobilities in file order.
     pub mobilities: Vec<Mobility>,
+    /// Appellations (job titles) in file order: the model compares their words between
+    /// occupations, and text search indexes them.
+    pub appellations: Vec<Appellation>,
     /// SHA-256 (hex) over the ten source files, in [`ROME_FILES`] order: identifies the data
     /// a model was trained on.
     pub checksum: String,
@@ -267,12 +278,12 @@ impl Catalogue {
         let (items, item_by_code) = load_items(files.get(FILE_ITEMS)?, &certifications)?;
         load_links(files.get(FILE_LINKS)?, &mut occupations, &occupation_by_code, &item_by_code)?;
         let mobilities = load_mobilities(files.get(FILE_MOBILITIES)?, &occupation_by_code)?;
-        load_appellation_titles(files.get(FILE_APPELLATIONS)?, &mut occupations, &occupation_by_code)?;
+        let appellations = load_appellations(files.get(FILE_APPELLATIONS)?, &occupation_by_code)?;
         load_texts(files.get(FILE_TEXTS)?, &mut occupations, &occupation_by_code)?;
         load_sectors(files.get(FILE_SECTORS)?, &mut occupations, &occupation_by_code)?;
         load_themes(files.get(FILE_THEMES)?, &mut occupations, &occupation_by_code)?;
 
-        Ok(Catalogue { occupations, items, mobilities, checksum, occupation_by_code, item_by_code })
+        Ok(Catalogue { occupations, items, mobilities, appellations, checksum, occupation_by_code, item_by_code })
     }
 
     /// The id of a ROME code (exact, upper-case), if known.
@@ -445,7 +456,7 @@ fn load_hierarchy(
 ) -> Result<(), DataError> {
     let file = CsvFile::open(FILE_HIERARCHY, bytes, &["code_rome", "code_grand_domaine", "code_domaine_professionel"])?;
     file.for_each(|_, f| {
-        let id = by_code.get(f[0]).ok_or_else(|| format!("code_rome `{}` is not in {FILE_OCCUPATIONS}", f[0]))?;
+        let id = occupation_of(by_code, f[0])?;
         let (gd, dp) = (f[1], f[2]);
         if gd.len() != 1 || !dp.starts_with(gd) || dp.len() != 3 {
             return Err(format!("inconsistent hierarchy: grand domaine `{gd}`, domaine `{dp}`"));
@@ -516,7 +527,7 @@ fn load_links(
 ) -> Result<(), DataError> {
     let file = CsvFile::open(FILE_LINKS, bytes, &["code_rome", "code_ogr", "coeur_metier"])?;
     file.for_each(|_, f| {
-        let occ = occ_by_code.get(f[0]).ok_or_else(|| format!("code_rome `{}` is not in {FILE_OCCUPATIONS}", f[0]))?;
+        let occ = occupation_of(occ_by_code, f[0])?;
         let code = ogr_code(f[1], "code_ogr")?;
         let item = *item_by_code.get(&code).ok_or_else(|| format!("code_ogr {code} is not in {FILE_ITEMS}"))?;
         let relevance = match f[2] {
@@ -554,30 +565,31 @@ fn require_rows(file: &'static str, rows: usize) -> Result<(), DataError> {
 }
 
 /// The occupation of a `code_rome` field, or the row's error.
-fn occupation_of(by_code: &HashMap<String, OccupationId>, code: &str) -> Result<usize, String> {
-    by_code.get(code).map(|id| id.0 as usize).ok_or_else(|| format!("code_rome `{code}` is not in {FILE_OCCUPATIONS}"))
+fn occupation_of(by_code: &HashMap<String, OccupationId>, code: &str) -> Result<OccupationId, String> {
+    by_code.get(code).copied().ok_or_else(|| format!("code_rome `{code}` is not in {FILE_OCCUPATIONS}"))
 }
 
-/// The appellations' long labels, per occupation (validated again, with their codes, by
-/// [`crate::search::load_appellations`]).
-fn load_appellation_titles(
-    bytes: &[u8],
-    occupations: &mut [Occupation],
-    by_code: &HashMap<String, OccupationId>,
-) -> Result<(), DataError> {
-    let file = CsvFile::open(FILE_APPELLATIONS, bytes, &["code_rome", "libelle_appellation_long"])?;
-    let mut rows = 0;
+/// The appellation file: a numeric `code_ogr` not seen before, a non-empty
+/// `libelle_appellation_long`, a known `code_rome`; at least one row.
+fn load_appellations(bytes: &[u8], by_code: &HashMap<String, OccupationId>) -> Result<Vec<Appellation>, DataError> {
+    let file = CsvFile::open(FILE_APPELLATIONS, bytes, &["code_ogr", "libelle_appellation_long", "code_rome"])?;
+    let mut out = Vec::with_capacity(13_200);
+    let mut seen = std::collections::HashSet::new();
     file.for_each(|_, f| {
-        rows += 1;
-        let o = occupation_of(by_code, f[0])?;
+        let code_ogr = ogr_code(f[0], "code_ogr")?;
+        if !seen.insert(code_ogr) {
+            return Err(format!("duplicate code_ogr {code_ogr}"));
+        }
         let label = f[1].trim();
         if label.is_empty() {
             return Err("empty libelle_appellation_long".to_string());
         }
-        occupations[o].description.appellations.push(label.to_string());
+        let occupation = occupation_of(by_code, f[2])?;
+        out.push(Appellation { code_ogr, label: label.to_string(), occupation });
         Ok(())
     })?;
-    require_rows(FILE_APPELLATIONS, rows)
+    require_rows(FILE_APPELLATIONS, out.len())?;
+    Ok(out)
 }
 
 /// Definition and access sentences: `code_compo_bloc` 3 with `definition`, 4 with
@@ -595,7 +607,7 @@ fn load_texts(
     // (occupation, access?, position) → sentence.
     let mut sentences: std::collections::BTreeMap<(usize, bool, u32), String> = std::collections::BTreeMap::new();
     file.for_each(|_, f| {
-        let o = occupation_of(by_code, f[0])?;
+        let o = occupation_of(by_code, f[0])?.0 as usize;
         let access = match (f[1], f[2]) {
             ("3", "definition") => false,
             ("4", "acces_metier") => true,
@@ -656,7 +668,7 @@ fn load_sectors(
         CsvFile::open(FILE_SECTORS, bytes, &["code_rome", "code_sect_activite", "code_ss_sect_activite", "principal"])?;
     let mut seen: std::collections::HashSet<(usize, u32, Option<u32>)> = std::collections::HashSet::new();
     file.for_each(|_, f| {
-        let o = occupation_of(by_code, f[0])?;
+        let o = occupation_of(by_code, f[0])?.0 as usize;
         let sector = numeric_code(f[1], "code_sect_activite")?;
         let sub = if f[2].is_empty() { None } else { Some(numeric_code(f[2], "code_ss_sect_activite")?) };
         let main = match f[3] {
@@ -694,7 +706,7 @@ fn load_themes(
     let file = CsvFile::open(FILE_THEMES, bytes, &["code_rome", "code_theme"])?;
     let mut seen: std::collections::HashSet<(usize, u32)> = std::collections::HashSet::new();
     file.for_each(|_, f| {
-        let o = occupation_of(by_code, f[0])?;
+        let o = occupation_of(by_code, f[0])?.0 as usize;
         let theme = numeric_code(f[1], "code_theme")?;
         if !seen.insert((o, theme)) {
             return Err(format!("duplicate row: {} already has theme {}", f[0], f[1]));
@@ -714,7 +726,7 @@ fn load_mobilities(bytes: &[u8], by_code: &HashMap<String, OccupationId>) -> Res
     let mut mobilities = Vec::new();
     let mut seen = std::collections::HashSet::new();
     file.for_each(|_, f| {
-        let source = *by_code.get(f[0]).ok_or_else(|| format!("code_rome `{}` is not in {FILE_OCCUPATIONS}", f[0]))?;
+        let source = occupation_of(by_code, f[0])?;
         let target =
             *by_code.get(f[1]).ok_or_else(|| format!("code_rome_cible `{}` is not in {FILE_OCCUPATIONS}", f[1]))?;
         if source == target {
@@ -813,7 +825,9 @@ mod tests {
         assert_eq!(b.description.definition, "Pose et raccorde des câbles.");
         assert_eq!(b.description.access, "Accessible avec un CAP ou un Bac.");
         assert_eq!(c.description.access, "");
-        assert_eq!(b.description.appellations, ["Monteur câbleur", "Raccordeur"]);
+        let titles: Vec<&str> =
+            cat.appellations.iter().filter(|a| a.occupation.0 == 1).map(|a| a.label.as_str()).collect();
+        assert_eq!(titles, ["Monteur câbleur", "Raccordeur"]);
         assert_eq!(a.description.sectors, [10, 20]);
         assert_eq!(a.description.main_sectors, [10]);
         assert_eq!(a.description.sub_sectors, [101]);

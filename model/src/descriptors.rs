@@ -28,7 +28,7 @@ use crate::features::{sorted_common as common, Rows};
 /// Number of descriptor features.
 pub(crate) const N_DESCRIPTORS: usize = 13;
 
-/// Text cosines below this count as 0.
+/// Text cosines (0..1) below this count as 0 in the three text-similarity features.
 pub const TEXT_SIMILARITY_FLOOR: f64 = 0.05;
 
 /// Level given to "sans diplôme" / "tous les niveaux de qualification": below the CAP
@@ -265,8 +265,10 @@ impl DescriptorIndex {
         let descriptions: Vec<&Description> = catalogue.occupations.iter().map(|o| &o.description).collect();
         let definitions: Vec<Vec<String>> = descriptions.iter().map(|d| text_words(&d.definition)).collect();
         let access: Vec<Vec<String>> = descriptions.iter().map(|d| text_words(&d.access)).collect();
-        let titles: Vec<Vec<String>> =
-            descriptions.iter().map(|d| d.appellations.iter().flat_map(|a| text_words(a)).collect()).collect();
+        let mut titles: Vec<Vec<String>> = vec![Vec::new(); descriptions.len()];
+        for a in &catalogue.appellations {
+            titles[a.occupation.0 as usize].extend(text_words(&a.label));
+        }
         let (sectors, sector_members) = dense_sets(&descriptions, |d| &d.sectors);
         let (main, main_members) = dense_sets(&descriptions, |d| &d.main_sectors);
         let (sub, sub_members) = dense_sets(&descriptions, |d| &d.sub_sectors);

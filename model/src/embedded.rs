@@ -22,7 +22,7 @@ use crate::catalogue::{
 };
 use crate::engine::Engine;
 use crate::error::DataError;
-use crate::search::{load_appellations, SearchIndex};
+use crate::search::SearchIndex;
 use crate::target_set::TargetSets;
 use crate::tension::TensionTable;
 use crate::training::catalogue::{RowIssue, TrainingCatalogue, TrainingFiles};
@@ -77,13 +77,12 @@ pub const TENSIONS_CSV: &[u8] = include_bytes!("../../data/dares-tensions/tensio
 /// The embedded FAP 225 → ROME v3 correspondence (`data/dares-tensions/fap225_rome.csv`).
 pub const FAP_ROME_CSV: &[u8] = include_bytes!("../../data/dares-tensions/fap225_rome.csv");
 
-/// The search index over the embedded appellations and the catalogue's labels.
+/// The search index over `catalogue`'s appellations (job titles) and labels.
 ///
 /// # Errors
-/// Only if the embedded appellation file does not match the catalogue.
+/// Only if the search vocabulary cannot be built ([`SearchIndex::new`]).
 pub fn search_index(catalogue: &Catalogue) -> Result<SearchIndex, DataError> {
-    let appellations = load_appellations(APPELLATIONS_CSV, catalogue)?;
-    SearchIndex::new(catalogue, &appellations)
+    SearchIndex::new(catalogue, &catalogue.appellations)
 }
 
 /// The embedded DARES tension indicators (2019) and FAP → ROME v3 map.

@@ -53,7 +53,7 @@ use fst::automaton::{Levenshtein, Str};
 use fst::{Automaton, IntoStreamer, Map, MapBuilder, Streamer};
 use serde::Serialize;
 
-use crate::catalogue::{Catalogue, CsvFile, ItemId, ItemKind, OccupationId};
+use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId};
 use crate::error::{echo, DataError, QueryError};
 
 /// `unix_referentiel_appellation`: 13,120 job titles → `code_rome` in v460 (also one of the
@@ -174,41 +174,7 @@ fn doc_words(text: &str) -> Vec<String> {
     words
 }
 
-/// Reads the appellation file: `code_ogr`, `libelle_appellation_long`, `code_rome`.
-///
-/// # Errors
-/// [`DataError::BadRow`] naming the line for a non-numeric `code_ogr`, an empty label, an
-/// unknown ROME code or a duplicate `code_ogr`; [`DataError::MissingColumn`].
-pub fn load_appellations(bytes: &[u8], catalogue: &Catalogue) -> Result<Vec<Appellation>, DataError> {
-    let file = CsvFile::open(FILE_APPELLATIONS, bytes, &["code_ogr", "libelle_appellation_long", "code_rome"])?;
-    let mut out = Vec::with_capacity(13_200);
-    let mut seen = std::collections::HashSet::new();
-    file.for_each(|_, f| {
-        let code_ogr: u32 = f[0].parse().map_err(|_| format!("code_ogr `{}` is not a number", f[0]))?;
-        if !seen.insert(code_ogr) {
-            return Err(format!("duplicate code_ogr {code_ogr}"));
-        }
-        let label = f[1].trim();
-        if label.is_empty() {
-            return Err("empty libelle_appellation_long".to_string());
-        }
-        let occupation = catalogue.occupation_id(f[2]).ok_or_else(|| format!("unknown code_rome `{}`", f[2]))?;
-        out.push(Appellation { code_ogr, label: label.to_string(), occupation });
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// One ROME appellation (job title) of an occupation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Appellation {
-    /// The appellation's `code_ogr`.
-    pub code_ogr: u32,
-    /// `libelle_appellation_long`, e.g. "Monteur raccordeur / Monteuse raccordeuse fibre optique".
-    pub label: String,
-    /// Its occupation.
-    pub occupation: OccupationId,
-}
+pub use crate::catalogue::Appellation;
 
 /// What an occupation search matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

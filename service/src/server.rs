@@ -126,26 +126,9 @@ impl EngineSource {
             })?,
             None => ModelArtifact::from_json(embedded::MODEL_JSON)?,
         };
-        // Text search: the folder's appellation file when it has one (else occupation and
-        // item labels only); tension figures: the embedded DARES 2019 files, joined through
-        // each occupation's ROME v3 code.
-        let appellations: std::borrow::Cow<'static, [u8]> = match &self.data {
-            Some(dir) => {
-                let path = dir.join(search::FILE_APPELLATIONS);
-                match std::fs::read(&path) {
-                    Ok(bytes) => bytes.into(),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        tracing::warn!(file = %path.display(), "no appellation file: text search uses occupation and item labels only");
-                        std::borrow::Cow::Borrowed(&[][..])
-                    }
-                    Err(source) => return Err(DataError::Io { file: path, source }),
-                }
-            }
-            None => embedded::APPELLATIONS_CSV.into(),
-        };
-        let appellations =
-            if appellations.is_empty() { Vec::new() } else { search::load_appellations(&appellations, &catalogue)? };
-        let search = search::SearchIndex::new(&catalogue, &appellations)?;
+        // Text search: the catalogue's appellations (job titles) and labels; tension figures:
+        // the embedded DARES 2019 files, joined through each occupation's ROME v3 code.
+        let search = search::SearchIndex::new(&catalogue, &catalogue.appellations)?;
         Ok(Engine::new(catalogue, sets, artifact)?.with_search(search).with_tensions(embedded::tension_table()?))
     }
 }
