@@ -22,7 +22,8 @@ use passerelle_model::catalogue::{Catalogue, OccupationId};
 use passerelle_model::eval::{bootstrap, folds};
 use passerelle_model::features::{FeatureIndex, Features, MobilityEvidence, ProfileVector, N_FEATURES};
 use passerelle_model::transition::{
-    fit, mobility_targets, source_head, train, TrainParams, TrainingSet, TransitionModel,
+    fit, fit_reranker, mobility_targets, source_head, training_evidence, training_pairs, TrainParams, TrainingSet,
+    TransitionModel,
 };
 
 /// One head row: group, occupation id, label, z1, z2, features.
@@ -79,12 +80,22 @@ fn fold_cascade(
     index: &FeatureIndex,
     groups: &[Vec<OccupationId>],
     f: usize,
-) -> (Vec<OccupationId>, TransitionModel) {
+) -> (Vec<OccupationId>, TransitionModel, MobilityEvidence, MobilityEvidence) {
     let params = TrainParams::default().check().unwrap_or_else(|e| panic!("{e}"));
     let train_sources: Vec<OccupationId> =
         groups.iter().enumerate().filter(|(g, _)| *g != f).flat_map(|(_, s)| s.iter().copied()).collect();
-    let model = train(cat, index, &train_sources, &params).unwrap_or_else(|e| panic!("{e}"));
-    (train_sources, model)
+    // As `train` does, keeping the training evidence (cross-fitted embeddings) for the heads.
+    let (evidence, embedding) = training_evidence(cat, index, &train_sources, &params);
+    let set = training_pairs(cat, index, &evidence, &train_sources, &params);
+    let mut model = fit(&set, &params).unwrap_or_else(|e| panic!("{e}"));
+    fit_reranker(cat, index, &evidence, &train_sources, &mut model, &params).unwrap_or_else(|e| panic!("{e}"));
+    // Held-out sources see the embedding fitted on every training row, as in `evaluate`.
+    let mut held_out = MobilityEvidence::new(cat, &train_sources);
+    if let Some(e) = &embedding {
+        held_out = held_out.with_embeddings(e.resolve(cat).unwrap_or_else(|e| panic!("{e}")));
+    }
+    model.embedding = embedding;
+    (train_sources, model, evidence, held_out)
 }
 
 fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
@@ -100,9 +111,8 @@ fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
             continue;
         }
         let started = Instant::now();
-        let (train_sources, model) = fold_cascade(cat, index, &groups, f);
+        let (train_sources, model, evidence, held_out_evidence) = fold_cascade(cat, index, &groups, f);
         let rerank = model.rerank.as_ref().unwrap_or_else(|| panic!("no reranker"));
-        let evidence = MobilityEvidence::new(cat, &train_sources);
         let mut fold = Fold { train: Vec::new(), test: Vec::new(), meta: Vec::new() };
         // Training heads, exactly as fit_reranker builds them.
         for &s in &train_sources {
@@ -118,7 +128,7 @@ fn build(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Fold> {
         for &s in held_out {
             let relevant = &targets[s.0 as usize];
             let items: Vec<_> = cat.occupation(s).items.iter().map(|l| l.item).collect();
-            let scan = index.scan(cat, &evidence, &ProfileVector::new(index, &items), Some(s));
+            let scan = index.scan(cat, &held_out_evidence, &ProfileVector::new(index, &items), Some(s));
             let candidates: Vec<OccupationId> = cat.occupation_ids().filter(|t| *t != s).collect();
             let features: Vec<Features> = candidates.iter().map(|&t| scan.features(index, cat, t)).collect();
             let z1: Vec<f64> = features.iter().map(|x| model.corrected_logit(x)).collect();
@@ -167,13 +177,13 @@ fn build_xfit(cat: &Catalogue, index: &FeatureIndex, dir: &Path) -> Vec<Vec<[f64
             continue;
         }
         let started = Instant::now();
-        let (train_sources, model) = fold_cascade(cat, index, &groups, f);
+        let (train_sources, model, training, _) = fold_cascade(cat, index, &groups, f);
         let rerank = model.rerank.as_ref().unwrap_or_else(|| panic!("no reranker"));
         let mut rows = Vec::new();
         for k in 0..5 {
             let visible: Vec<OccupationId> =
                 train_sources.iter().enumerate().filter(|(i, _)| i % 5 != k).map(|(_, s)| *s).collect();
-            let evidence = MobilityEvidence::new(cat, &visible);
+            let evidence = MobilityEvidence::new(cat, &visible).with_embeddings(training.embeddings().clone());
             for (_, &s) in train_sources.iter().enumerate().filter(|(i, _)| i % 5 == k) {
                 let positives = &targets[s.0 as usize];
                 for (z1, t, x) in source_head(cat, index, &evidence, &model, s, rerank.head) {

@@ -287,7 +287,10 @@ impl Engine {
             );
         }
         let index = FeatureIndex::new(&catalogue);
-        let evidence = MobilityEvidence::all(&catalogue);
+        let mut evidence = MobilityEvidence::all(&catalogue);
+        if let Some(e) = &artifact.model.embedding {
+            evidence = evidence.with_embeddings(e.resolve(&catalogue)?);
+        }
         let item_labels: Vec<&'static str> = catalogue.items.iter().map(|i| crate::labels::intern(&i.label)).collect();
         let gap_order = catalogue
             .occupations
@@ -514,8 +517,9 @@ impl Engine {
     /// order no longer decides.
     ///
     /// Cost: the postings of the profile's items (a few thousand updates), a few vectors of
-    /// one entry per occupation (mobility evidence), the 48 features and first-stage logit
-    /// of every occupation (the reranker's head is taken over all of them), the reranker on
+    /// one entry per occupation (mobility evidence and the learned embedding's logits, one
+    /// 64-wide product per occupation), the 50 features and first-stage logit of every
+    /// occupation (the reranker's head is taken over all of them), the reranker on
     /// 50, a top-k selection among the candidates, and the gap description of the kept
     /// results only (see the criterion benchmark `model/benches/recommend.rs`).
     ///

@@ -194,6 +194,9 @@ pub enum TrainError {
     /// linfa-trees failed to fit a decision tree of the boosted reranker.
     #[error("linfa-trees decision tree failed: {0}")]
     TreeFit(linfa::Error),
+    /// A model trained here could not be read back (a bug, not a data problem).
+    #[error("the trained model is inconsistent: {0}")]
+    Inconsistent(#[from] DataError),
 }
 
 #[cfg(test)]

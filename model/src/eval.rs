@@ -277,7 +277,12 @@ pub fn evaluate_with(
             groups.iter().enumerate().filter(|(g, _)| *g != f).flat_map(|(_, s)| s.iter().copied()).collect();
         let model = train(catalogue, index, &train_sources, train_params)?;
         // Held-out sources' own rows are invisible to the features.
-        let evidence = MobilityEvidence::new(catalogue, &train_sources);
+        let mut evidence = MobilityEvidence::new(catalogue, &train_sources);
+        if let Some(e) = &model.embedding {
+            // Held-out sources are in no inner fold: each gets a fold's embedding, none of
+            // which saw its row, as a served profile does.
+            evidence = evidence.with_embeddings(e.resolve(catalogue)?);
+        }
         for &s in held_out {
             let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
             let scan = index.scan(catalogue, &evidence, &ProfileVector::new(index, &items), Some(s));

@@ -12,9 +12,10 @@
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, Relevance};
 use crate::descriptors::{DescriptorIndex, N_DESCRIPTORS};
+use crate::embedding::EmbeddingSet;
 
 /// Number of pair features.
-pub const N_FEATURES: usize = 48;
+pub const N_FEATURES: usize = 50;
 
 /// Names of the pair features, in vector order. Each is a plain number:
 ///
@@ -68,12 +69,15 @@ pub const N_FEATURES: usize = 48;
 /// | 45 | `target_is_cadre` | T is an executive (*cadre*) occupation: 1, not: 0, unknown: 0.5 | 0..1 |
 /// | 46 | `cadre_step_up` | (1 − anchor's cadre value) × T's | 0..1 |
 /// | 47 | `cadre_step_down` | anchor's cadre value × (1 − T's) | 0..1 |
+/// | 48 | `embedding_log_share` | ln of T's softmax share among all occupations but the anchor under the learned transition embedding ([`crate::embedding`]) | ≤ 0 |
+/// | 49 | `embedding_log_rank` | ln of T's rank by that embedding's logit among all occupations but the anchor | 0..ln N |
 ///
-/// Features 14–28 and 31–34 use the mobility table through [`MobilityEvidence`], built from the
-/// sources whose rows may be seen (the training folds in evaluation, the whole table when
-/// serving). The anchor's own rows are never used by them: at training time the anchor is
-/// the source whose label is predicted, and at serving time its curated list is reported as
-/// separate evidence, not mixed into the model.
+/// Features 14–28, 31–34 and 48–49 use the mobility table through [`MobilityEvidence`],
+/// built from the sources whose rows may be seen (the training folds in evaluation, the
+/// whole table when serving). The anchor's own rows are never used by them: at training
+/// time the anchor is the source whose label is predicted, and at serving time its curated
+/// list is reported as separate evidence, not mixed into the model. Features 48–49 come
+/// from a learned embedding fitted without the anchor's row ([`EmbeddingSet`]).
 ///
 /// Features 35–47 compare how the ROME describes the anchor and T beyond their items (see
 /// [`crate::descriptors`]).
@@ -129,6 +133,8 @@ pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "target_is_cadre",
     "cadre_step_up",
     "cadre_step_down",
+    "embedding_log_share",
+    "embedding_log_rank",
 ];
 
 /// What each feature means, in words an adviser understands (same order as
@@ -182,6 +188,8 @@ pub const FEATURE_EXPLANATIONS: [&str; N_FEATURES] = [
     "this job is an executive (cadre) position",
     "this move is a step up to an executive (cadre) position",
     "this move leaves an executive (cadre) position",
+    "people whose skills resemble the person's are oriented towards jobs whose skills resemble this one (France Travail mobilities, learned)",
+    "this job is among the first where people with skills like the person's are oriented (France Travail mobilities, learned)",
 ];
 
 /// The direction in which each feature supports its explanation in
@@ -190,7 +198,7 @@ pub const FEATURE_EXPLANATIONS: [&str; N_FEATURES] = [
 /// explanation is only shown when the value is on the side of the training mean it states.
 pub const FEATURE_DIRECTION: [i8; N_FEATURES] = [
     1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 0, 1, -1, 1, 1, 1,
+    1, 1, 1, 1, 0, 1, -1, 1, 1, 1, 1, -1,
 ];
 
 /// How many nearest occupations vote in `neighbour_mobility`.
@@ -201,8 +209,10 @@ pub const WIDE_MOBILITY_NEIGHBOURS: usize = 50;
 pub const TARGET_NEIGHBOURS: usize = 10;
 /// How many nearest occupations vote in `near_neighbour_mobility`.
 pub const NEAR_MOBILITY_NEIGHBOURS: usize = 5;
-/// Number of mobility-evidence features (14–28 and 31–34 of [`FEATURE_NAMES`]).
-const N_EVIDENCE: usize = 19;
+/// Number of mobility-evidence features (14–28, 31–34 and 48–49 of [`FEATURE_NAMES`]).
+const N_EVIDENCE: usize = 21;
+/// Number of those computed from the rows themselves (all but the embedding's two).
+const N_ROW_EVIDENCE: usize = 19;
 
 /// The curated mobilities the features may use: the rows of the visible sources only.
 #[derive(Debug, Clone)]
@@ -224,6 +234,9 @@ pub struct MobilityEvidence {
     domaine_size: Vec<u32>,
     /// `flow[d * n_domaines + e]`: visible mobilities from domaine `d` to domaine `e`.
     flow: Vec<u32>,
+    /// The learned transition embeddings fitted on visible rows (features 48–49; zero
+    /// without one).
+    embeddings: EmbeddingSet,
 }
 
 impl MobilityEvidence {
@@ -280,7 +293,21 @@ impl MobilityEvidence {
             domaine,
             domaine_size,
             flow,
+            embeddings: EmbeddingSet::default(),
         }
+    }
+
+    /// The same evidence with learned transition embeddings: each must have been fitted on
+    /// visible rows only, and a visible source must get one fitted without its own row
+    /// (see [`EmbeddingSet::cross_fitted`]).
+    pub fn with_embeddings(mut self, embeddings: EmbeddingSet) -> Self {
+        self.embeddings = embeddings;
+        self
+    }
+
+    /// The learned transition embeddings (empty unless [`with_embeddings`](Self::with_embeddings)).
+    pub fn embeddings(&self) -> &EmbeddingSet {
+        &self.embeddings
     }
 
     /// Evidence from the whole table (serving).
@@ -534,7 +561,7 @@ pub struct ProfileScan {
     /// `size_ratios[k]` = `ln(max(k, 1) / profile_len)` for every item count `k` up to the
     /// largest occupation's (the `log_size_ratio` feature, one logarithm per distinct size).
     size_ratios: Vec<f64>,
-    /// Mobility-evidence features (14–28 and 31–34), one column per feature, indexed by
+    /// Mobility-evidence features (14–28, 31–34, 48–49), one column per feature, indexed by
     /// occupation: small vectors the allocator reuses, read in step by the features.
     evidence: [Vec<f64>; N_EVIDENCE],
 }
@@ -750,8 +777,18 @@ impl FeatureIndex {
             OccupationId(best as u32)
         });
         let above = counts_above(&cosines, anchor);
-        let evidence_features =
-            mobility_evidence(evidence, &self.nearest_occupations, &cosines, &touched, anchor, &self.ln_int);
+        let rows = mobility_evidence(evidence, &self.nearest_occupations, &cosines, &touched, anchor, &self.ln_int);
+        let (log_share, log_rank) = match evidence.embeddings.for_anchor(anchor) {
+            Some(e) => {
+                let scan = e.scan(&p.items, anchor);
+                (scan.log_share, scan.log_rank)
+            }
+            None => (vec![0.0; cosines.len()], vec![0.0; cosines.len()]),
+        };
+        let mut learned = [log_share, log_rank].into_iter();
+        let mut rows = rows.into_iter();
+        let evidence_features: [Vec<f64>; N_EVIDENCE] =
+            std::array::from_fn(|_| rows.next().or_else(|| learned.next()).unwrap_or_default());
         ProfileScan {
             overlaps,
             touched,
@@ -882,7 +919,7 @@ fn mobility_evidence(
     touched: &[u32],
     anchor: OccupationId,
     ln_int: &[f64],
-) -> [Vec<f64>; N_EVIDENCE] {
+) -> [Vec<f64>; N_ROW_EVIDENCE] {
     let n = cosines.len();
     let a = anchor.0 as usize;
     // The 20 nearest are the first 20 of the 50 nearest (same order, same ties).
@@ -1298,7 +1335,10 @@ const PAIR_FEATURES: [usize; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 2
 
 /// Indices in [`FEATURE_NAMES`] of the mobility-evidence columns, in column order.
 const EVIDENCE_FEATURES: [usize; N_EVIDENCE] =
-    [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34];
+    [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34, 48, 49];
+
+/// Indices in [`FEATURE_NAMES`] of the learned embedding's features.
+pub const EMBEDDING_FEATURES: [usize; 2] = [48, 49];
 
 /// Indices in [`FEATURE_NAMES`] of the descriptor columns, in
 /// [`DescriptorIndex::pair`] order.
@@ -1468,6 +1508,8 @@ mod tests {
             0.0,
             0.0,
             1.0, // cadre → not cadre
+            0.0, // no learned embedding in this evidence
+            0.0,
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
     }
@@ -1529,6 +1571,8 @@ mod tests {
             0.5, // emploi_cadre unknown
             0.0, // the anchor is cadre: no step up
             0.5, // cadre × (1 − 0.5)
+            0.0, // no learned embedding in this evidence
+            0.0,
         ];
         assert_close(&scan.features(&index, &cat, t), &want);
         assert_eq!(scan.anchor(), cat.occupation_id("A1001").expect("A1001"));
@@ -1572,8 +1616,17 @@ mod tests {
         }
         let items: Vec<ItemId> = cat.occupation(a).items.iter().map(|l| l.item).collect();
         let p = ProfileVector::new(&index, &items);
-        let before = index.scan(&cat, &MobilityEvidence::all(&cat), &p, Some(a));
-        let after = index.scan(&edited, &MobilityEvidence::all(&edited), &p, Some(a));
+        // With learned embeddings fitted on each table: A1001's is the one fitted without its row.
+        let all: Vec<OccupationId> = cat.occupation_ids().collect();
+        let ep = crate::embedding::EmbeddingParams { dim: 3, epochs: 30, min_df: 1, ..Default::default() };
+        let with = |c: &Catalogue| {
+            let (set, _) = EmbeddingSet::fit_cross(c, &index, &all, 2, &ep).expect("rows");
+            MobilityEvidence::all(c).with_embeddings(set)
+        };
+        let before = index.scan(&cat, &with(&cat), &p, Some(a));
+        let after = index.scan(&edited, &with(&edited), &p, Some(a));
+        // The embedding is used: a share below 1 among the two other occupations.
+        assert!(before.features(&index, &cat, cat.occupation_id("B2001").expect("B2001"))[EMBEDDING_FEATURES[0]] < 0.0);
         for t in cat.occupation_ids() {
             assert_eq!(before.features(&index, &cat, t), after.features(&index, &edited, t));
         }

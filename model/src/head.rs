@@ -176,8 +176,9 @@ mod tests {
     fn bounds_contain_the_exact_logits_and_prune_most_occupations() {
         let catalogue = crate::embedded::catalogue().expect("catalogue");
         let index = FeatureIndex::new(&catalogue);
-        let evidence = MobilityEvidence::all(&catalogue);
         let model = ModelArtifact::from_json(crate::embedded::MODEL_JSON).expect("artifact").model;
+        let embeddings = model.embedding.as_ref().expect("the embedded model has an embedding").resolve(&catalogue);
+        let evidence = MobilityEvidence::all(&catalogue).with_embeddings(embeddings.expect("resolves"));
         let linear = LinearLogit::of(&model).expect("the embedded first stage is linear");
         assert!(linear.w[LOG_REVERSE_RANK] != 0.0, "the bounded feature has a weight");
         let (mut checked, mut exact) = (0, 0);

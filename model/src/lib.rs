@@ -45,6 +45,7 @@ pub mod catalogue;
 pub mod cohort;
 pub mod descriptors;
 pub mod embedded;
+pub mod embedding;
 pub mod engine;
 pub mod error;
 pub mod eval;

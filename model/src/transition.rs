@@ -20,16 +20,20 @@ use sha2::{Digest, Sha256};
 
 use crate::boost::{fit_boosted, tree_inputs, BoostParams, BoostedTrees, TreeInputs};
 use crate::catalogue::{Catalogue, OccupationId};
+use crate::embedding::{EmbeddingArtifact, EmbeddingParams, EmbeddingSet};
 use crate::error::{DataError, TrainError};
 use crate::features::{
     FeatureIndex, Features, MobilityEvidence, ProfileVector, FEATURE_DIRECTION, FEATURE_NAMES, N_FEATURES,
 };
 
-/// Newest artifact layout this build reads and writes: version 2 holds the reranker's
-/// boosted trees ([`Reranker::trees`]); an artifact without trees is written as version 1
-/// ([`MIN_ARTIFACT_FORMAT_VERSION`], the layout before trees), so older builds still read
-/// it and a build without trees support refuses one with trees by its version.
-pub const ARTIFACT_FORMAT_VERSION: u32 = 2;
+/// Newest artifact layout this build reads and writes: version 3 holds a learned transition
+/// embedding ([`TransitionModel::embedding`]), version 2 the reranker's boosted trees
+/// ([`Reranker::trees`]); an artifact with neither is written as version 1
+/// ([`MIN_ARTIFACT_FORMAT_VERSION`], the layout before both), so a build without support
+/// for a part refuses an artifact holding it by its version.
+pub const ARTIFACT_FORMAT_VERSION: u32 = 3;
+/// The layout of an artifact with boosted trees and no embedding.
+pub const TREES_ARTIFACT_FORMAT_VERSION: u32 = 2;
 /// Oldest artifact layout this build reads (no boosted trees). Other versions are refused.
 pub const MIN_ARTIFACT_FORMAT_VERSION: u32 = 1;
 
@@ -75,6 +79,10 @@ pub struct TrainParams {
     /// JSON when none, so artifacts without trees keep their layout and checksum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boost: Option<BoostParams>,
+    /// The learned transition embedding behind features 48–49 ([`crate::embedding`]);
+    /// none: those features are 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingParams>,
 }
 
 /// What the logistic regression is fitted on.
@@ -106,6 +114,7 @@ impl Default for TrainParams {
             knots: 0,
             rerank_head: 50,
             boost: None,
+            embedding: Some(EmbeddingParams::default()),
         }
     }
 }
@@ -144,6 +153,9 @@ impl TrainParams {
         }
         if let Some(b) = &self.boost {
             b.check()?;
+        }
+        if let Some(e) = &self.embedding {
+            e.check().map_err(|(name, reason)| TrainError::InvalidParam { name, reason })?;
         }
         Ok(ValidTrainParams(self))
     }
@@ -188,6 +200,10 @@ pub struct TransitionModel {
     /// Second stage of the cascade, if trained.
     #[serde(default)]
     pub rerank: Option<Reranker>,
+    /// The learned transition embedding the features 48–49 are computed with, fitted on
+    /// the rows of every training source (the first stage only; none in a reranker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<EmbeddingArtifact>,
 }
 
 /// The second stage of a two-stage cascade: for one profile, the `head` occupations with
@@ -466,10 +482,14 @@ impl TransitionModel {
         c
     }
 
-    /// The artifact layout this model needs: 2 with boosted trees, 1 without.
+    /// The artifact layout this model needs: 3 with an embedding, else 2 with boosted trees,
+    /// 1 with neither.
     pub fn format_version(&self) -> u32 {
+        if self.embedding.is_some() {
+            return ARTIFACT_FORMAT_VERSION;
+        }
         match &self.rerank {
-            Some(r) if r.trees.is_some() => ARTIFACT_FORMAT_VERSION,
+            Some(r) if r.trees.is_some() => TREES_ARTIFACT_FORMAT_VERSION,
             _ => MIN_ARTIFACT_FORMAT_VERSION,
         }
     }
@@ -567,16 +587,16 @@ pub struct TrainingSet {
 /// non-mobilities (a `hard_negative_share` among its `hard_pool` nearest occupations, the
 /// rest uniform; all uniform by default).
 /// A source with no mobility row contributes nothing (it can still be ranked at serving).
-/// The mobility features see only the rows of `sources` (and never the row of the source
-/// being labelled).
+/// `evidence` must be [`training_evidence`] of `sources`: the mobility features see only the
+/// rows of `sources`, never the row of the source being labelled.
 pub fn training_pairs(
     catalogue: &Catalogue,
     index: &FeatureIndex,
+    evidence: &MobilityEvidence,
     sources: &[OccupationId],
     params: &ValidTrainParams,
 ) -> TrainingSet {
     let p = params.get();
-    let evidence = MobilityEvidence::new(catalogue, sources);
     let targets = mobility_targets(catalogue);
     let mut set = TrainingSet { features: Vec::new(), labels: Vec::new(), groups: Vec::new(), base_rate: 0.0 };
     let (mut all_pairs, mut all_positives) = (0usize, 0usize);
@@ -590,7 +610,7 @@ pub fn training_pairs(
         let pos_set: HashSet<OccupationId> = positives.iter().copied().collect();
         let items: Vec<_> = catalogue.occupation(s).items.iter().map(|l| l.item).collect();
         let profile = ProfileVector::new(index, &items);
-        let scan = index.scan(catalogue, &evidence, &profile, Some(s));
+        let scan = index.scan(catalogue, evidence, &profile, Some(s));
         let mut rng = StdRng::seed_from_u64(p.seed ^ (u64::from(s.0) << 20));
         let mut others: Vec<OccupationId> =
             catalogue.occupation_ids().filter(|o| *o != s && !pos_set.contains(o)).collect();
@@ -641,10 +661,38 @@ pub fn train(
     sources: &[OccupationId],
     params: &ValidTrainParams,
 ) -> Result<TransitionModel, TrainError> {
-    let set = training_pairs(catalogue, index, sources, params);
+    let (evidence, embedding) = training_evidence(catalogue, index, sources, params);
+    let set = training_pairs(catalogue, index, &evidence, sources, params);
     let mut model = fit(&set, params)?;
-    fit_reranker(catalogue, index, sources, &mut model, params)?;
+    fit_reranker(catalogue, index, &evidence, sources, &mut model, params)?;
+    model.embedding = embedding;
     Ok(model)
+}
+
+/// Inner folds of the embeddings' cross-fitting in [`training_evidence`]: the same split
+/// of the sources as [`cross_fitted_heads`] (every `k`-th source with a row).
+pub const EMBEDDING_INNER_FOLDS: usize = BOOST_INNER_FOLDS;
+
+/// The mobility evidence the training pairs of `sources` are computed with: their rows and,
+/// when `params.embedding` is set, learned transition embeddings, one per inner fold
+/// ([`EmbeddingSet::fit_cross`], 5 fits on rayon's pool), with their serialised form for
+/// the artifact. A training pair never sees an embedding fitted on its own source's row,
+/// as a held-out or served profile never does.
+pub fn training_evidence(
+    catalogue: &Catalogue,
+    index: &FeatureIndex,
+    sources: &[OccupationId],
+    params: &ValidTrainParams,
+) -> (MobilityEvidence, Option<EmbeddingArtifact>) {
+    let evidence = MobilityEvidence::new(catalogue, sources);
+    let fitted = params
+        .get()
+        .embedding
+        .and_then(|ep| EmbeddingSet::fit_cross(catalogue, index, sources, EMBEDDING_INNER_FOLDS, &ep));
+    match fitted {
+        Some((set, artifact)) => (evidence.with_embeddings(set), Some(artifact)),
+        None => (evidence, None),
+    }
 }
 
 /// Fits standardisation and logistic weights on a training set.
@@ -720,6 +768,7 @@ pub fn fit(set: &TrainingSet, params: &ValidTrainParams) -> Result<TransitionMod
         prior_offset,
         calibration: None,
         rerank: None,
+        embedding: None,
     })
 }
 
@@ -734,6 +783,7 @@ pub fn fit(set: &TrainingSet, params: &ValidTrainParams) -> Result<TransitionMod
 pub fn fit_reranker(
     catalogue: &Catalogue,
     index: &FeatureIndex,
+    evidence: &MobilityEvidence,
     sources: &[OccupationId],
     stage1: &mut TransitionModel,
     params: &ValidTrainParams,
@@ -743,7 +793,6 @@ pub fn fit_reranker(
     if head == 0 {
         return Ok(());
     }
-    let evidence = MobilityEvidence::new(catalogue, sources);
     let targets = mobility_targets(catalogue);
     let mut set = TrainingSet { features: Vec::new(), labels: Vec::new(), groups: Vec::new(), base_rate: 0.0 };
     // One source's head; sources in parallel (rayon), collected in order.
@@ -752,7 +801,7 @@ pub fn fit_reranker(
         if positives.is_empty() {
             return Vec::new();
         }
-        source_head(catalogue, index, &evidence, stage1, s, head)
+        source_head(catalogue, index, evidence, stage1, s, head)
             .into_iter()
             .map(|(_, t, x)| (x, positives.contains(&t)))
             .collect()
@@ -772,7 +821,15 @@ pub fn fit_reranker(
     let mut reranker = Reranker { head, model: Box::new(model), trees: None };
     if let Some(boost) = &params.get().boost {
         if boost.rounds > 0 {
-            let heads = cross_fitted_heads(catalogue, index, sources, stage1, &reranker, BOOST_INNER_FOLDS);
+            let heads = cross_fitted_heads(
+                catalogue,
+                index,
+                evidence.embeddings(),
+                sources,
+                stage1,
+                &reranker,
+                BOOST_INNER_FOLDS,
+            );
             match fit_boosted(&heads.rows, &heads.labels, &heads.f0, &heads.groups, boost) {
                 Ok((trees, trace)) => {
                     tracing::info!(trees = trace.kept, rows = heads.rows.len(), "boosted reranker trees fitted");
@@ -812,10 +869,13 @@ pub struct BoostRows {
 /// `inner` folds (every `inner`-th source), and a fold's heads use the mobility evidence
 /// of the other folds only. Trees fitted on heads whose evidence holds every other
 /// training row learn patterns that do not carry over to held-out sources (measured:
-/// recall@10 −0.010 on the protocol, against a gain with these heads).
+/// recall@10 −0.010 on the protocol, against a gain with these heads). `embeddings` are
+/// those of [`training_evidence`], whose split is the same when `inner` is
+/// [`EMBEDDING_INNER_FOLDS`]: a source then sees the embedding fitted without its row.
 pub fn cross_fitted_heads(
     catalogue: &Catalogue,
     index: &FeatureIndex,
+    embeddings: &EmbeddingSet,
     sources: &[OccupationId],
     stage1: &TransitionModel,
     reranker: &Reranker,
@@ -828,7 +888,7 @@ pub fn cross_fitted_heads(
     for k in 0..inner {
         let visible: Vec<OccupationId> =
             with_rows.iter().enumerate().filter(|(i, _)| i % inner != k).map(|(_, s)| *s).collect();
-        let evidence = MobilityEvidence::new(catalogue, &visible);
+        let evidence = MobilityEvidence::new(catalogue, &visible).with_embeddings(embeddings.clone());
         let fold: Vec<OccupationId> =
             with_rows.iter().enumerate().filter(|(i, _)| i % inner == k).map(|(_, s)| *s).collect();
         // One source's head rows; sources in parallel (rayon), collected in order.
@@ -1146,6 +1206,7 @@ mod tests {
             prior_offset: 0.0,
             calibration: None,
             rerank: None,
+            embedding: None,
         }
     }
 
@@ -1230,7 +1291,7 @@ mod tests {
         model.rerank = Some(Reranker { head: 2, model: Box::new(linear(&[(1, 1.0)])), trees: Some(trees) });
         let data = DataVersion { name: "toy".into(), checksum: "c".into(), occupations: 4, mobilities: 1 };
         let mut artifact = ModelArtifact {
-            format_version: ARTIFACT_FORMAT_VERSION,
+            format_version: TREES_ARTIFACT_FORMAT_VERSION,
             model_kind: "test".into(),
             data,
             params: TrainParams::default(),

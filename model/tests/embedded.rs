@@ -253,9 +253,17 @@ fn corrupt_or_incompatible_artifacts_are_refused() {
     let edited = value.to_string();
     let err = ModelArtifact::from_json(&edited).expect_err("edited");
     assert!(err.to_string().contains("checksum mismatch"), "{err}");
-    let newer = embedded::MODEL_JSON.replacen("\"format_version\": 1", "\"format_version\": 99", 1);
+    let current = format!("\"format_version\": {}", passerelle_model::transition::ARTIFACT_FORMAT_VERSION);
+    assert!(embedded::MODEL_JSON.contains(&current), "the embedded artifact has the newest layout (an embedding)");
+    let newer = embedded::MODEL_JSON.replacen(&current, "\"format_version\": 99", 1);
     let err = ModelArtifact::from_json(&newer).expect_err("version");
     assert!(err.to_string().contains("format_version 99 is not supported"), "{err}");
+    // The embedding needs layout 3: the same artifact written as layout 2 is refused.
+    let mut older = ModelArtifact::from_json(embedded::MODEL_JSON).expect("artifact");
+    older.format_version = 2;
+    let json = older.to_json().expect("serialises");
+    let err = ModelArtifact::from_json(&json).expect_err("layout 2 with an embedding");
+    assert!(err.to_string().contains("format_version 2 does not match the model, which needs version 3"), "{err}");
     // A re-checksummed artifact with a decreasing or out-of-range calibration is refused.
     for edit in ["decreasing", "out_of_range", "empty"] {
         let mut value: serde_json::Value = serde_json::from_str(embedded::MODEL_JSON).expect("json");
@@ -322,7 +330,9 @@ fn digital_infrastructure_size_is_stable() {
 fn held_out_rows_never_reach_their_features() {
     // Leakage on the real export: fold 0 of the protocol is held out. Rotating the targets
     // of its sources' rows among themselves (every held-out source gets another one's list)
-    // leaves every feature of those sources, against every candidate, unchanged.
+    // leaves the learned embeddings and every feature of those sources, against every
+    // candidate, unchanged.
+    use passerelle_model::embedding::{EmbeddingParams, EmbeddingSet};
     use passerelle_model::eval::folds;
     use passerelle_model::features::{FeatureIndex, MobilityEvidence, ProfileVector};
     let cat = engine().catalogue();
@@ -339,7 +349,14 @@ fn held_out_rows_never_reach_their_features() {
     let changed = rows.iter().filter(|&&i| shuffled.mobilities[i].target != cat.mobilities[i].target).count();
     assert!(changed > rows.len() / 2, "{changed} of {} rows changed", rows.len());
     let index = FeatureIndex::new(cat);
-    let (before_ev, after_ev) = (MobilityEvidence::new(cat, &train), MobilityEvidence::new(&shuffled, &train));
+    // The learned embeddings too (few steps: what they read does not depend on how long
+    // they are fitted): fitted on the training rows only, identical on both tables.
+    let ep = EmbeddingParams { dim: 4, epochs: 3, ..EmbeddingParams::default() };
+    let (before_set, before_art) = EmbeddingSet::fit_cross(cat, &index, &train, 5, &ep).expect("rows");
+    let (after_set, after_art) = EmbeddingSet::fit_cross(&shuffled, &index, &train, 5, &ep).expect("rows");
+    assert!(before_art == after_art, "the embeddings never read a held-out row");
+    let before_ev = MobilityEvidence::new(cat, &train).with_embeddings(before_set);
+    let after_ev = MobilityEvidence::new(&shuffled, &train).with_embeddings(after_set);
     for &s in groups[0].iter().take(40) {
         let items: Vec<_> = cat.occupation(s).items.iter().map(|l| l.item).collect();
         let p = ProfileVector::new(&index, &items);

@@ -10,6 +10,7 @@ use passerelle_model::boost::{BoostObjective, BoostParams};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
+use passerelle_model::embedding::EmbeddingParams;
 use passerelle_model::engine::{
     ProfileQuery, RecommendQuery, DEFAULT_OTHER_SKILLS, DEFAULT_TOP_K, MAX_OTHER_SKILLS, MAX_TOP_K,
 };
@@ -17,7 +18,7 @@ use passerelle_model::error::{DataError, QueryError, TrainError};
 use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
-    fit, fit_reranker, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams,
+    fit, fit_reranker, training_evidence, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams,
 };
 
 use crate::auth::ApiKeyError;
@@ -172,6 +173,13 @@ pub struct HyperArgs {
     /// Loss the boosted trees descend.
     #[arg(long, value_enum, default_value_t = BoostObjectiveArg::Pairwise)]
     pub boost_objective: BoostObjectiveArg,
+    /// Adam steps of the learned transition embedding (features 48–49; 0..=10000, 0 = no
+    /// embedding, the two features are 0).
+    #[arg(long, default_value_t = EmbeddingParams::default().epochs)]
+    pub embedding_epochs: usize,
+    /// Width of the learned transition embedding (1..=256).
+    #[arg(long, default_value_t = EmbeddingParams::default().dim)]
+    pub embedding_dim: usize,
 }
 
 /// `--boost-objective` values (see `BoostObjective`).
@@ -222,6 +230,11 @@ impl HyperArgs {
                     BoostObjectiveArg::Softmax => BoostObjective::Softmax,
                 },
                 ..BoostParams::default()
+            }),
+            embedding: (self.embedding_epochs > 0).then(|| EmbeddingParams {
+                epochs: self.embedding_epochs,
+                dim: self.embedding_dim,
+                ..EmbeddingParams::default()
             }),
             ..TrainParams::default()
         }
@@ -413,10 +426,12 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let params = args.hyper.params().check()?;
     let index = FeatureIndex::new(&catalogue);
     let sources: Vec<_> = catalogue.occupation_ids().collect();
-    let pairs = training_pairs(&catalogue, &index, &sources, &params);
+    let (evidence, embedding) = training_evidence(&catalogue, &index, &sources, &params);
+    let pairs = training_pairs(&catalogue, &index, &evidence, &sources, &params);
     let n_pos = pairs.labels.iter().filter(|l| **l).count();
     let mut model = fit(&pairs, &params)?;
-    fit_reranker(&catalogue, &index, &sources, &mut model, &params)?;
+    fit_reranker(&catalogue, &index, &evidence, &sources, &mut model, &params)?;
+    model.embedding = embedding;
     eprintln!("trained on {} pairs ({n_pos} mobilities) in {:.1?}", pairs.labels.len(), started.elapsed());
     let evaluation = if args.no_eval {
         None
@@ -484,9 +499,17 @@ pub fn model_card(a: &ModelArtifact) -> String {
             "boosted_trees": r.trees.as_ref().map(|t| serde_json::json!({
                 "trees": t.trees.len(),
                 "nodes": t.trees.iter().map(|tree| tree.nodes.len()).sum::<usize>(),
-                "inputs": "the 48 features, the first-stage logit and the linear reranker's logit",
+                "inputs": format!("the {} features, the first-stage logit and the linear reranker's logit", FEATURE_NAMES.len()),
                 "trained_on": "heads of the training sources computed with the mobility rows of the other inner folds only (5 folds)",
             })),
+        })),
+        "embedding": a.model.embedding.as_ref().map(|e| serde_json::json!({
+            "what": "learned transition embedding behind embedding_log_share and embedding_log_rank: logit(P, T) = (x_P U) · (x_T V) + b_T over idf-weighted, L2-normalised item vectors, fitted by Adam on the softmax cross-entropy of the curated rows",
+            "parameters": e.params,
+            "input_items": e.items.len(),
+            "folds": e.folds.len(),
+            "trained_on": "one embedding per inner fold of the sources, each on the other folds' rows; a profile uses the one that did not see its anchor's row",
+            "storage": "IEEE half precision (f16), little-endian, base64",
         })),
         "evaluation": a.evaluation,
         "probability_basis": crate::grpc::convert::probability_basis(a.model.calibration.is_some()),
