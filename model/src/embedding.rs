@@ -105,6 +105,14 @@ pub struct TransitionEmbedding {
     target: Vec<f32>,
     /// `b`: one bias per occupation.
     bias: Vec<f32>,
+    /// `ln_rank[r] = ln r` for ranks `0..=occupations` (`ln_rank[0]` unused), so a scan
+    /// takes table lookups instead of logarithms.
+    ln_rank: Vec<f64>,
+}
+
+/// `ln k` for `k` in `0..=n` (entry 0 is 0, unused).
+fn ln_table(n: usize) -> Vec<f64> {
+    (0..=n).map(|k| if k == 0 { 0.0 } else { (k as f64).ln() }).collect()
 }
 
 /// The serialised form of an [`EmbeddingSet`], in the model artifact: items by their
@@ -258,6 +266,7 @@ impl EmbeddingArtifact {
                 source,
                 target,
                 bias,
+                ln_rank: ln_table(n),
             }));
         }
         Ok(EmbeddingSet { folds, fold_of })
@@ -309,36 +318,60 @@ impl TransitionEmbedding {
     /// [`OccupationId`].
     pub fn logits(&self, items: &[ItemId]) -> Vec<f32> {
         let u = self.profile_vector(items);
-        self.target
-            .chunks_exact(self.dim)
-            .zip(&self.bias)
-            .map(|(row, b)| row.iter().zip(&u).map(|(x, y)| x * y).sum::<f32>() + b)
-            .collect()
+        self.target.chunks_exact(self.dim).zip(&self.bias).map(|(row, b)| dot(row, &u) + b).collect()
     }
 
     /// The two features of a profile with items `items` and anchor `anchor` against every
     /// occupation (see [`EmbeddingScan`]).
     pub fn scan(&self, items: &[ItemId], anchor: OccupationId) -> EmbeddingScan {
         let logits = self.logits(items);
+        let n = logits.len();
         let a = anchor.0 as usize;
-        let max =
-            logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| f64::from(*v)).fold(f64::MIN, f64::max);
-        let sum: f64 =
-            logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| (f64::from(*v) - max).exp()).sum();
-        let log_sum = max + sum.max(f64::MIN_POSITIVE).ln();
-        let mut others: Vec<f32> = logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| *v).collect();
-        others.sort_unstable_by(|x, y| y.total_cmp(x));
+        let max = logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| *v).fold(f32::MIN, f32::max);
+        // Shares in f32 (every term ≤ 1), summed in f64.
+        let sum: f64 = logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| f64::from((v - max).exp())).sum();
+        let log_sum = f64::from(max) + sum.max(f64::MIN_POSITIVE).ln();
         let log_share = logits.iter().map(|v| f64::from(*v) - log_sum).collect();
-        let log_rank = logits
-            .iter()
-            .map(|v| {
-                // Occupations but the anchor with a strictly higher logit; ties share a rank.
-                let above = others.partition_point(|o| o > v);
-                ((1 + above) as f64).ln()
-            })
-            .collect();
+        // Ranks by one integer sort of (order key, id): the key sorts logits descending
+        // (total order of f32), ties share the rank of their first.
+        let key = |v: f32| {
+            let bits = v.to_bits();
+            let ascending = if bits >> 31 == 1 { !bits } else { bits | 0x8000_0000 };
+            u64::from(!ascending) << 32
+        };
+        let mut order: Vec<u64> =
+            logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(i, v)| key(*v) | i as u64).collect();
+        order.sort_unstable();
+        let mut log_rank = vec![0.0; n];
+        let mut rank_ln = 0.0;
+        for (p, k) in order.iter().enumerate() {
+            if p == 0 || k >> 32 != order[p - 1] >> 32 {
+                rank_ln = self.ln_rank.get(p + 1).copied().unwrap_or_else(|| ((p + 1) as f64).ln());
+            }
+            log_rank[(k & 0xFFFF_FFFF) as usize] = rank_ln;
+        }
+        if a < n {
+            let ka = key(logits[a]);
+            let above = order.partition_point(|k| (k >> 32) < (ka >> 32));
+            log_rank[a] = ((above + 1) as f64).ln();
+        }
         EmbeddingScan { log_share, log_rank }
     }
+}
+
+/// `Σ a_i b_i` in eight interleaved partial sums (which the compiler vectorises; one
+/// running sum would wait on each addition), then summed in a fixed order: deterministic.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// The embeddings a feature scan may use, one per inner fold of the training sources, chosen
@@ -627,7 +660,15 @@ pub fn fit(
     round_f16(&mut source);
     round_f16(&mut target);
     round_f16(&mut b);
-    Some(TransitionEmbedding { dim, row_of: inputs.row_of, input_weight: inputs.input_weight, source, target, bias: b })
+    Some(TransitionEmbedding {
+        dim,
+        row_of: inputs.row_of,
+        input_weight: inputs.input_weight,
+        source,
+        target,
+        bias: b,
+        ln_rank: ln_table(n),
+    })
 }
 
 #[cfg(test)]
@@ -743,6 +784,7 @@ mod tests {
             source: vec![2.0],
             target: vec![0.5, 1.0, -1.0],
             bias: vec![0.0, 0.5, 3.0],
+            ln_rank: ln_table(3),
         };
         let close = |got: Vec<f32>, want: [f32; 3]| {
             assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{got:?} vs {want:?}");
