@@ -329,7 +329,8 @@ impl TransitionEmbedding {
         let a = anchor.0 as usize;
         let max = logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| *v).fold(f32::MIN, f32::max);
         // Shares in f32 (every term ≤ 1), summed in f64.
-        let sum: f64 = logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| f64::from((v - max).exp())).sum();
+        let sum: f64 =
+            logits.iter().enumerate().filter(|(i, _)| *i != a).map(|(_, v)| f64::from((v - max).exp())).sum();
         let log_sum = f64::from(max) + sum.max(f64::MIN_POSITIVE).ln();
         let log_share = logits.iter().map(|v| f64::from(*v) - log_sum).collect();
         // Ranks by one integer sort of (order key, id): the key sorts logits descending
