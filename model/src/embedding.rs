@@ -802,6 +802,45 @@ mod tests {
         close(e.logits(&[ItemId(1)]), [0.0, 0.5, 3.0]);
     }
 
+    /// The ranks equal a direct count of the others with a strictly higher logit,
+    /// with many ties, a constant row, and the anchor above, below and inside the range.
+    #[test]
+    fn ranks_equal_a_direct_count() {
+        let mut rng = StdRng::seed_from_u64(5);
+        for case in 0..40 {
+            let n = 3000;
+            let bias: Vec<f32> = (0..n)
+                .map(|i| match case % 4 {
+                    0 => rng.gen_range(-3.0f32..3.0),
+                    1 => (rng.gen_range(0..7) as f32) * 0.5, // many ties
+                    2 => 1.25,                               // all equal
+                    _ => {
+                        if i == 0 {
+                            1e3
+                        } else {
+                            rng.gen_range(-1.0f32..1.0)
+                        }
+                    }
+                })
+                .collect();
+            let e = TransitionEmbedding {
+                dim: 1,
+                row_of: vec![],
+                input_weight: vec![],
+                source: vec![],
+                target: vec![0.0; n],
+                bias: bias.clone(),
+                ln_rank: ln_table(n),
+            };
+            let anchor = OccupationId(if case % 3 == 0 { 0 } else { 17 });
+            let scan = e.scan(&[], anchor);
+            for (t, v) in bias.iter().enumerate() {
+                let above = bias.iter().enumerate().filter(|(i, x)| *i != anchor.0 as usize && *x > v).count();
+                assert_eq!(scan.log_rank[t], ((above + 1) as f64).ln(), "case {case}, occupation {t}");
+            }
+        }
+    }
+
     /// Another export: an occupation the embedding does not know gets the zero vector and
     /// the mean bias (a neutral score), an item it does not know is ignored.
     #[test]
