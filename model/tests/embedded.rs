@@ -290,6 +290,70 @@ fn corrupt_or_incompatible_artifacts_are_refused() {
     assert!(matches!(ModelArtifact::from_json(&json), Err(DataError::Artifact { .. })));
 }
 
+/// Re-checksummed edits of the committed artifact's embedding are refused on load, by
+/// `ModelArtifact::from_json` (no catalogue needed), with the artifact field: parameters
+/// outside the training ranges, held-out lists naming an unknown code or one twice or
+/// empty, training parameters that do not describe the embedding stored, an embedding
+/// inside the reranker (which would be ignored).
+#[test]
+fn hand_edited_embeddings_are_refused_with_the_field() {
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit, &str); 9] = [
+        ("dim 0", |v| v["model"]["embedding"]["params"]["dim"] = 0.into(), "embedding.params.dim: 0 not in 1..=256"),
+        (
+            "dim 100000",
+            |v| v["model"]["embedding"]["params"]["dim"] = 100_000.into(),
+            "embedding.params.dim: 100000 not in 1..=256",
+        ),
+        (
+            "epochs 0",
+            |v| v["model"]["embedding"]["params"]["epochs"] = 0.into(),
+            "embedding.params.epochs: 0 not in 1..=10000",
+        ),
+        (
+            "min_df 0",
+            |v| v["model"]["embedding"]["params"]["min_df"] = 0.into(),
+            "embedding.params.min_df: must be ≥ 1",
+        ),
+        (
+            "unknown held-out code",
+            |v| v["model"]["embedding"]["folds"][3]["held_out"].as_array_mut().unwrap().push("Z9999".into()),
+            "embedding.folds[3].held_out: Z9999 is not one of embedding.occupations",
+        ),
+        (
+            "held-out code twice in one fold",
+            |v| {
+                let list = v["model"]["embedding"]["folds"][0]["held_out"].as_array_mut().unwrap();
+                list.push(list[0].clone());
+            },
+            "appears twice",
+        ),
+        (
+            "empty held-out list",
+            |v| v["model"]["embedding"]["folds"][4]["held_out"] = serde_json::json!([]),
+            "embedding.folds[4].held_out: empty",
+        ),
+        (
+            "training parameters that do not describe the embedding",
+            |v| v["params"]["embedding"]["dim"] = 32.into(),
+            "params.embedding Some(EmbeddingParams { dim: 32",
+        ),
+        (
+            "embedding in the reranker",
+            |v| v["model"]["rerank"]["model"]["embedding"] = v["model"]["embedding"].clone(),
+            "rerank.model.embedding: the reranker has no embedding of its own",
+        ),
+    ];
+    for (what, edit, want) in edits {
+        let mut value: serde_json::Value = serde_json::from_str(embedded::MODEL_JSON).expect("json");
+        edit(&mut value);
+        let mut artifact: ModelArtifact = serde_json::from_value(value).expect("still an artifact");
+        let json = artifact.to_json().expect("json");
+        let err = ModelArtifact::from_json(&json).expect_err(what);
+        assert!(err.to_string().contains(want), "{what}: {err}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// Any profile of known items yields sorted scores in [0, 1] and gaps disjoint from it.
