@@ -989,15 +989,19 @@ mod tests {
         a.input_weights[2] = 0.0;
         assert!(err(&a).ends_with("embedding.input_weights[2]: 0 not in (0, 100]"));
         let mut a = good.clone();
-        let fold = EmbeddingFold { held_out: Vec::new(), source: String::new(), target: String::new(), bias: String::new() };
+        let fold =
+            EmbeddingFold { held_out: Vec::new(), source: String::new(), target: String::new(), bias: String::new() };
         a.folds = vec![fold; 10_000];
         assert!(err(&a).ends_with("embedding.folds: 10000 folds, 1 to 20 expected"));
         // A matrix claimed 2 GB long by its shape (256 columns, 4,194,304 items) in a short
         // text: refused by its length before any decoding.
         let e = decode("embedding.folds[0].source", "AAAA", 4_194_304, 256).expect_err("short");
-        assert!(e.to_string().ends_with(
-            "embedding.folds[0].source: 4 base64 characters, expected 2863311532 (4194304 × 256 f16 values)"
-        ), "{e}");
+        assert!(
+            e.to_string().ends_with(
+                "embedding.folds[0].source: 4 base64 characters, expected 2863311532 (4194304 × 256 f16 values)"
+            ),
+            "{e}"
+        );
         let e = decode("x", "", usize::MAX, 2).expect_err("overflow");
         assert!(e.to_string().contains("x: 18446744073709551615 × 2 values overflow"), "{e}");
         // A held-out code the catalogue lacks but the embedding has (another export) stays

@@ -541,8 +541,9 @@ impl TransitionModel {
                 // Features are computed once per profile, with the first stage's embedding: a
                 // second one would be ignored, and its format version never checked.
                 return Err(DataError::Artifact {
-                    reason: "rerank.model.embedding: the reranker has no embedding of its own (the first stage's is used)"
-                        .to_string(),
+                    reason:
+                        "rerank.model.embedding: the reranker has no embedding of its own (the first stage's is used)"
+                            .to_string(),
                 });
             }
             r.model.validate()?;

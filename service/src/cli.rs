@@ -692,8 +692,14 @@ mod tests {
             with_negative_values(Cli::command()).try_get_matches_from(argv)
         };
         for (extra, want) in [
-            (&["--embedding-dim", "0"][..], "invalid value '0' for '--embedding-dim <EMBEDDING_DIM>': 0 is not in 1..=256"),
-            (&["--embedding-dim", "257"][..], "invalid value '257' for '--embedding-dim <EMBEDDING_DIM>': 257 is not in 1..=256"),
+            (
+                &["--embedding-dim", "0"][..],
+                "invalid value '0' for '--embedding-dim <EMBEDDING_DIM>': 0 is not in 1..=256",
+            ),
+            (
+                &["--embedding-dim", "257"][..],
+                "invalid value '257' for '--embedding-dim <EMBEDDING_DIM>': 257 is not in 1..=256",
+            ),
             (
                 &["--embedding-epochs", "0", "--embedding-dim", "0"][..],
                 "invalid value '0' for '--embedding-dim <EMBEDDING_DIM>': 0 is not in 1..=256",

@@ -163,8 +163,9 @@ impl EngineSource {
 /// 40 MB on ROME v460. A larger file is refused before it is read into memory.
 pub const MAX_ARTIFACT_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Reads a model artifact of at most [`MAX_ARTIFACT_BYTES`] (read through a limit, so a file
-/// that grows while read cannot pass either).
+/// Reads a model artifact of at most [`MAX_ARTIFACT_BYTES`]: a larger file is refused by its
+/// size before any read, and the read goes through the limit, so a file that grows while it
+/// is read cannot pass either.
 fn read_artifact(path: &PathBuf) -> Result<String, DataError> {
     read_limited(path, MAX_ARTIFACT_BYTES)
 }
@@ -173,13 +174,19 @@ fn read_artifact(path: &PathBuf) -> Result<String, DataError> {
 fn read_limited(path: &PathBuf, limit: u64) -> Result<String, DataError> {
     use std::io::Read as _;
     let io = |source| DataError::Io { file: path.clone(), source };
+    let too_large = || DataError::Artifact {
+        reason: format!("{}: larger than {limit} bytes, the most a model artifact may have", path.display()),
+    };
     let file = std::fs::File::open(path).map_err(io)?;
+    // Refused by its size when the file says it (no read at all), else by reading at most
+    // `limit + 1` bytes.
+    if file.metadata().map_err(io)?.len() > limit {
+        return Err(too_large());
+    }
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
-        return Err(DataError::Artifact {
-            reason: format!("{}: larger than {limit} bytes, the most a model artifact may have", path.display()),
-        });
+        return Err(too_large());
     }
     String::from_utf8(bytes).map_err(|e| DataError::Artifact {
         reason: format!("{}: not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()),
@@ -539,8 +546,8 @@ pub async fn shutdown_signal() {
 mod tests {
     use super::*;
 
-    /// A model file over the limit is refused by its size, naming the file, after reading at
-    /// most the limit (a 2 GB sparse file read with a 1 MiB limit); one at the limit is read.
+    /// A model file over the limit is refused by its size, naming the file, without being
+    /// read (a 2 GB sparse file with a 1 MiB limit); one at the limit is read.
     #[test]
     fn oversized_artifact_files_are_refused_before_being_read() {
         let dir = std::env::temp_dir().join(format!("passerelle-read-limit-{}", std::process::id()));
@@ -554,7 +561,10 @@ mod tests {
         assert_eq!(read_limited(&small, 2).expect("at the limit"), "{}");
         assert!(read_limited(&small, 1).is_err());
         std::fs::write(&small, [0xff, 0xfe]).expect("write");
-        assert!(read_limited(&small, 2).expect_err("not UTF-8").to_string().ends_with("small.json: not UTF-8 (byte 0)"));
+        assert!(read_limited(&small, 2)
+            .expect_err("not UTF-8")
+            .to_string()
+            .ends_with("small.json: not UTF-8 (byte 0)"));
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
