@@ -354,6 +354,43 @@ fn hand_edited_embeddings_are_refused_with_the_field() {
     }
 }
 
+/// The most extreme finite matrices an artifact can hold (every f16 value ±65,504, or the
+/// smallest subnormal) load and answer: logits stay finite in f32, so every probability is
+/// in [0, 1], sorted, and the explanation factors are finite. No bound on the values is
+/// needed to keep the server up (the checksum is not a signature: such a file is a bad
+/// model, not a crash).
+#[test]
+fn extreme_embedding_values_give_valid_answers() {
+    use base64::Engine as _;
+    use passerelle_model::target_set::TargetSets;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (what, bits) in [("largest", [0x7bffu16, 0xfbff]), ("subnormal", [0x0001, 0x8001])] {
+        let mut artifact = ModelArtifact::from_json(embedded::MODEL_JSON).expect("artifact");
+        let e = artifact.model.embedding.as_mut().expect("embedding");
+        for fold in &mut e.folds {
+            for matrix in [&mut fold.source, &mut fold.target, &mut fold.bias] {
+                let n = b64.decode(matrix.as_bytes()).expect("base64").len() / 2;
+                let bytes: Vec<u8> = (0..n).flat_map(|i| bits[i % 3 / 2].to_le_bytes()).collect();
+                *matrix = b64.encode(bytes);
+            }
+        }
+        let json = artifact.to_json().expect("json");
+        let artifact = ModelArtifact::from_json(&json).expect(what);
+        let cat = embedded::catalogue().expect("catalogue");
+        let sets = TargetSets::from_toml("data/target_sets.toml", embedded::TARGET_SETS_TOML, &cat).expect("sets");
+        let engine = Engine::new(cat, sets, artifact).expect(what);
+        for code in ["I1315", "M1810", "K2204"] {
+            let mut q = query(code, "ALL", Some(100));
+            q.model_only = true;
+            let answer = engine.recommend(&q).expect("answers");
+            assert_eq!(answer.results.len(), 100, "{what} {code}");
+            assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)), "{what} {code}");
+            assert!(answer.results.windows(2).all(|w| w[0].probability >= w[1].probability), "{what} {code}");
+            assert!(answer.results.iter().flat_map(|r| &r.top_factors).all(|f| f.logit.is_finite()), "{what} {code}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// Any profile of known items yields sorted scores in [0, 1] and gaps disjoint from it.
