@@ -88,6 +88,16 @@ impl EmbeddingParams {
     }
 }
 
+/// Most inner folds an artifact may hold (training writes
+/// [`crate::transition::EMBEDDING_INNER_FOLDS`]).
+pub const MAX_FOLDS: usize = 20;
+
+/// The artifact field of a parameter named by [`EmbeddingParams::check`]
+/// (`embedding.dim` → `embedding.params.dim`).
+fn params_field(name: &str) -> String {
+    format!("embedding.params.{}", name.trim_start_matches("embedding."))
+}
+
 /// No input row, in [`TransitionEmbedding::row_of`].
 const NONE: u32 = u32::MAX;
 
@@ -95,10 +105,11 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransitionEmbedding {
     dim: usize,
-    /// For each [`ItemId`], its row of `source` and `input_weight`, or [`NONE`].
-    row_of: Vec<u32>,
+    /// For each [`ItemId`], its row of `source` and `input_weight`, or [`NONE`] (shared by
+    /// the folds of an [`EmbeddingSet`]).
+    row_of: Arc<Vec<u32>>,
     /// The idf weight of each input item (before a profile's normalisation).
-    input_weight: Vec<f32>,
+    input_weight: Arc<Vec<f32>>,
     /// `U`: one row of `dim` per input item.
     source: Vec<f32>,
     /// `x_T · V`: one row of `dim` per occupation, by [`OccupationId`].
@@ -107,7 +118,7 @@ pub struct TransitionEmbedding {
     bias: Vec<f32>,
     /// `ln_rank[r] = ln r` for ranks `0..=occupations` (`ln_rank[0]` unused), so a scan
     /// takes table lookups instead of logarithms.
-    ln_rank: Vec<f64>,
+    ln_rank: Arc<Vec<f64>>,
 }
 
 /// `ln k` for `k` in `0..=n` (entry 0 is 0, unused).
@@ -161,8 +172,20 @@ fn encode(values: &[f32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn decode(field: &str, text: &str, len: usize) -> Result<Vec<f32>, DataError> {
-    let bad = |reason: String| DataError::Artifact { reason: format!("embedding.{field}: {reason}") };
+/// Decodes `rows × cols` f16 values of the field `field` (its name in errors). The expected
+/// size is checked before decoding, so a short file cannot make this allocate more than
+/// its own text.
+fn decode(field: &str, text: &str, rows: usize, cols: usize) -> Result<Vec<f32>, DataError> {
+    let bad = |reason: String| DataError::Artifact { reason: format!("{field}: {reason}") };
+    let len = rows.checked_mul(cols).ok_or_else(|| bad(format!("{rows} × {cols} values overflow")))?;
+    // Standard base64 with padding: 4 characters per 3 bytes.
+    let expected_text = (2 * len).div_ceil(3) * 4;
+    if text.len() != expected_text {
+        return Err(bad(format!(
+            "{} base64 characters, expected {expected_text} ({rows} × {cols} f16 values)",
+            text.len()
+        )));
+    }
     let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| bad(format!("not base64 ({e})")))?;
     if bytes.len() != 2 * len {
         return Err(bad(format!("{} bytes, expected {} ({len} f16 values)", bytes.len(), 2 * len)));
@@ -175,6 +198,75 @@ fn decode(field: &str, text: &str, len: usize) -> Result<Vec<f32>, DataError> {
 }
 
 impl EmbeddingArtifact {
+    /// Checks what can be checked without a catalogue: the parameters against the ranges of
+    /// [`EmbeddingParams::check`] (as for training), the number of folds, the lists (no code
+    /// repeated, one input weight in (0, 100] per item, at least one occupation, no empty
+    /// held-out list, every held-out code one of `occupations` and held out of one fold
+    /// only). The matrices are
+    /// checked by [`resolve`](Self::resolve), which calls this first.
+    ///
+    /// # Errors
+    /// [`DataError::Artifact`] naming the field (`embedding.params.dim`,
+    /// `embedding.input_weights[5]`, `embedding.folds[2].held_out`…) and the reason.
+    pub fn validate(&self) -> Result<(), DataError> {
+        let bad = |field: String, reason: String| DataError::Artifact { reason: format!("{field}: {reason}") };
+        // The same ranges as for training: with the lengths of the lists (which the file's
+        // size bounds), `dim` bounds every allocation of `resolve`.
+        self.params.check().map_err(|(name, reason)| bad(params_field(name), reason))?;
+        if self.folds.is_empty() || self.folds.len() > MAX_FOLDS {
+            return Err(bad(
+                "embedding.folds".into(),
+                format!("{} folds, 1 to {MAX_FOLDS} expected", self.folds.len()),
+            ));
+        }
+        if self.occupations.is_empty() {
+            return Err(bad("embedding.occupations".into(), "empty".into()));
+        }
+        if self.input_weights.len() != self.items.len() {
+            return Err(bad(
+                "embedding.input_weights".into(),
+                format!("{} input weights for {} items", self.input_weights.len(), self.items.len()),
+            ));
+        }
+        if let Some((i, w)) =
+            self.input_weights.iter().enumerate().find(|(_, w)| !w.is_finite() || **w <= 0.0 || **w > 100.0)
+        {
+            return Err(bad(format!("embedding.input_weights[{i}]"), format!("{w} not in (0, 100]")));
+        }
+        let mut seen_items = std::collections::HashSet::with_capacity(self.items.len());
+        if let Some((i, code)) = self.items.iter().enumerate().find(|(_, code)| !seen_items.insert(**code)) {
+            return Err(bad(format!("embedding.items[{i}]"), format!("item {code} appears twice")));
+        }
+        let mut seen_occupations = std::collections::HashSet::with_capacity(self.occupations.len());
+        if let Some((i, code)) =
+            self.occupations.iter().enumerate().find(|(_, code)| !seen_occupations.insert(code.as_str()))
+        {
+            return Err(bad(format!("embedding.occupations[{i}]"), format!("occupation {code} appears twice")));
+        }
+        let mut held_out_by = std::collections::HashMap::new();
+        for (k, fold) in self.folds.iter().enumerate() {
+            if fold.held_out.is_empty() {
+                // Every fold is fitted without some sources' rows; one without any would be
+                // used (by id modulo the folds) for anchors whose rows it saw.
+                return Err(bad(format!("embedding.folds[{k}].held_out"), "empty".into()));
+            }
+            for code in &fold.held_out {
+                let field = format!("embedding.folds[{k}].held_out");
+                if !seen_occupations.contains(code.as_str()) {
+                    return Err(bad(field, format!("{code} is not one of embedding.occupations")));
+                }
+                match held_out_by.insert(code.as_str(), k) {
+                    Some(other) if other == k => return Err(bad(field, format!("{code} appears twice"))),
+                    Some(other) => {
+                        return Err(bad(field, format!("occupation {code} is held out of two folds ({other} and {k})")))
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The embeddings resolved against `catalogue`. A catalogue other than the one they were
     /// fitted on (another ROME export served with this model) is accepted, with a warning:
     /// an item the catalogue does not have is ignored, an item the embedding does not have
@@ -182,31 +274,15 @@ impl EmbeddingArtifact {
     /// vector and the mean bias).
     ///
     /// # Errors
-    /// [`DataError::Artifact`] when there is no fold or more than 20, when a code is
-    /// repeated or held out of two folds, or when a matrix has the wrong size or a
-    /// non-finite value.
+    /// [`DataError::Artifact`] naming the field: what [`validate`](Self::validate) refuses,
+    /// or a matrix (`embedding.folds[k].source`, `.target`, `.bias`) that is not base64, has
+    /// the wrong size or a non-finite value.
     pub fn resolve(&self, catalogue: &Catalogue) -> Result<EmbeddingSet, DataError> {
-        let bad = |reason: String| DataError::Artifact { reason: format!("embedding: {reason}") };
+        self.validate()?;
         let dim = self.params.dim;
-        if !(1..=256).contains(&dim) {
-            return Err(bad(format!("dim {dim} not in 1..=256")));
-        }
-        if self.folds.is_empty() || self.folds.len() > 20 {
-            return Err(bad(format!("{} folds, 1 to 20 expected", self.folds.len())));
-        }
-        if self.input_weights.len() != self.items.len() {
-            return Err(bad(format!("{} input weights for {} items", self.input_weights.len(), self.items.len())));
-        }
-        if let Some(w) = self.input_weights.iter().find(|w| !w.is_finite() || **w <= 0.0 || **w > 100.0) {
-            return Err(bad(format!("input weight {w} not in (0, 100]")));
-        }
         let mut row_of = vec![NONE; catalogue.items.len()];
-        let mut seen_items = std::collections::HashSet::with_capacity(self.items.len());
         let mut unknown_items = 0usize;
         for (r, code) in self.items.iter().enumerate() {
-            if !seen_items.insert(*code) {
-                return Err(bad(format!("item {code} appears twice")));
-            }
             match catalogue.item_id(*code) {
                 Some(id) => row_of[id.0 as usize] = r as u32,
                 None => unknown_items += 1,
@@ -215,11 +291,7 @@ impl EmbeddingArtifact {
         let n = catalogue.occupations.len();
         let stored_n = self.occupations.len();
         let mut order = vec![usize::MAX; n];
-        let mut seen_occupations = std::collections::HashSet::with_capacity(stored_n);
         for (r, code) in self.occupations.iter().enumerate() {
-            if !seen_occupations.insert(code.as_str()) {
-                return Err(bad(format!("occupation {code} appears twice")));
-            }
             if let Some(id) = catalogue.occupation_id(code) {
                 order[id.0 as usize] = r;
             }
@@ -232,14 +304,18 @@ impl EmbeddingArtifact {
                 "the learned embedding was fitted on another export: unknown items are ignored and unknown occupations get a neutral score"
             );
         }
+        // Shared by the folds.
+        let row_of = Arc::new(row_of);
+        let input_weight = Arc::new(self.input_weights.clone());
+        let ln_rank = Arc::new(ln_table(n));
         let mut folds = Vec::with_capacity(self.folds.len());
         let mut fold_of = vec![u32::MAX; n];
-        let mut held_out_by = std::collections::HashMap::new();
         for (k, fold) in self.folds.iter().enumerate() {
-            let source = decode("source", &fold.source, self.items.len() * dim)?;
-            let stored_target = decode("target", &fold.target, stored_n * dim)?;
-            let stored_bias = decode("bias", &fold.bias, stored_n)?;
-            let mean_bias = stored_bias.iter().sum::<f32>() / stored_n.max(1) as f32;
+            let field = |name: &str| format!("embedding.folds[{k}].{name}");
+            let source = decode(&field("source"), &fold.source, self.items.len(), dim)?;
+            let stored_target = decode(&field("target"), &fold.target, stored_n, dim)?;
+            let stored_bias = decode(&field("bias"), &fold.bias, stored_n, 1)?;
+            let mean_bias = stored_bias.iter().sum::<f32>() / stored_n as f32;
             let mut target = Vec::with_capacity(n * dim);
             let mut bias = Vec::with_capacity(n);
             for &r in &order {
@@ -252,21 +328,18 @@ impl EmbeddingArtifact {
                 }
             }
             for code in &fold.held_out {
-                if held_out_by.insert(code.as_str(), k).is_some() {
-                    return Err(bad(format!("occupation {code} is held out of two folds")));
-                }
                 if let Some(id) = catalogue.occupation_id(code) {
                     fold_of[id.0 as usize] = k as u32;
                 }
             }
             folds.push(Arc::new(TransitionEmbedding {
                 dim,
-                row_of: row_of.clone(),
-                input_weight: self.input_weights.clone(),
+                row_of: Arc::clone(&row_of),
+                input_weight: Arc::clone(&input_weight),
                 source,
                 target,
                 bias,
-                ln_rank: ln_table(n),
+                ln_rank: Arc::clone(&ln_rank),
             }));
         }
         Ok(EmbeddingSet { folds, fold_of })
@@ -458,7 +531,7 @@ impl EmbeddingSet {
         let artifact = EmbeddingArtifact {
             params: *params,
             items,
-            input_weights: first.input_weight.clone(),
+            input_weights: first.input_weight.to_vec(),
             occupations: catalogue.occupations.iter().map(|o| o.code.clone()).collect(),
             folds: stored,
         };
@@ -663,12 +736,12 @@ pub fn fit(
     round_f16(&mut b);
     Some(TransitionEmbedding {
         dim,
-        row_of: inputs.row_of,
-        input_weight: inputs.input_weight,
+        row_of: Arc::new(inputs.row_of),
+        input_weight: Arc::new(inputs.input_weight),
         source,
         target,
         bias: b,
-        ln_rank: ln_table(n),
+        ln_rank: Arc::new(ln_table(n)),
     })
 }
 
@@ -780,12 +853,12 @@ mod tests {
     fn logits_and_ranks_by_hand() {
         let e = TransitionEmbedding {
             dim: 1,
-            row_of: vec![0, NONE],
-            input_weight: vec![1.7],
+            row_of: Arc::new(vec![0, NONE]),
+            input_weight: Arc::new(vec![1.7]),
             source: vec![2.0],
             target: vec![0.5, 1.0, -1.0],
             bias: vec![0.0, 0.5, 3.0],
-            ln_rank: ln_table(3),
+            ln_rank: Arc::new(ln_table(3)),
         };
         let close = |got: Vec<f32>, want: [f32; 3]| {
             assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{got:?} vs {want:?}");
@@ -879,27 +952,102 @@ mod tests {
         let err = |a: EmbeddingArtifact| a.resolve(&cat).expect_err("refused").to_string();
         let mut a = good.clone();
         a.folds[0].bias = encode(&[0.0]);
-        assert!(err(a).contains("embedding.bias: 2 bytes"));
+        let e = err(a);
+        assert!(e.contains("embedding.folds[0].bias: 4 base64 characters, expected 8 (3 × 1 f16 values)"), "{e}");
         let mut a = good.clone();
-        a.folds[1].source = "not base64!".to_string();
-        assert!(err(a).contains("embedding.source: not base64"));
+        // Right length (6 items × 2 columns × 2 bytes = 24 bytes, 32 characters), wrong alphabet.
+        a.folds[1].source = "not base64!".repeat(3)[..32].to_string();
+        let e = err(a);
+        assert!(e.contains("embedding.folds[1].source: not base64"), "{e}");
         let mut a = good.clone();
         a.items[1] = a.items[0];
-        assert!(err(a).contains("appears twice"));
+        let e = err(a);
+        assert!(e.contains("embedding.items[1]: item 10 appears twice"), "{e}");
         let mut a = good.clone();
         a.occupations.pop();
-        assert!(err(a).contains("embedding.target: "), "one occupation fewer: the matrices no longer fit");
+        let e = err(a);
+        assert!(e.contains("embedding.folds[0].target: "), "one occupation fewer: the matrices no longer fit: {e}");
         let mut a = good.clone();
-        let mut t = decode("target", &a.folds[0].target, cat.occupations.len() * 2).expect("decodes");
+        let mut t = decode("target", &a.folds[0].target, cat.occupations.len(), 2).expect("decodes");
         t[0] = f32::NAN;
         a.folds[0].target = encode(&t);
-        assert!(err(a).contains("embedding.target: value 0 is NaN"));
+        let e = err(a);
+        assert!(e.contains("embedding.folds[0].target: value 0 is NaN"), "{e}");
         let mut a = good.clone();
         let moved = a.folds[0].held_out[0].clone();
         a.folds[1].held_out.push(moved);
-        assert!(err(a).contains("is held out of two folds"));
+        let e = err(a);
+        assert!(e.contains("embedding.folds[1].held_out: occupation A1001 is held out of two folds (0 and 1)"), "{e}");
         let mut a = good.clone();
         a.folds.clear();
-        assert!(err(a).contains("0 folds"));
+        let e = err(a);
+        assert!(e.contains("embedding.folds: 0 folds"), "{e}");
+    }
+
+    /// What an attacker can write in a re-checksummed artifact is refused on load with the
+    /// field, before any matrix is decoded: parameters out of the training ranges, held-out
+    /// lists naming codes the embedding does not have or naming one twice, no occupation,
+    /// a bad input weight, too many folds, matrices whose size does not match.
+    #[test]
+    fn hand_edited_artifacts_are_refused_with_the_field() {
+        let (cat, index) = tiny();
+        let all: Vec<OccupationId> = cat.occupation_ids().collect();
+        let params = EmbeddingParams { dim: 2, epochs: 2, learning_rate: 0.05, l2: 0.0, min_df: 1, seed: 1 };
+        let (_, good) = EmbeddingSet::fit_cross(&cat, &index, &all, 2, &params).expect("rows");
+        assert_eq!(good.folds[0].held_out, ["A1001"]);
+        let err = |a: &EmbeddingArtifact| {
+            let e = a.resolve(&cat).expect_err("refused").to_string();
+            assert_eq!(a.validate().expect_err("refused without a catalogue").to_string(), e);
+            e
+        };
+        for (edit, want) in [
+            (EmbeddingParams { dim: 0, ..params }, "embedding.params.dim: 0 not in 1..=256"),
+            (EmbeddingParams { dim: 100_000, ..params }, "embedding.params.dim: 100000 not in 1..=256"),
+            (EmbeddingParams { epochs: 0, ..params }, "embedding.params.epochs: 0 not in 1..=10000"),
+            (EmbeddingParams { learning_rate: -1.0, ..params }, "embedding.params.learning_rate: -1 not in (0, 1]"),
+            (EmbeddingParams { l2: f64::NAN, ..params }, "embedding.params.l2: NaN not in [0, 1]"),
+            (EmbeddingParams { min_df: 0, ..params }, "embedding.params.min_df: must be ≥ 1"),
+        ] {
+            let a = EmbeddingArtifact { params: edit, ..good.clone() };
+            let e = err(&a);
+            assert!(e.ends_with(want), "{e}");
+        }
+        let mut a = good.clone();
+        a.folds[0].held_out.push("Z9999".to_string());
+        assert!(err(&a).ends_with("embedding.folds[0].held_out: Z9999 is not one of embedding.occupations"));
+        let mut a = good.clone();
+        a.folds[0].held_out.push("A1001".to_string());
+        assert!(err(&a).ends_with("embedding.folds[0].held_out: A1001 appears twice"));
+        let mut a = good.clone();
+        a.occupations.clear();
+        assert!(err(&a).ends_with("embedding.occupations: empty"));
+        let mut a = good.clone();
+        a.folds[1].held_out.clear();
+        assert!(err(&a).ends_with("embedding.folds[1].held_out: empty"));
+        let mut a = good.clone();
+        a.input_weights[2] = 0.0;
+        assert!(err(&a).ends_with("embedding.input_weights[2]: 0 not in (0, 100]"));
+        let mut a = good.clone();
+        let fold =
+            EmbeddingFold { held_out: Vec::new(), source: String::new(), target: String::new(), bias: String::new() };
+        a.folds = vec![fold; 10_000];
+        assert!(err(&a).ends_with("embedding.folds: 10000 folds, 1 to 20 expected"));
+        // A matrix claimed 2 GB long by its shape (256 columns, 4,194,304 items) in a short
+        // text: refused by its length before any decoding.
+        let e = decode("embedding.folds[0].source", "AAAA", 4_194_304, 256).expect_err("short");
+        assert!(
+            e.to_string().ends_with(
+                "embedding.folds[0].source: 4 base64 characters, expected 2863311532 (4194304 × 256 f16 values)"
+            ),
+            "{e}"
+        );
+        let e = decode("x", "", usize::MAX, 2).expect_err("overflow");
+        assert!(e.to_string().contains("x: 18446744073709551615 × 2 values overflow"), "{e}");
+        // A held-out code the catalogue lacks but the embedding has (another export) stays
+        // accepted: only the artifact's own consistency is required.
+        let mut a = good.clone();
+        a.occupations[2] = "Z9999".to_string();
+        a.folds[1].held_out.push("Z9999".to_string());
+        assert!(a.resolve(&cat).is_ok());
     }
 }

@@ -299,7 +299,7 @@ impl MobilityEvidence {
 
     /// The same evidence with learned transition embeddings: each must have been fitted on
     /// visible rows only, and a visible source must get one fitted without its own row
-    /// (see [`EmbeddingSet::cross_fitted`]).
+    /// (see [`EmbeddingSet::fit_cross`]).
     pub fn with_embeddings(mut self, embeddings: EmbeddingSet) -> Self {
         self.embeddings = embeddings;
         self

@@ -494,10 +494,14 @@ impl TransitionModel {
         }
     }
 
-    /// Checks that the model matches this build's feature definition.
+    /// Checks that the model matches this build's feature definition, that its numbers are
+    /// in range and that its embedding's parameters and lists are consistent
+    /// ([`EmbeddingArtifact::validate`]; the matrices are checked when the embedding is
+    /// resolved against a catalogue).
     ///
     /// # Errors
-    /// [`DataError::Artifact`] when names or vector lengths differ.
+    /// [`DataError::Artifact`] naming the part at fault: names or vector lengths that differ,
+    /// values out of range, a malformed reranker, trees, calibration or embedding.
     pub fn validate(&self) -> Result<(), DataError> {
         let names: Vec<&str> = self.feature_names.iter().map(String::as_str).collect();
         if names != FEATURE_NAMES {
@@ -533,10 +537,22 @@ impl TransitionModel {
                     reason: "the reranker must have a head ≥ 1 and no calibration or reranker of its own".to_string(),
                 });
             }
+            if r.model.embedding.is_some() {
+                // Features are computed once per profile, with the first stage's embedding: a
+                // second one would be ignored, and its format version never checked.
+                return Err(DataError::Artifact {
+                    reason:
+                        "rerank.model.embedding: the reranker has no embedding of its own (the first stage's is used)"
+                            .to_string(),
+                });
+            }
             r.model.validate()?;
             if let Some(t) = &r.trees {
                 t.validate()?;
             }
+        }
+        if let Some(e) = &self.embedding {
+            e.validate()?;
         }
         if let Some(c) = &self.calibration {
             // linfa's isotonic prediction indexes its arrays: check their shape first.
@@ -1114,6 +1130,17 @@ impl ModelArtifact {
             });
         }
         artifact.model.validate()?;
+        if let Some(e) = &artifact.model.embedding {
+            // The card shows `params`: it must describe the embedding stored.
+            if artifact.params.embedding != Some(e.params) {
+                return Err(DataError::Artifact {
+                    reason: format!(
+                        "params.embedding {:?} differs from model.embedding.params {:?}",
+                        artifact.params.embedding, e.params
+                    ),
+                });
+            }
+        }
         if artifact.format_version != artifact.model.format_version() {
             return Err(DataError::Artifact {
                 reason: format!(

@@ -290,6 +290,107 @@ fn corrupt_or_incompatible_artifacts_are_refused() {
     assert!(matches!(ModelArtifact::from_json(&json), Err(DataError::Artifact { .. })));
 }
 
+/// Re-checksummed edits of the committed artifact's embedding are refused on load, by
+/// `ModelArtifact::from_json` (no catalogue needed), with the artifact field: parameters
+/// outside the training ranges, held-out lists naming an unknown code or one twice or
+/// empty, training parameters that do not describe the embedding stored, an embedding
+/// inside the reranker (which would be ignored).
+#[test]
+fn hand_edited_embeddings_are_refused_with_the_field() {
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit, &str); 9] = [
+        ("dim 0", |v| v["model"]["embedding"]["params"]["dim"] = 0.into(), "embedding.params.dim: 0 not in 1..=256"),
+        (
+            "dim 100000",
+            |v| v["model"]["embedding"]["params"]["dim"] = 100_000.into(),
+            "embedding.params.dim: 100000 not in 1..=256",
+        ),
+        (
+            "epochs 0",
+            |v| v["model"]["embedding"]["params"]["epochs"] = 0.into(),
+            "embedding.params.epochs: 0 not in 1..=10000",
+        ),
+        (
+            "min_df 0",
+            |v| v["model"]["embedding"]["params"]["min_df"] = 0.into(),
+            "embedding.params.min_df: must be ≥ 1",
+        ),
+        (
+            "unknown held-out code",
+            |v| v["model"]["embedding"]["folds"][3]["held_out"].as_array_mut().unwrap().push("Z9999".into()),
+            "embedding.folds[3].held_out: Z9999 is not one of embedding.occupations",
+        ),
+        (
+            "held-out code twice in one fold",
+            |v| {
+                let list = v["model"]["embedding"]["folds"][0]["held_out"].as_array_mut().unwrap();
+                list.push(list[0].clone());
+            },
+            "appears twice",
+        ),
+        (
+            "empty held-out list",
+            |v| v["model"]["embedding"]["folds"][4]["held_out"] = serde_json::json!([]),
+            "embedding.folds[4].held_out: empty",
+        ),
+        (
+            "training parameters that do not describe the embedding",
+            |v| v["params"]["embedding"]["dim"] = 32.into(),
+            "params.embedding Some(EmbeddingParams { dim: 32",
+        ),
+        (
+            "embedding in the reranker",
+            |v| v["model"]["rerank"]["model"]["embedding"] = v["model"]["embedding"].clone(),
+            "rerank.model.embedding: the reranker has no embedding of its own",
+        ),
+    ];
+    for (what, edit, want) in edits {
+        let mut value: serde_json::Value = serde_json::from_str(embedded::MODEL_JSON).expect("json");
+        edit(&mut value);
+        let mut artifact: ModelArtifact = serde_json::from_value(value).expect("still an artifact");
+        let json = artifact.to_json().expect("json");
+        let err = ModelArtifact::from_json(&json).expect_err(what);
+        assert!(err.to_string().contains(want), "{what}: {err}");
+    }
+}
+
+/// The most extreme finite matrices an artifact can hold (every f16 value ±65,504, or the
+/// smallest subnormal) load and answer: logits stay finite in f32, so every probability is
+/// in [0, 1], sorted, and the explanation factors are finite. No bound on the values is
+/// needed to keep the server up (the checksum is not a signature: such a file is a bad
+/// model, not a crash).
+#[test]
+fn extreme_embedding_values_give_valid_answers() {
+    use base64::Engine as _;
+    use passerelle_model::target_set::TargetSets;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (what, bits) in [("largest", [0x7bffu16, 0xfbff]), ("subnormal", [0x0001, 0x8001])] {
+        let mut artifact = ModelArtifact::from_json(embedded::MODEL_JSON).expect("artifact");
+        let e = artifact.model.embedding.as_mut().expect("embedding");
+        for fold in &mut e.folds {
+            for matrix in [&mut fold.source, &mut fold.target, &mut fold.bias] {
+                let n = b64.decode(matrix.as_bytes()).expect("base64").len() / 2;
+                let bytes: Vec<u8> = (0..n).flat_map(|i| bits[i % 3 / 2].to_le_bytes()).collect();
+                *matrix = b64.encode(bytes);
+            }
+        }
+        let json = artifact.to_json().expect("json");
+        let artifact = ModelArtifact::from_json(&json).expect(what);
+        let cat = embedded::catalogue().expect("catalogue");
+        let sets = TargetSets::from_toml("data/target_sets.toml", embedded::TARGET_SETS_TOML, &cat).expect("sets");
+        let engine = Engine::new(cat, sets, artifact).expect(what);
+        for code in ["I1315", "M1810", "K2204"] {
+            let mut q = query(code, "ALL", Some(100));
+            q.model_only = true;
+            let answer = engine.recommend(&q).expect("answers");
+            assert_eq!(answer.results.len(), 100, "{what} {code}");
+            assert!(answer.results.iter().all(|r| (0.0..=1.0).contains(&r.probability)), "{what} {code}");
+            assert!(answer.results.windows(2).all(|w| w[0].probability >= w[1].probability), "{what} {code}");
+            assert!(answer.results.iter().flat_map(|r| &r.top_factors).all(|f| f.logit.is_finite()), "{what} {code}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// Any profile of known items yields sorted scores in [0, 1] and gaps disjoint from it.

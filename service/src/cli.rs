@@ -175,10 +175,13 @@ pub struct HyperArgs {
     pub boost_objective: BoostObjectiveArg,
     /// Adam steps of the learned transition embedding (features 48–49; 0..=10000, 0 = no
     /// embedding, the two features are 0).
-    #[arg(long, default_value_t = EmbeddingParams::default().epochs)]
+    #[arg(long, default_value_t = EmbeddingParams::default().epochs,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
     pub embedding_epochs: usize,
-    /// Width of the learned transition embedding (1..=256).
-    #[arg(long, default_value_t = EmbeddingParams::default().dim)]
+    /// Width of the learned transition embedding (1..=256; checked even with
+    /// `--embedding-epochs 0`).
+    #[arg(long, default_value_t = EmbeddingParams::default().dim,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub embedding_dim: usize,
 }
 
@@ -431,6 +434,11 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let n_pos = pairs.labels.iter().filter(|l| **l).count();
     let mut model = fit(&pairs, &params)?;
     fit_reranker(&catalogue, &index, &evidence, &sources, &mut model, &params)?;
+    if params.get().embedding.is_some() && embedding.is_none() {
+        eprintln!(
+            "warning: no learned transition embedding: fewer than 2 occupations of this export have a mobility row, so embedding_log_share and embedding_log_rank are 0"
+        );
+    }
     model.embedding = embedding;
     eprintln!("trained on {} pairs ({n_pos} mobilities) in {:.1?}", pairs.labels.len(), started.elapsed());
     let evaluation = if args.no_eval {
@@ -672,5 +680,43 @@ mod tests {
         // A numeric option still names itself and its range.
         let err = command.try_get_matches_from(["passerelle", "search", "fibre", "--top-k", "-5"]).unwrap_err();
         assert!(err.to_string().contains("invalid value '-5' for '--top-k <TOP_K>': -5 is not in 1..=50"), "{err}");
+    }
+
+    /// The embedding's flags name themselves and their range, `--embedding-dim` even when
+    /// `--embedding-epochs 0` turns the embedding off (it used to be ignored silently).
+    #[test]
+    fn embedding_flags_are_checked_by_name() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["passerelle", "train", "--no-eval"];
+            argv.extend_from_slice(extra);
+            with_negative_values(Cli::command()).try_get_matches_from(argv)
+        };
+        for (extra, want) in [
+            (
+                &["--embedding-dim", "0"][..],
+                "invalid value '0' for '--embedding-dim <EMBEDDING_DIM>': 0 is not in 1..=256",
+            ),
+            (
+                &["--embedding-dim", "257"][..],
+                "invalid value '257' for '--embedding-dim <EMBEDDING_DIM>': 257 is not in 1..=256",
+            ),
+            (
+                &["--embedding-epochs", "0", "--embedding-dim", "0"][..],
+                "invalid value '0' for '--embedding-dim <EMBEDDING_DIM>': 0 is not in 1..=256",
+            ),
+            (
+                &["--embedding-epochs", "10001"][..],
+                "invalid value '10001' for '--embedding-epochs <EMBEDDING_EPOCHS>': 10001 is not in 0..=10000",
+            ),
+        ] {
+            let err = parse(extra).expect_err("refused");
+            assert!(err.to_string().contains(want), "{extra:?}: {err}");
+        }
+        let matches = parse(&["--embedding-epochs", "0", "--embedding-dim", "1"]).expect("valid");
+        let Command::Train(args) = Cli::from_arg_matches(&matches).expect("train").command else { panic!("train") };
+        assert_eq!(args.hyper.params().embedding, None, "0 steps: no embedding");
+        let matches = parse(&["--embedding-dim", "1"]).expect("valid");
+        let Command::Train(args) = Cli::from_arg_matches(&matches).expect("train").command else { panic!("train") };
+        assert_eq!(args.hyper.params().embedding.map(|e| (e.dim, e.epochs)), Some((1, 200)));
     }
 }

@@ -117,19 +117,23 @@ impl EngineSource {
             }
             None => TargetSets::from_toml("data/target_sets.toml", embedded::TARGET_SETS_TOML, &catalogue)?,
         };
+        // An artifact's errors name its file, also those found when it meets the catalogue
+        // (its embedding's matrices are checked then).
+        let in_file = |e: DataError| match (e, &self.model) {
+            (DataError::Artifact { reason }, Some(path)) => {
+                DataError::Artifact { reason: format!("{}: {reason}", path.display()) }
+            }
+            (other, _) => other,
+        };
         let artifact = match &self.model {
-            Some(path) => ModelArtifact::from_json(&read(path)?).map_err(|e| match e {
-                DataError::Artifact { reason } => {
-                    DataError::Artifact { reason: format!("{}: {reason}", path.display()) }
-                }
-                other => other,
-            })?,
+            Some(path) => ModelArtifact::from_json(&read_artifact(path)?).map_err(in_file)?,
             None => ModelArtifact::from_json(embedded::MODEL_JSON)?,
         };
         // Text search: the catalogue's appellations (job titles) and labels; tension figures:
         // the embedded DARES 2019 files, joined through each occupation's ROME v3 code.
         let search = search::SearchIndex::new(&catalogue, &catalogue.appellations)?;
-        Ok(Engine::new(catalogue, sets, artifact)?.with_search(search).with_tensions(embedded::tension_table()?))
+        let engine = Engine::new(catalogue, sets, artifact).map_err(in_file)?;
+        Ok(engine.with_search(search).with_tensions(embedded::tension_table()?))
     }
 }
 
@@ -152,6 +156,41 @@ impl EngineSource {
         }
         Ok(training)
     }
+}
+
+/// Largest model artifact file read, in bytes (256 MiB). The committed artifact is 8.1 MB;
+/// the largest `passerelle train` writes (a 256-wide embedding of five folds) is under
+/// 40 MB on ROME v460. A larger file is refused before it is read into memory.
+pub const MAX_ARTIFACT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a model artifact of at most [`MAX_ARTIFACT_BYTES`]: a larger file is refused by its
+/// size before any read, and the read goes through the limit, so a file that grows while it
+/// is read cannot pass either.
+fn read_artifact(path: &PathBuf) -> Result<String, DataError> {
+    read_limited(path, MAX_ARTIFACT_BYTES)
+}
+
+/// [`read_artifact`] with the limit as a parameter.
+fn read_limited(path: &PathBuf, limit: u64) -> Result<String, DataError> {
+    use std::io::Read as _;
+    let io = |source| DataError::Io { file: path.clone(), source };
+    let too_large = || DataError::Artifact {
+        reason: format!("{}: larger than {limit} bytes, the most a model artifact may have", path.display()),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // Refused by its size when the file says it (no read at all), else by reading at most
+    // `limit + 1` bytes.
+    if file.metadata().map_err(io)?.len() > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| DataError::Artifact {
+        reason: format!("{}: not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()),
+    })
 }
 
 fn read(path: &PathBuf) -> Result<String, DataError> {
@@ -500,5 +539,32 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model file over the limit is refused by its size, naming the file, without being
+    /// read (a 2 GB sparse file with a 1 MiB limit); one at the limit is read.
+    #[test]
+    fn oversized_artifact_files_are_refused_before_being_read() {
+        let dir = std::env::temp_dir().join(format!("passerelle-read-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let big = dir.join("big.json");
+        std::fs::File::create(&big).and_then(|f| f.set_len(2 << 30)).expect("sparse file");
+        let err = read_limited(&big, 1 << 20).expect_err("refused").to_string();
+        assert!(err.ends_with("big.json: larger than 1048576 bytes, the most a model artifact may have"), "{err}");
+        let small = dir.join("small.json");
+        std::fs::write(&small, "{}").expect("write");
+        assert_eq!(read_limited(&small, 2).expect("at the limit"), "{}");
+        assert!(read_limited(&small, 1).is_err());
+        std::fs::write(&small, [0xff, 0xfe]).expect("write");
+        assert!(read_limited(&small, 2)
+            .expect_err("not UTF-8")
+            .to_string()
+            .ends_with("small.json: not UTF-8 (byte 0)"));
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
