@@ -732,9 +732,8 @@ fn load_mobilities(bytes: &[u8], by_code: &HashMap<String, OccupationId>) -> Res
         if source == target {
             return Err(format!("mobility from {} to itself", f[0]));
         }
-        let order = f[2]
-            .parse::<u16>()
-            .ok()
+        let order = digits(f[2])
+            .and_then(|o| u16::try_from(o).ok())
             .filter(|o| *o >= 1)
             .ok_or_else(|| format!("numero_ordre `{}` is not a positive integer", f[2]))?;
         if !seen.insert((source, target)) {
@@ -812,6 +811,20 @@ mod tests {
         replace(&mut files, FILE_MOBILITIES, "code_rome,cible,numero_ordre\n");
         let err = Catalogue::from_files(&files).expect_err("missing column refused");
         assert_eq!(err.to_string(), "unix_rubrique_mobilite_v460_utf8.csv: line 1: missing column `code_rome_cible`");
+    }
+
+    #[test]
+    fn numero_ordre_must_be_plain_digits_from_1() {
+        for bad in ["+6", "0", " 2", "-1", "70000", ""] {
+            let mut files = tiny_files();
+            let csv = format!("code_rome,code_rome_cible,numero_ordre\nA1001,A1002,{bad}\n");
+            replace(&mut files, FILE_MOBILITIES, &csv);
+            let err = Catalogue::from_files(&files).expect_err("bad numero_ordre refused");
+            assert_eq!(
+                err.to_string(),
+                format!("unix_rubrique_mobilite_v460_utf8.csv: line 2: numero_ordre `{bad}` is not a positive integer"),
+            );
+        }
     }
 
     #[test]
@@ -957,10 +970,10 @@ mod tests {
         assert_eq!(err.to_string(), "unix_texte_v460_utf8.csv: line 1: missing column `code_rome`");
     }
 
-    fn replace(files: &mut RomeFiles<'static>, name: &'static str, content: &'static str) {
+    fn replace(files: &mut RomeFiles<'static>, name: &'static str, content: &str) {
         for (n, bytes) in files.files.iter_mut() {
             if *n == name {
-                *bytes = std::borrow::Cow::Borrowed(content.as_bytes());
+                *bytes = std::borrow::Cow::Owned(content.as_bytes().to_vec());
             }
         }
     }

@@ -898,12 +898,12 @@ mod tests {
                 .collect();
             let e = TransitionEmbedding {
                 dim: 1,
-                row_of: vec![],
-                input_weight: vec![],
+                row_of: Arc::new(vec![]),
+                input_weight: Arc::new(vec![]),
                 source: vec![],
                 target: vec![0.0; n],
                 bias: bias.clone(),
-                ln_rank: ln_table(n),
+                ln_rank: Arc::new(ln_table(n)),
             };
             let anchor = OccupationId(if case % 3 == 0 { 0 } else { 17 });
             let scan = e.scan(&[], anchor);
