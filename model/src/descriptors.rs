@@ -37,10 +37,16 @@ const NO_DIPLOMA_LEVEL: u8 = 2;
 
 /// The French national qualification levels (nomenclature of 2019: 3 = CAP/BEP, 4 = Bac,
 /// 5 = Bac+2, 6 = Bac+3/4, 7 = Bac+5, 8 = doctorate) an access text states, as `(lowest,
-/// highest)`, or `None` when it states none. Read from words: `CAP`, `BEP` → 3; `Bac` → 4;
-/// `Bac+n` (with or without spaces) → 4 for n ≤ 1, 5 for 2, 6 for 3–4, 7 for 5–7, 8 beyond;
-/// `BTS`, `DUT` → 5; `master`, `ingénieur` → 7; `doctorat` → 8; "sans diplôme", "aucun
-/// diplôme" and "tous les niveaux" → 2 (below the CAP, an assumption).
+/// highest)`, or `None` when it states none. Read from words: `CAP`, `CAPA`, `BEP` → 3;
+/// `Bac`, `baccalauréat`, `BP` and "brevet professionnel" → 4; `Bac+n` (with or without
+/// spaces) → 4 for n ≤ 1, 5 for 2, 6 for 3–4, 7 for 5–7, 8 beyond; `BTS`, `BTSA`, `DUT`,
+/// `DEUST` → 5; `licence` → 6 (not "licence IV" nor "licence de …", which are permits:
+/// "licence de pilote", "licence de vente"); `master`, `ingénieur(s)` → 7; `doctorat`,
+/// `docteur` ("diplôme d'État de docteur en médecine") → 8; "niveau n" for a single digit
+/// n from 3 to 8 → n (the 2019 nomenclature; "niveau 1" and "niveau 2" of the access texts
+/// are first-aid or radiation-protection grades, not qualifications); "sans diplôme",
+/// "aucun diplôme", "sans qualification" and "tous les niveaux" → 2 (below the CAP, an
+/// assumption).
 ///
 /// How words are cut: the text is transliterated to ASCII and lower-cased, the spaces around
 /// every `+` are removed, and a word is a run of ASCII letters, digits and `+`. So:
@@ -50,9 +56,10 @@ const NO_DIPLOMA_LEVEL: u8 = 2;
 ///   `ans+bac`, which hides the Bac;
 /// - in `Bac+n` only the digits right after the `+` count: `Bac+2/3` is 5, and a `bac+` word
 ///   with no digit there, or a number too large for a `u32`, is a plain Bac (4);
-/// - any other word states nothing, however a reader would read it: "licence",
-///   "baccalauréat", "BUT", "CAPA", "brevet professionnel", "docteur", "ingénieurs",
-///   "niveau 5", "sans qualification" (ROME v460 access texts use all of these);
+/// - any other word states nothing, however a reader would read it: "BUT" (lower-cased it
+///   is the French word for "aim"), "CQP", "diplôme d'État", "titre professionnel",
+///   "brevet de maîtrise", "niveau IV" (old Roman levels), the second level of "niveau 3
+///   ou 4" (ROME v460 access texts use all of these);
 /// - `ingénieur` counts as 7 even where it names a job rather than a diploma.
 ///
 /// The rules are model inputs: changing them changes the features and needs a retrained
@@ -77,12 +84,22 @@ pub fn access_levels(text: &str) -> Option<(u8, u8)> {
     for (i, w) in words.iter().enumerate() {
         let next = |k: usize| words.get(i + k).copied().unwrap_or("");
         match *w {
-            "cap" | "bep" => levels.push(3),
-            "bac" => levels.push(4),
-            "bts" | "dut" => levels.push(5),
-            "master" | "ingenieur" => levels.push(7),
-            "doctorat" => levels.push(8),
+            "cap" | "capa" | "bep" => levels.push(3),
+            "bac" | "baccalaureat" | "bp" => levels.push(4),
+            "brevet" if next(1) == "professionnel" => levels.push(4),
+            "bts" | "btsa" | "dut" | "deust" => levels.push(5),
+            "licence" | "licences" if !matches!(next(1), "iv" | "de") => levels.push(6),
+            "master" | "ingenieur" | "ingenieurs" => levels.push(7),
+            "doctorat" | "docteur" => levels.push(8),
+            "niveau" => {
+                // One digit only: "niveau 3", not "niveau 30" nor "niveau +3".
+                let n = next(1);
+                if let (1, Ok(level @ 3..=8)) = (n.len(), n.parse::<u8>()) {
+                    levels.push(level);
+                }
+            }
             "sans" | "aucun" if next(1) == "diplome" => levels.push(NO_DIPLOMA_LEVEL),
+            "sans" if next(1) == "qualification" => levels.push(NO_DIPLOMA_LEVEL),
             "tous" if next(1) == "les" && next(2) == "niveaux" => levels.push(NO_DIPLOMA_LEVEL),
             w => {
                 if let Some(rest) = w.strip_prefix("bac+") {
@@ -403,8 +420,22 @@ mod tests {
         assert_eq!(access_levels("Bac+99999999999"), Some((4, 4)));
         assert_eq!(access_levels("Bac+ ou plus"), Some((4, 4)));
         assert_eq!(access_levels("+ + ++ +"), None);
-        // Words of the access texts that are not in the rules state no level.
-        assert_eq!(access_levels("une licence professionnelle ou un baccalauréat"), None);
+        // The wordings added after the first rules, each alone.
+        assert_eq!(access_levels("une licence professionnelle ou un baccalauréat"), Some((4, 6)));
+        assert_eq!(access_levels("un CAPA, un BP ou un brevet professionnel"), Some((3, 4)));
+        assert_eq!(access_levels("un BTSA ou un DEUST"), Some((5, 5)));
+        assert_eq!(access_levels("le diplôme d'État de docteur en médecine"), Some((8, 8)));
+        assert_eq!(access_levels("les écoles d'ingénieurs"), Some((7, 7)));
+        assert_eq!(access_levels("une qualification de niveau 5 de l'hôtellerie"), Some((5, 5)));
+        assert_eq!(access_levels("accessible sans qualification particulière"), Some((2, 2)));
+        // Permits and grades that are not qualifications.
+        assert_eq!(access_levels("la licence IV pour vendre des boissons"), None);
+        assert_eq!(access_levels("une licence de pilote professionnel"), None);
+        assert_eq!(access_levels("secourisme de niveau 1 (PSC1) et niveau 2"), None);
+        assert_eq!(access_levels("niveau 30 ou niveau +3 ou niveau 9"), None);
+        // Words the rules still do not read.
+        assert_eq!(access_levels("un CQP, un titre professionnel ou un diplôme d'État"), None);
+        assert_eq!(access_levels("formation professionnelle de niveau IV"), None);
     }
 
     #[test]
@@ -415,17 +446,18 @@ mod tests {
         let levels: Vec<Option<(u8, u8)>> =
             cat.occupations.iter().map(|o| access_levels(&o.description.access)).collect();
         assert!(cat.occupations.iter().all(|o| !o.description.access.is_empty()));
-        assert_eq!(levels.iter().filter(|l| l.is_none()).count(), 225);
-        assert_eq!(levels.iter().filter(|l| **l == Some((2, 2))).count(), 40);
+        assert_eq!(levels.iter().filter(|l| l.is_none()).count(), 164);
+        assert_eq!(levels.iter().filter(|l| **l == Some((2, 2))).count(), 63);
         let of = |code: &str| {
             let id = cat.occupation_id(code).expect("code");
             access_levels(&cat.occupation(id).description.access)
         };
-        // Misreadings a reader would not make (see the rules' limits): "Bac + BTS" (D1232,
-        // reader: 5), "licence professionnelle" (D1303, reader: 6), "Baccalauréat
-        // Professionnel" (M1609, reader: 4), "niveau 5" (G1601, reader: 5).
+        // A misreading a reader would not make (see the rules' limits): "Bac + BTS" (D1232,
+        // reader: 5).
         assert_eq!(of("D1232"), Some((4, 4)));
-        assert_eq!([of("D1303"), of("M1609"), of("G1601")], [None, None, None]);
+        // Read since the rules know these words: "licence professionnelle" (D1303),
+        // "Baccalauréat Professionnel" (M1609), "qualification de niveau 5" (G1601).
+        assert_eq!([of("D1303"), of("M1609"), of("G1601")], [Some((6, 6)), Some((4, 4)), Some((5, 5))]);
     }
 
     #[test]
