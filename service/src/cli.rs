@@ -425,6 +425,10 @@ fn load_catalogue(data: Option<&Path>) -> Result<(Catalogue, String), DataError>
 
 fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    let card_path = args.card.clone().unwrap_or_else(|| args.out.with_extension("card.json"));
+    // Refused before a minute of training, not after.
+    check_output_dir(&args.out)?;
+    check_output_dir(&card_path)?;
     let (catalogue, data_name) = load_catalogue(args.data.as_deref())?;
     let params = args.hyper.params().check()?;
     let index = FeatureIndex::new(&catalogue);
@@ -474,7 +478,6 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     };
     let json = artifact.to_json().map_err(|e| DataError::Artifact { reason: e.to_string() })?;
     write(&args.out, &(json + "\n"))?;
-    let card_path = args.card.clone().unwrap_or_else(|| args.out.with_extension("card.json"));
     write(&card_path, &(model_card(&artifact) + "\n"))?;
     eprintln!(
         "wrote {} and {} (checksum {}) in {:.1?}",
@@ -525,8 +528,45 @@ pub fn model_card(a: &ModelArtifact) -> String {
     serde_json::to_string_pretty(&card).unwrap_or_default()
 }
 
+/// The directory `path` would be written in (`.` for a bare file name).
+fn output_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// [`CliError::Write`] unless `path`'s directory exists, or if `path` is a directory.
+fn check_output_dir(path: &Path) -> Result<(), CliError> {
+    let dir = output_dir(path);
+    let problem = if !dir.is_dir() {
+        format!("directory {} does not exist", dir.display())
+    } else if path.is_dir() {
+        "it is a directory".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(CliError::Write { path: path.to_path_buf(), source: std::io::Error::other(problem) })
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`: a server
+/// reloading `path` sees the old file or the new one, never half of one. A `path` that
+/// exists as anything but a regular file (`/dev/null`, a pipe, a symbolic link) is written
+/// in place.
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
-    std::fs::write(path, text).map_err(|source| CliError::Write { path: path.to_path_buf(), source })
+    let error = |source| CliError::Write { path: path.to_path_buf(), source };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => return std::fs::write(path, text).map_err(error),
+        _ => {}
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = output_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        // Best effort: the error that matters is the write's.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(error)
 }
 
 fn eval_command(args: &EvalArgs) -> Result<(), CliError> {
@@ -650,6 +690,55 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_replaces_a_file_whole_and_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("passerelle-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.json");
+        std::fs::write(&path, "old, longer than the new text").unwrap();
+        write(&path, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["m.json"]);
+        // Into a directory that does not exist: the error names the file; nothing is created.
+        let err = write(&dir.join("no/m.json"), "x").unwrap_err();
+        assert!(err.to_string().starts_with(&format!("cannot write {}: ", dir.join("no/m.json").display())), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_to_a_device_writes_in_place() {
+        // A rename over /dev/null would replace the device with a regular file.
+        use std::os::unix::fs::FileTypeExt;
+        write(Path::new("/dev/null"), "artifact").unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    }
+
+    #[test]
+    fn train_output_checks_name_the_problem() {
+        let missing = std::env::temp_dir().join(format!("passerelle-missing-{}", std::process::id()));
+        let err = check_output_dir(&missing.join("m.json")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write {}: directory {} does not exist",
+                missing.join("m.json").display(),
+                missing.display()
+            )
+        );
+        let tmp = std::env::temp_dir();
+        assert_eq!(
+            check_output_dir(&tmp).unwrap_err().to_string(),
+            format!("cannot write {}: it is a directory", tmp.display())
+        );
+        assert!(
+            check_output_dir(Path::new("bare-name.json")).is_ok(),
+            "a bare name is written in the current directory"
+        );
+    }
 
     /// The positional arguments of every subcommand, as `subcommand <id>`.
     fn positionals(command: &clap::Command, path: &str, out: &mut Vec<String>) {

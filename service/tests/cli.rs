@@ -107,6 +107,30 @@ fn train_on_a_malformed_export_names_file_and_line() {
 }
 
 #[test]
+fn train_refuses_an_output_it_cannot_write_before_training() {
+    // Before this check, a missing directory was found after a minute of training; stderr
+    // holds the error alone, so nothing was trained.
+    let missing = std::env::temp_dir().join(format!("passerelle-no-such-dir-{}", std::process::id()));
+    let out = passerelle(&["train", "--out", missing.join("m.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "error: cannot write {}: directory {} does not exist",
+            missing.join("m.json").display(),
+            missing.display()
+        )
+    );
+    let dir = std::env::temp_dir();
+    let out = passerelle(&["train", "--out", "/tmp/x.json", "--card", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!("error: cannot write {}: it is a directory", dir.display())
+    );
+}
+
+#[test]
 fn train_then_serve_answers_from_a_user_supplied_export() {
     // A newer export has the same layout: here, a copy where one source lost its mobility rows
     // (new occupations have none) is still trained on and ranked.
