@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, OccupationItem, Relevance};
-use crate::error::{echo, DataError, QueryError};
+use crate::error::{echo, echo_number, DataError, QueryError};
 use std::sync::Arc;
 
 use crate::features::{
@@ -563,7 +563,7 @@ impl Engine {
         if !(0.0..=1.0).contains(&weight) {
             return Err(QueryError::InvalidValue {
                 field: "tension_weight".to_string(),
-                reason: format!("{weight} is out of range 0..=1"),
+                reason: format!("{} is out of range 0..=1", echo_number(weight)),
             });
         }
         let area = match &self.tensions {

@@ -166,6 +166,28 @@ fn invalid_queries_name_the_field() {
     assert_eq!(err.field(), "max_intermediates");
 }
 
+/// A huge or tiny number is echoed in scientific notation, not as its 309 plain digits (the
+/// message travels in a gRPC header and "values are cut at 40 characters").
+#[test]
+fn an_absurd_number_is_echoed_short() {
+    let q = |hours: f64| PlanQuery {
+        profile: profile("I1315"),
+        target_occupation_code: "F1623".into(),
+        constraints: PlanConstraints { max_total_hours: Some(hours), ..Default::default() },
+    };
+    let err = plan(q(1e308)).expect_err("huge");
+    assert_eq!(err.to_string(), "constraints.max_total_hours: 1e308 is out of range (0, 10000] hours");
+    let err = plan(q(-0.5)).expect_err("negative");
+    assert_eq!(err.to_string(), "constraints.max_total_hours: -0.5 is out of range (0, 10000] hours");
+    let (engine, _) = fixtures();
+    for (weight, shown) in [(1e308, "1e308"), (-5e-324, "-5e-324"), (f64::INFINITY, "inf"), (1.5, "1.5")] {
+        let err = engine
+            .recommend(&RecommendQuery { profile: profile("I1315"), tension_weight: weight, ..Default::default() })
+            .expect_err("out of range");
+        assert_eq!(err.to_string(), format!("tension_weight: {shown} is out of range 0..=1"));
+    }
+}
+
 #[test]
 fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
     let (engine, _) = fixtures();
