@@ -166,6 +166,32 @@ fn invalid_queries_name_the_field() {
     assert_eq!(err.field(), "max_intermediates");
 }
 
+/// A profile of the largest accepted size (1,000 item codes) explores two intermediate
+/// steps: after a step the person holds more than 1,000 items, which the explorer's own
+/// states may (it was refused as `profile.item_codes: 1022 entries, at most 1000 are
+/// accepted` about a list the caller never sent).
+#[test]
+fn a_profile_of_1000_items_explores_two_intermediate_steps() {
+    let (engine, training) = fixtures();
+    let items: Vec<String> = engine.catalogue().items.iter().take(1000).map(|i| i.code.to_string()).collect();
+    let ex = explore(
+        engine,
+        training,
+        &ExploreQuery {
+            profile: ProfileQuery { item_codes: items, ..Default::default() },
+            target_set: "ALL".into(),
+            max_intermediates: Some(2),
+            fan_out: Some(3),
+            top_k: Some(5),
+            ..Default::default()
+        },
+    )
+    .expect("a valid request is answered");
+    assert_eq!(ex.paths.len(), 5);
+    // 3 direct moves, 3 × 3 through one occupation, 9 × 3 through two.
+    assert_eq!(ex.paths_considered, 3 + 9 + 27);
+}
+
 /// A huge or tiny number is echoed in scientific notation, not as its 309 plain digits (the
 /// message travels in a gRPC header and "values are cut at 40 characters").
 #[test]
