@@ -425,6 +425,9 @@ fn load_catalogue(data: Option<&Path>) -> Result<(Catalogue, String), DataError>
 
 fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     let started = std::time::Instant::now();
+    let card_path = args.card.clone().unwrap_or_else(|| args.out.with_extension("card.json"));
+    check_output_path(&args.out)?;
+    check_output_path(&card_path)?;
     let (catalogue, data_name) = load_catalogue(args.data.as_deref())?;
     let params = args.hyper.params().check()?;
     let index = FeatureIndex::new(&catalogue);
@@ -474,7 +477,6 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     };
     let json = artifact.to_json().map_err(|e| DataError::Artifact { reason: e.to_string() })?;
     write(&args.out, &(json + "\n"))?;
-    let card_path = args.card.clone().unwrap_or_else(|| args.out.with_extension("card.json"));
     write(&card_path, &(model_card(&artifact) + "\n"))?;
     eprintln!(
         "wrote {} and {} (checksum {}) in {:.1?}",
@@ -523,6 +525,24 @@ pub fn model_card(a: &ModelArtifact) -> String {
         "probability_basis": crate::grpc::convert::probability_basis(a.model.calibration.is_some()),
     });
     serde_json::to_string_pretty(&card).unwrap_or_default()
+}
+
+/// Refuses, before minutes of training, an output path that cannot be written: a directory,
+/// or a file in a folder that does not exist (a typo). Other failures (permissions, a full
+/// disk) are reported when the file is written.
+fn check_output_path(path: &Path) -> Result<(), CliError> {
+    let refuse = |kind: std::io::ErrorKind, what: String| {
+        Err(CliError::Write { path: path.to_path_buf(), source: std::io::Error::new(kind, what) })
+    };
+    if path.is_dir() {
+        return refuse(std::io::ErrorKind::IsADirectory, "a directory, not a file".to_string());
+    }
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() && !parent.is_dir() => {
+            refuse(std::io::ErrorKind::NotFound, format!("the folder {} does not exist", parent.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), CliError> {

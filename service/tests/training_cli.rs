@@ -66,3 +66,39 @@ fn explore_prints_the_best_paths_as_json() {
     assert!(paths.iter().all(|p| p["total_hours"].as_f64().unwrap() <= 1000.0));
     assert!(json["score_basis"].as_str().unwrap().contains("1607"));
 }
+
+/// An output `train` cannot write is refused before training (it was found after 49 s of
+/// training, or minutes with the evaluation), naming the file.
+#[test]
+fn train_refuses_an_output_in_a_missing_folder_before_training() {
+    let dir = std::env::temp_dir().join(format!("passerelle-train-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("no-such-folder").join("model.json");
+    let started = std::time::Instant::now();
+    let out = passerelle(&["train", "--no-eval", "--out", missing.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: cannot write {}: the folder {} does not exist",
+            missing.display(),
+            dir.join("no-such-folder").display()
+        )
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "refused before training");
+    // A directory as the card is refused too.
+    let out = passerelle(&[
+        "train",
+        "--no-eval",
+        "--out",
+        dir.join("m.json").to_str().unwrap(),
+        "--card",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim(), format!("error: cannot write {}: a directory, not a file", dir.display()));
+    assert!(!dir.join("m.json").exists());
+}
