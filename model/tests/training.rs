@@ -247,6 +247,36 @@ fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
     assert!(planned.is_none_or(|c| c.hours.basis == Basis::Operator));
 }
 
+/// Each refused hours or cost value says what is wrong with it (`1e308` hours were "not a
+/// positive number").
+#[test]
+fn operator_catalogue_hours_and_cost_refusals_say_what_is_wrong() {
+    let (engine, _) = fixtures();
+    let csv = "certification,level,hours,cost,region,provider,covered_items\n\
+               490944,,1e308,,,,\n\
+               490945,,10001,,,,\n\
+               490946,,-3,,,,\n\
+               403964,,0,,,,\n\
+               491225,,ten,,,,\n\
+               491214,,10,-1,,,\n\
+               491252,,10,1e308,,,\n\
+               404628,,10000,0,,,\n";
+    let (_, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let reasons: Vec<&str> = issues.iter().map(|i| i.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "hours `1e308` is over 10000",
+            "hours `10001` is over 10000",
+            "hours `-3` is not a positive number",
+            "hours `0` is not a positive number",
+            "hours `ten` is not a number",
+            "cost `-1` is not a non-negative number",
+            "cost `1e308` is over 10000000",
+        ]
+    );
+}
+
 #[test]
 fn two_step_pathway_hand_checked_on_real_data() {
     let (engine, training) = fixtures();
