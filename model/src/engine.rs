@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, OccupationItem, Relevance};
-use crate::error::{echo, DataError, QueryError};
+use crate::error::{echo, echo_number, DataError, QueryError};
 use std::sync::Arc;
 
 use crate::features::{
@@ -530,7 +530,26 @@ impl Engine {
     /// [`QueryError::NoMatchingOccupation`], [`QueryError::UnknownArea`] and
     /// [`QueryError::NotLoaded`] (job title, area or weight without search or tension data).
     pub fn recommend(&self, query: &RecommendQuery) -> Result<Recommendations, QueryError> {
-        let prepared = self.prepare(query)?;
+        let prepared = self.prepare(query, None)?;
+        let scan = self.index.scan(&self.catalogue, &self.evidence, &prepared.profile, prepared.declared);
+        Ok(self.rank(query, &prepared, &scan, false))
+    }
+
+    /// [`Engine::recommend`] for a profile the engine built itself, already resolved to its
+    /// items and declared occupation (the explorer's states after a step: the person's items
+    /// plus every intermediate occupation's). Such a list is not a request and may hold more
+    /// than [`MAX_PROFILE_ITEMS`]; the query's `profile` is read only for its area.
+    ///
+    /// # Errors
+    /// As [`Engine::recommend`] for the query's options; [`QueryError::EmptyProfile`] for
+    /// no item.
+    pub(crate) fn recommend_resolved(
+        &self,
+        query: &RecommendQuery,
+        items: &[ItemId],
+        declared: Option<OccupationId>,
+    ) -> Result<Recommendations, QueryError> {
+        let prepared = self.prepare(query, Some((items, declared)))?;
         let scan = self.index.scan(&self.catalogue, &self.evidence, &prepared.profile, prepared.declared);
         Ok(self.rank(query, &prepared, &scan, false))
     }
@@ -542,8 +561,13 @@ impl Engine {
         queries.iter().map(|q| self.recommend(q)).collect()
     }
 
-    /// Validates a query and resolves its profile.
-    fn prepare(&self, query: &RecommendQuery) -> Result<Prepared, QueryError> {
+    /// Validates a query and resolves its profile, unless `resolved` gives its items (sorted,
+    /// distinct) and declared occupation.
+    fn prepare(
+        &self,
+        query: &RecommendQuery,
+        resolved: Option<(&[ItemId], Option<OccupationId>)>,
+    ) -> Result<Prepared, QueryError> {
         let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K);
         if !(1..=MAX_TOP_K).contains(&top_k) {
             return Err(QueryError::TopKOutOfRange { got: top_k, max: MAX_TOP_K });
@@ -563,7 +587,7 @@ impl Engine {
         if !(0.0..=1.0).contains(&weight) {
             return Err(QueryError::InvalidValue {
                 field: "tension_weight".to_string(),
-                reason: format!("{weight} is out of range 0..=1"),
+                reason: format!("{} is out of range 0..=1", echo_number(weight)),
             });
         }
         let area = match &self.tensions {
@@ -585,16 +609,24 @@ impl Engine {
                 None
             }
         };
-        let job_title = self.resolve_job_title(&query.profile)?;
-        let resolved_profile;
-        let profile_query = match &job_title {
-            Some(m) => {
-                resolved_profile = ProfileQuery { occupation_code: Some(m.used.code.clone()), ..query.profile.clone() };
-                &resolved_profile
+        let (job_title, items, declared) = match resolved {
+            Some(([], _)) => return Err(QueryError::EmptyProfile),
+            Some((items, declared)) => (None, items.to_vec(), declared),
+            None => {
+                let job_title = self.resolve_job_title(&query.profile)?;
+                let resolved_profile;
+                let profile_query = match &job_title {
+                    Some(m) => {
+                        resolved_profile =
+                            ProfileQuery { occupation_code: Some(m.used.code.clone()), ..query.profile.clone() };
+                        &resolved_profile
+                    }
+                    None => &query.profile,
+                };
+                let (items, declared) = self.resolve(profile_query)?;
+                (job_title, items, declared)
             }
-            None => &query.profile,
         };
-        let (items, declared) = self.resolve(profile_query)?;
         let profile = ProfileVector::new(&self.index, &items);
         Ok(Prepared {
             top_k,
@@ -867,7 +899,7 @@ mod tests {
                 tension_weight: if n % 6 == 0 { 0.3 } else { 0.0 },
                 max_other_skills: None,
             };
-            let prepared = engine.prepare(&query).expect("valid query");
+            let prepared = engine.prepare(&query, None).expect("valid query");
             let scan = engine.index.scan(&engine.catalogue, &engine.evidence, &prepared.profile, prepared.declared);
             let pruned = engine.rank(&query, &prepared, &scan, false);
             let exhaustive = engine.rank(&query, &prepared, &scan, true);

@@ -153,6 +153,25 @@ pub fn echo(value: &str) -> String {
     }
 }
 
+/// A client number as echoed in an error: as written (`-0.3`, `1.5`, `NaN`) when that
+/// fits in [`MAX_ECHO_CHARS`] characters, else in scientific notation (`1e308`, `5e-324`):
+/// the plain form of a huge or tiny `f64` is hundreds of digits long.
+///
+/// ```
+/// use passerelle_model::error::echo_number;
+/// assert_eq!(echo_number(-0.3), "-0.3");
+/// assert_eq!(echo_number(1e308), "1e308");
+/// assert_eq!(echo_number(5e-324), "5e-324");
+/// ```
+pub fn echo_number(value: f64) -> String {
+    let plain = value.to_string();
+    if plain.chars().count() <= MAX_ECHO_CHARS {
+        plain
+    } else {
+        format!("{value:e}")
+    }
+}
+
 impl QueryError {
     /// The request field this error is about (for a `BadRequest` field violation).
     pub fn field(&self) -> &str {

@@ -159,25 +159,9 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
 
     // The model's most probable moves from a state into a set, skipping visited occupations.
     let moves = |state: &State, set: &str| -> Result<Vec<(OccupationId, f64)>, PlanError> {
-        let profile = if state.steps.is_empty() {
-            query.profile.clone()
-        } else {
-            // The declared occupation brings its own items; the others are listed.
-            let own = state.occupation.map(|o| catalogue.occupation(o).items.as_slice()).unwrap_or_default();
-            ProfileQuery {
-                occupation_code: state.occupation.map(|o| catalogue.occupation(o).code.clone()),
-                item_codes: state
-                    .items
-                    .iter()
-                    .filter(|&&i| own.binary_search_by_key(&i, |l| l.item).is_err())
-                    .map(|&i| catalogue.item(i).code.to_string())
-                    .collect(),
-                ..ProfileQuery::default()
-            }
-        };
         let wanted = (fan_out as usize + state.visited.len()).min(MAX_TOP_K as usize) as u32;
-        let answer = engine.recommend(&RecommendQuery {
-            profile,
+        let recommend = RecommendQuery {
+            profile: ProfileQuery::default(),
             top_k: Some(wanted),
             target_set: set.to_string(),
             include_current_occupation: false,
@@ -185,7 +169,15 @@ pub fn explore(engine: &Engine, training: &TrainingCatalogue, query: &ExploreQue
             tension_weight: 0.0,
             // Only the probabilities are used.
             max_other_skills: Some(0),
-        })?;
+        };
+        let answer = if state.steps.is_empty() {
+            engine.recommend(&RecommendQuery { profile: query.profile.clone(), ..recommend })?
+        } else {
+            // The items held after a step (the person's plus each intermediate occupation's)
+            // with the last occupation declared. They are not a request: the list may be
+            // longer than a request's limit of item codes.
+            engine.recommend_resolved(&recommend, &state.items, state.occupation)?
+        };
         Ok(answer
             .results
             .iter()

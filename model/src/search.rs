@@ -155,8 +155,12 @@ pub fn stem(word: &str) -> String {
 
 /// The search words of a text: transliterated, lower-cased, split, stop words and single
 /// letters removed (a single digit is kept), not yet stemmed; in order, duplicates kept.
+/// Only letters and digits are transliterated: any other character separates words, as
+/// `deunicode` would otherwise spell a symbol out (`🔥` → `:fire:`, which matched "file"
+/// and "fine" with one typo and resolved the job title "🔥" to an occupation).
 pub fn raw_words(text: &str) -> Vec<String> {
-    deunicode::deunicode(text)
+    let letters: String = text.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    deunicode::deunicode(&letters)
         .to_lowercase()
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -603,6 +607,15 @@ mod tests {
         assert_eq!(stem("conductrice"), "conducteur");
         assert_eq!(stem("infirmiere"), "infirmier");
         assert_eq!(stem("sportive"), "sportif");
+    }
+
+    #[test]
+    fn symbols_are_separators_not_spelt_out() {
+        // deunicode alone gives ":fire:" and "(c)": words no one typed.
+        assert_eq!(raw_words("🔥🔥 monteur © fibre™"), ["monteur", "fibre"]);
+        assert_eq!(raw_words("Électricienne «BT» n°2"), ["electricienne", "bt", "2"]);
+        assert!(raw_words("🔥🔥🔥").is_empty());
+        assert!(matches!(query_words("🔥🔥🔥", "query"), Err(QueryError::InvalidValue { .. })));
     }
 
     #[test]

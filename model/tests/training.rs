@@ -166,6 +166,54 @@ fn invalid_queries_name_the_field() {
     assert_eq!(err.field(), "max_intermediates");
 }
 
+/// A profile of the largest accepted size (1,000 item codes) explores two intermediate
+/// steps: after a step the person holds more than 1,000 items, which the explorer's own
+/// states may (it was refused as `profile.item_codes: 1022 entries, at most 1000 are
+/// accepted` about a list the caller never sent).
+#[test]
+fn a_profile_of_1000_items_explores_two_intermediate_steps() {
+    let (engine, training) = fixtures();
+    let items: Vec<String> = engine.catalogue().items.iter().take(1000).map(|i| i.code.to_string()).collect();
+    let ex = explore(
+        engine,
+        training,
+        &ExploreQuery {
+            profile: ProfileQuery { item_codes: items, ..Default::default() },
+            target_set: "ALL".into(),
+            max_intermediates: Some(2),
+            fan_out: Some(3),
+            top_k: Some(5),
+            ..Default::default()
+        },
+    )
+    .expect("a valid request is answered");
+    assert_eq!(ex.paths.len(), 5);
+    // 3 direct moves, 3 × 3 through one occupation, 9 × 3 through two.
+    assert_eq!(ex.paths_considered, 3 + 9 + 27);
+}
+
+/// A huge or tiny number is echoed in scientific notation, not as its 309 plain digits (the
+/// message travels in a gRPC header and "values are cut at 40 characters").
+#[test]
+fn an_absurd_number_is_echoed_short() {
+    let q = |hours: f64| PlanQuery {
+        profile: profile("I1315"),
+        target_occupation_code: "F1623".into(),
+        constraints: PlanConstraints { max_total_hours: Some(hours), ..Default::default() },
+    };
+    let err = plan(q(1e308)).expect_err("huge");
+    assert_eq!(err.to_string(), "constraints.max_total_hours: 1e308 is out of range (0, 10000] hours");
+    let err = plan(q(-0.5)).expect_err("negative");
+    assert_eq!(err.to_string(), "constraints.max_total_hours: -0.5 is out of range (0, 10000] hours");
+    let (engine, _) = fixtures();
+    for (weight, shown) in [(1e308, "1e308"), (-5e-324, "-5e-324"), (f64::INFINITY, "inf"), (1.5, "1.5")] {
+        let err = engine
+            .recommend(&RecommendQuery { profile: profile("I1315"), tension_weight: weight, ..Default::default() })
+            .expect_err("out of range");
+        assert_eq!(err.to_string(), format!("tension_weight: {shown} is out of range 0..=1"));
+    }
+}
+
 #[test]
 fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
     let (engine, _) = fixtures();
@@ -197,6 +245,36 @@ fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
         .expect("valid");
     let planned = plan.certifications.iter().find(|c| c.code == 490944);
     assert!(planned.is_none_or(|c| c.hours.basis == Basis::Operator));
+}
+
+/// Each refused hours or cost value says what is wrong with it (`1e308` hours were "not a
+/// positive number").
+#[test]
+fn operator_catalogue_hours_and_cost_refusals_say_what_is_wrong() {
+    let (engine, _) = fixtures();
+    let csv = "certification,level,hours,cost,region,provider,covered_items\n\
+               490944,,1e308,,,,\n\
+               490945,,10001,,,,\n\
+               490946,,-3,,,,\n\
+               403964,,0,,,,\n\
+               491225,,ten,,,,\n\
+               491214,,10,-1,,,\n\
+               491252,,10,1e308,,,\n\
+               404628,,10000,0,,,\n";
+    let (_, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let reasons: Vec<&str> = issues.iter().map(|i| i.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "hours `1e308` is over 10000",
+            "hours `10001` is over 10000",
+            "hours `-3` is not a positive number",
+            "hours `0` is not a positive number",
+            "hours `ten` is not a number",
+            "cost `-1` is not a non-negative number",
+            "cost `1e308` is over 10000000",
+        ]
+    );
 }
 
 #[test]

@@ -460,3 +460,18 @@ fn an_oversize_line_and_a_long_id_are_error_records_and_the_next_lines_are_score
     assert_eq!(refused.status.code(), Some(2), "clap refuses a value out of range");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--max-record-bytes"));
 }
+
+#[test]
+fn an_input_that_is_a_directory_is_refused_and_the_previous_output_kept() {
+    let dir = scratch("directory");
+    let input = dir.join("in.jsonl");
+    std::fs::create_dir(&input).unwrap();
+    let output = dir.join("out.jsonl");
+    std::fs::write(&output, "last night's results\n").unwrap();
+    let run = score(&input, &output, &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot read {}: a directory, not a file", input.display())), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "last night's results\n", "output left untouched");
+    assert!(!dir.join("out.jsonl.provenance.json").exists());
+}

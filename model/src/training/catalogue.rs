@@ -509,28 +509,26 @@ fn operator_rows(
                         .ok_or_else(|| format!("level `{}` is not a level 1-8", crate::error::echo(l)))?,
                 ),
             };
-            let positive = |s: &str, what: &str, zero_ok: bool| -> Result<Option<f64>, String> {
+            // Each wrong value gets the message of what is wrong with it: `1e308` hours
+            // were reported as "not a positive number".
+            let positive = |s: &str, what: &str, zero_ok: bool, max: f64| -> Result<Option<f64>, String> {
                 let s = s.trim();
                 if s.is_empty() {
                     return Ok(None);
                 }
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && (*v > 0.0 || (zero_ok && *v == 0.0)) && *v <= MAX_HOURS * 1000.0)
-                    .map(Some)
-                    .ok_or_else(|| {
-                        format!(
-                            "{what} `{}` is not a {} number",
-                            crate::error::echo(s),
-                            if zero_ok { "non-negative" } else { "positive" }
-                        )
-                    })
+                let shown = crate::error::echo(s);
+                match s.parse::<f64>().ok().filter(|v| v.is_finite()) {
+                    None => Err(format!("{what} `{shown}` is not a number")),
+                    Some(v) if v < 0.0 || (v == 0.0 && !zero_ok) => Err(format!(
+                        "{what} `{shown}` is not a {} number",
+                        if zero_ok { "non-negative" } else { "positive" }
+                    )),
+                    Some(v) if v > max => Err(format!("{what} `{shown}` is over {max}")),
+                    Some(v) => Ok(Some(v)),
+                }
             };
-            let hours = positive(f[2], "hours", false)?;
-            if hours.is_some_and(|h| h > MAX_HOURS) {
-                return Err(format!("hours {} is over {MAX_HOURS}", f[2].trim()));
-            }
-            let cost = positive(f[3], "cost", true)?;
+            let hours = positive(f[2], "hours", false, MAX_HOURS)?;
+            let cost = positive(f[3], "cost", true, MAX_HOURS * 1000.0)?;
             let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
             let covered = match f[6].trim() {
                 "" => None,

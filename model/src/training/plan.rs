@@ -22,7 +22,7 @@ use super::cover::{self, CoverProblem, CoverSet, Solver};
 use super::PlanError;
 use crate::catalogue::{ItemId, ItemKind, OccupationId, Relevance};
 use crate::engine::{Engine, OccupationRef, ProfileQuery, SkillRef, MAX_PROFILE_ITEMS};
-use crate::error::echo;
+use crate::error::{echo, echo_number};
 
 /// Largest accepted `max_total_hours` (five years of full-time training).
 pub const MAX_TOTAL_HOURS: f64 = 10_000.0;
@@ -65,7 +65,7 @@ impl PlanConstraints {
             Some(h) => {
                 return Err(PlanError::OutOfRange {
                     field: format!("{prefix}.max_total_hours"),
-                    reason: format!("{h} is out of range (0, {MAX_TOTAL_HOURS}] hours"),
+                    reason: format!("{} is out of range (0, {MAX_TOTAL_HOURS}] hours", echo_number(h)),
                 })
             }
         };

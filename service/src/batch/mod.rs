@@ -106,7 +106,14 @@ fn open_input(path: &Path) -> Result<OpenedInput, BatchError> {
         return Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), None, counter));
     }
     let file = File::open(path).map_err(|source| BatchError::Read { path: path.to_path_buf(), source })?;
-    let len = file.metadata().ok().map(|m| m.len());
+    let metadata = file.metadata().ok();
+    // A directory opens, and fails only at the first read: after `score` has created (and
+    // so emptied) its output file. Refuse it here, before anything is written.
+    if metadata.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+        let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "a directory, not a file");
+        return Err(BatchError::Read { path: path.to_path_buf(), source });
+    }
+    let len = metadata.map(|m| m.len());
     let reader = Counting { inner: file, count: Arc::clone(&counter) };
     Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), len, counter))
 }
