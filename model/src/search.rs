@@ -25,8 +25,11 @@
 //!    scores `1 − 0.15·d`. A query word of 3 letters or more that begins a longer indexed
 //!    word ("electr" → electricien) scores `0.5 + 0.4 · len(query word) / len(word)`.
 //! 5. **Score** of a document (an appellation or a label), in [0, 1]:
-//!    `0.85 · Σᵢ wᵢ·mᵢ / Σᵢ wᵢ + 0.15 · (query words matched / distinct words of the document)`,
-//!    where `mᵢ` is the best match of query word `i` in the document (above) and `wᵢ` the
+//!    `0.85 · Σᵢ wᵢ·mᵢ / Σᵢ wᵢ + 0.15 · min(1, Σⱼ sⱼ / distinct words of the document)`,
+//!    where `sⱼ` is the best similarity with which any query word (itself, a synonym, a
+//!    typo, a prefix) matches the document's word `j` (so "5G" covers "4G", "5G" and
+//!    "mobiles" of "réseaux mobiles 4G-5G", and a long exact title is not beaten by a short
+//!    one that only shares a synonym), `mᵢ` is the best match of query word `i` in the document (above) and `wᵢ` the
 //!    inverse document frequency of the indexed word it matches best (rare words such as
 //!    "fibre" weigh more than "technicien"; a word matching nothing weighs as the rarest
 //!    word, so it lowers every score). An exact title scores 1.
@@ -344,14 +347,21 @@ impl TextIndex {
     /// Scores every document matching at least one query word (module docs).
     fn score(&self, words: &[QueryWord]) -> Vec<(u32, f32)> {
         let mut weighted = vec![0.0f32; self.doc_len.len()];
-        let mut hits = vec![0u16; self.doc_len.len()];
+        let mut seen = vec![false; self.doc_len.len()];
         let mut touched: Vec<u32> = Vec::new();
         let mut total_weight = 0.0f32;
         // Best similarity of the current word per document (dense), and which are set.
         let mut best = vec![0.0f32; self.doc_len.len()];
         let mut best_set: Vec<u32> = Vec::new();
+        // Every indexed word some query word matches (itself, a synonym, a typo, a prefix),
+        // with its best similarity: the document side of the score.
+        let mut matched_words: HashMap<u32, f32> = HashMap::new();
         for word in words {
             let candidates = self.candidates(word);
+            for (&id, &sim) in &candidates {
+                let e = matched_words.entry(id).or_insert(0.0);
+                *e = e.max(sim);
+            }
             // Weight: idf of the best-matching word (highest similarity, then rarest).
             let weight = candidates
                 .iter()
@@ -370,12 +380,19 @@ impl TextIndex {
             }
             for d in best_set.drain(..) {
                 let i = d as usize;
-                if hits[i] == 0 {
+                if !seen[i] {
+                    seen[i] = true;
                     touched.push(d);
                 }
-                hits[i] += 1;
                 weighted[i] += weight * best[i];
                 best[i] = 0.0;
+            }
+        }
+        // Σ similarity of the document's words that the query matched (each word once).
+        let mut covered = vec![0.0f32; self.doc_len.len()];
+        for (&id, &sim) in &matched_words {
+            for &d in &self.postings[id as usize] {
+                covered[d as usize] += sim;
             }
         }
         touched
@@ -383,7 +400,7 @@ impl TextIndex {
             .map(|d| {
                 let i = d as usize;
                 let query_part = if total_weight > 0.0 { weighted[i] / total_weight } else { 0.0 };
-                let doc_part = (f32::from(hits[i]) / f32::from(self.doc_len[i].max(1))).min(1.0);
+                let doc_part = (covered[i] / f32::from(self.doc_len[i].max(1))).min(1.0);
                 (d, (0.85 * query_part + 0.15 * doc_part).clamp(0.0, 1.0))
             })
             .collect()

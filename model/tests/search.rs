@@ -91,6 +91,26 @@ fn exact_appellation_scores_one_and_names_what_matched() {
 }
 
 #[test]
+fn a_synonym_does_not_let_a_short_title_beat_an_exact_word() {
+    // "5G" is a word of "Technicien des réseaux mobiles 4G-5G" and, by the synonym table,
+    // matches "mobile" too: "Gendarme mobile" (2 words, one matched at 0.95) used to score
+    // 0.8825 against 0.88, so a telecom title resolved to the police. By hand now:
+    // I1312: 0.85 × 1 + 0.15 × (1 + 0.95 + 0.95) / 5 (technicien, reseau, mobile, 4g, 5g) = 0.937;
+    // K1706: 0.85 × 0.95 + 0.15 × 0.95 / 2 = 0.878 75.
+    let (catalogue, index) = data();
+    let hits = index.occupations(catalogue, "5G", Some(5), "q").unwrap();
+    assert_eq!(
+        (hits[0].code.as_str(), hits[0].matched.as_str()),
+        ("I1312", "Technicien / Technicienne des réseaux mobiles 4G-5G")
+    );
+    assert!((hits[0].score - 0.937).abs() < 1e-4, "{}", hits[0].score);
+    let gendarme = hits.iter().find(|h| h.code == "K1706").expect("K1706 still listed");
+    assert!((gendarme.score - 0.87875).abs() < 1e-4, "{}", gendarme.score);
+    let title = index.job_title(catalogue, "5G", "profile.job_title").unwrap();
+    assert_eq!(title.used.code, "I1312");
+}
+
+#[test]
 fn results_are_sorted_scores_in_unit_interval_one_per_occupation() {
     let (catalogue, index) = data();
     for q in ["technicien", "fibre", "électricienne", "zzzz qqqq", "5G"] {
