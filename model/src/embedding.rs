@@ -20,11 +20,11 @@
 //! never seen by the embedding that scores it): see README, "Model quality".
 //!
 //! What a profile sees is two features, `embedding_log_share` and
-//! `embedding_log_rank` (see [`EmbeddingScan`]). The training of the transition model
-//! fits one embedding on every visible source and, for the features of its own training
-//! pairs, one per inner fold ([`crate::transition::EMBEDDING_INNER_FOLDS`]) so that no
-//! training pair sees an embedding fitted on its own source's row: an embedding memorises
-//! the rows it was fitted on (recall@10 0.99 on them, 0.43 on others).
+//! `embedding_log_rank` (see [`EmbeddingScan`]). The training of the transition model fits
+//! one embedding per inner fold of its sources ([`crate::transition::EMBEDDING_INNER_FOLDS`],
+//! [`EmbeddingSet::fit_cross`]), and every profile — training pair, held-out source or served
+//! request — is scored by one that did not see its anchor's row: an embedding memorises the
+//! rows it was fitted on (recall@10 0.99 on them, 0.43 on others).
 
 use std::sync::Arc;
 
@@ -508,7 +508,15 @@ impl EmbeddingSet {
         let mut stored = Vec::with_capacity(inner);
         let mut fold_of = vec![u32::MAX; catalogue.occupations.len()];
         for (k, e) in fitted.into_iter().enumerate() {
-            let e = e?;
+            let mut e = e?;
+            // The inputs depend on the catalogue and `min_df` only: every fold shares the
+            // first's, as folds resolved from an artifact do.
+            if let Some(first) = folds.first() {
+                let first: &Arc<TransitionEmbedding> = first;
+                e.row_of = Arc::clone(&first.row_of);
+                e.input_weight = Arc::clone(&first.input_weight);
+                e.ln_rank = Arc::clone(&first.ln_rank);
+            }
             let held_out = split(k, true);
             for s in &held_out {
                 fold_of[s.0 as usize] = k as u32;

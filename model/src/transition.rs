@@ -200,8 +200,9 @@ pub struct TransitionModel {
     /// Second stage of the cascade, if trained.
     #[serde(default)]
     pub rerank: Option<Reranker>,
-    /// The learned transition embedding the features 48–49 are computed with, fitted on
-    /// the rows of every training source (the first stage only; none in a reranker).
+    /// The learned transition embeddings the features 48–49 are computed with, one per
+    /// inner fold of the training sources, each fitted on the other folds' rows (the first
+    /// stage only; none in a reranker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<EmbeddingArtifact>,
 }
