@@ -302,9 +302,8 @@ async fn default_top_k_is_ten() {
 
 #[tokio::test]
 async fn a_corrupt_model_file_stops_the_server_with_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("passerelle-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("broken-model.json");
+    let dir = tempfile::Builder::new().prefix("passerelle-e2e-").tempdir().expect("temp dir");
+    let path = dir.path().join("broken-model.json");
     std::fs::write(&path, "{\"format_version\": 1, \"model\": 3}").expect("write");
     let app = spawn_with(EngineSource { model: Some(path.clone()), ..Default::default() }, None).await;
     let err = app.join().await.expect_err("a corrupt artifact is refused");

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use passerelle_model::transition::ModelArtifact;
@@ -16,6 +15,7 @@ use passerelle_service::proto::v1::{
 use passerelle_service::settings::Settings;
 use passerelle_tests::{shared_engine, spawn_with_settings, wait_serving, wait_serving_on, TestApp};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use tempfile::TempDir;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -45,10 +45,10 @@ async fn started(settings: Settings, keys: Option<ApiKeys>) -> TestApp {
     app
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("passerelle-prod-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder, removed when the returned guard is dropped: a test holds it until the
+/// server reading its files has stopped.
+fn temp_dir(name: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("passerelle-prod-{name}-")).tempdir().unwrap()
 }
 
 /// A `RecommendPathways` call whose request message is only sent when the returned sender
@@ -318,7 +318,7 @@ async fn tls_handshake_with_the_wrong_ca_fails() {
     let dir = temp_dir("tls");
     let good = pki("good");
     let other = pki("other");
-    let app = spawn_with_settings(tls_settings(&dir, &good, None), None, Some(shared_engine())).await;
+    let app = spawn_with_settings(tls_settings(dir.path(), &good, None), None, Some(shared_engine())).await;
     wait_serving_on(tls_channel(&app, &good.ca_pem, None).await.expect("TLS connect")).await;
     // Trusting another CA: the server certificate is refused.
     let refused = match tls_channel(&app, &other.ca_pem, None).await {
@@ -338,7 +338,8 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     let dir = temp_dir("mtls");
     let good = pki("mtls");
     let stranger = pki("stranger");
-    let app = spawn_with_settings(tls_settings(&dir, &good, Some(&good.ca_pem)), None, Some(shared_engine())).await;
+    let app =
+        spawn_with_settings(tls_settings(dir.path(), &good, Some(&good.ca_pem)), None, Some(shared_engine())).await;
     wait_serving_on(tls_channel(&app, &good.ca_pem, Some(&good.client)).await.expect("mTLS connect")).await;
     for identity in [None, Some(&stranger.client)] {
         let outcome = match tls_channel(&app, &good.ca_pem, identity).await {
@@ -368,7 +369,7 @@ async fn served_checksum(app: &TestApp) -> String {
 #[tokio::test]
 async fn reload_swaps_a_good_model_and_refuses_a_bad_one() {
     let dir = temp_dir("reload");
-    let path = dir.join("model.json");
+    let path = dir.path().join("model.json");
     std::fs::write(&path, passerelle_model::embedded::MODEL_JSON).unwrap();
     let original = ModelArtifact::from_json(passerelle_model::embedded::MODEL_JSON).unwrap().checksum;
     let app = spawn_with_settings(Settings { model: Some(path.clone()), ..settings() }, None, None).await;
@@ -456,7 +457,7 @@ async fn shutdown_with_requests_in_flight_loses_none() {
 #[tokio::test]
 async fn unreadable_or_unusable_tls_files_stop_the_server_naming_the_setting() {
     let dir = temp_dir("badtls");
-    let missing = dir.join("absent.pem");
+    let missing = dir.path().join("absent.pem");
     let app = spawn_with_settings(
         Settings { tls_cert: Some(missing.clone()), tls_key: Some(missing.clone()), ..settings() },
         None,
@@ -466,7 +467,7 @@ async fn unreadable_or_unusable_tls_files_stop_the_server_naming_the_setting() {
     let err = app.join().await.expect_err("refused").to_string();
     assert!(err.starts_with(&format!("invalid setting `tls_cert`: {}: cannot read: ", missing.display())), "{err}");
 
-    let garbage = dir.join("garbage.pem");
+    let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a certificate").unwrap();
     let app = spawn_with_settings(
         Settings { tls_cert: Some(garbage.clone()), tls_key: Some(garbage), ..settings() },

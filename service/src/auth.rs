@@ -163,9 +163,8 @@ mod tests {
 
     #[test]
     fn keys_from_file_and_env_are_accepted_and_others_not() {
-        let dir = std::env::temp_dir().join(format!("passerelle-keys-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("keys.txt");
+        let dir = tempfile::Builder::new().prefix("passerelle-keys-").tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
         std::fs::write(&file, format!("# comment\n\n  {K1}  \n")).unwrap();
         let keys = ApiKeys::load(Some(&file), Some(&format!(" {K2} ,"))).unwrap().unwrap();
         assert_eq!(keys.len(), 2);
@@ -185,18 +184,16 @@ mod tests {
             err,
             "PASSERELLE_API_KEYS is set but holds no key (blank or comments only): refusing to serve without authentication"
         );
-        let dir = std::env::temp_dir().join(format!("passerelle-nokeys-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("keys");
+        let dir = tempfile::Builder::new().prefix("passerelle-nokeys-").tempdir().unwrap();
+        let file = dir.path().join("keys");
         std::fs::write(&file, "# none yet\n\n").unwrap();
         assert!(matches!(ApiKeys::load(Some(&file), None), Err(ApiKeyError::NoKeys { .. })));
     }
 
     #[test]
     fn short_key_is_refused_naming_the_line_not_the_key() {
-        let dir = std::env::temp_dir().join(format!("passerelle-keys-short-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("keys.txt");
+        let dir = tempfile::Builder::new().prefix("passerelle-keys-short-").tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
         std::fs::write(&file, format!("{K1}\nshort\n")).unwrap();
         let err = ApiKeys::load(Some(&file), None).unwrap_err().to_string();
         assert_eq!(err, format!("api_keys_file {}: line 2: shorter than 16 bytes", file.display()));

@@ -693,19 +693,19 @@ mod tests {
 
     #[test]
     fn write_replaces_a_file_whole_and_leaves_no_temporary_file() {
-        let dir = std::env::temp_dir().join(format!("passerelle-write-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let dir = tmp.path();
         let path = dir.join("m.json");
         std::fs::write(&path, "old, longer than the new text").unwrap();
         write(&path, "new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let names: Vec<String> =
-            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["m.json"]);
         // Into a directory that does not exist: the error names the file; nothing is created.
         let err = write(&dir.join("no/m.json"), "x").unwrap_err();
         assert!(err.to_string().starts_with(&format!("cannot write {}: ", dir.join("no/m.json").display())), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        tmp.close().unwrap();
     }
 
     #[cfg(unix)]
@@ -719,7 +719,8 @@ mod tests {
 
     #[test]
     fn train_output_checks_name_the_problem() {
-        let missing = std::env::temp_dir().join(format!("passerelle-missing-{}", std::process::id()));
+        let tmp = tempfile::Builder::new().prefix("passerelle-missing-").tempdir().unwrap();
+        let missing = tmp.path().join("no-such-folder");
         let err = check_output_dir(&missing.join("m.json")).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -729,10 +730,9 @@ mod tests {
                 missing.display()
             )
         );
-        let tmp = std::env::temp_dir();
         assert_eq!(
-            check_output_dir(&tmp).unwrap_err().to_string(),
-            format!("cannot write {}: it is a directory", tmp.display())
+            check_output_dir(tmp.path()).unwrap_err().to_string(),
+            format!("cannot write {}: it is a directory", tmp.path().display())
         );
         assert!(
             check_output_dir(Path::new("bare-name.json")).is_ok(),

@@ -550,13 +550,12 @@ mod tests {
     /// read (a 2 GB sparse file with a 1 MiB limit); one at the limit is read.
     #[test]
     fn oversized_artifact_files_are_refused_before_being_read() {
-        let dir = std::env::temp_dir().join(format!("passerelle-read-limit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let big = dir.join("big.json");
+        let dir = tempfile::Builder::new().prefix("passerelle-read-limit-").tempdir().expect("temp dir");
+        let big = dir.path().join("big.json");
         std::fs::File::create(&big).and_then(|f| f.set_len(2 << 30)).expect("sparse file");
         let err = read_limited(&big, 1 << 20).expect_err("refused").to_string();
         assert!(err.ends_with("big.json: larger than 1048576 bytes, the most a model artifact may have"), "{err}");
-        let small = dir.join("small.json");
+        let small = dir.path().join("small.json");
         std::fs::write(&small, "{}").expect("write");
         assert_eq!(read_limited(&small, 2).expect("at the limit"), "{}");
         assert!(read_limited(&small, 1).is_err());
@@ -565,6 +564,6 @@ mod tests {
             .expect_err("not UTF-8")
             .to_string()
             .ends_with("small.json: not UTF-8 (byte 0)"));
-        std::fs::remove_dir_all(&dir).expect("clean up");
+        dir.close().expect("clean up");
     }
 }

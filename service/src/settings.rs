@@ -407,10 +407,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn config(name: &str, text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("passerelle-settings-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+    /// A folder for one test's config files, removed when dropped.
+    fn scratch() -> tempfile::TempDir {
+        tempfile::Builder::new().prefix("passerelle-settings-").tempdir().unwrap()
+    }
+
+    /// Writes `text` to `name` in `dir`.
+    fn config(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -436,7 +440,9 @@ mod tests {
 
     #[test]
     fn file_overrides_defaults_and_flags_override_the_file() {
+        let dir = scratch();
         let path = config(
+            &dir,
             "layers.toml",
             "max_top_k = 20\nmax_profile_items = 50\naddr = \"127.0.0.1:6000\"\nmodel = \"/srv/m.json\"\n",
         );
@@ -467,11 +473,12 @@ mod tests {
 
     #[test]
     fn bad_file_content_names_the_key_and_the_file() {
-        let path = config("typo.toml", "max_topk = 20\n");
+        let dir = scratch();
+        let path = config(&dir, "typo.toml", "max_topk = 20\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
         assert!(err.starts_with("invalid configuration of `max_topk`: unknown field: found `max_topk`"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
-        let path = config("type.toml", "max_top_k = \"twenty\"\n");
+        let path = config(&dir, "type.toml", "max_top_k = \"twenty\"\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
         assert!(err.contains("max_top_k") && err.contains(&path.display().to_string()), "{err}");
         let missing = path.with_file_name("absent.toml");

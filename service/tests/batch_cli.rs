@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use passerelle_model::engine::{ProfileQuery, RecommendQuery};
 use serde_json::Value;
+use tempfile::TempDir;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_passerelle"))
@@ -18,12 +18,9 @@ fn score(input: &std::path::Path, output: &std::path::Path, extra: &[&str]) -> s
     bin().args(["score", "--input"]).arg(input).arg("--output").arg(output).args(extra).output().unwrap()
 }
 
-/// A fresh folder for one test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("passerelle-batch-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test's files, removed when the returned guard is dropped.
+fn scratch(name: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("passerelle-batch-{name}-")).tempdir().unwrap()
 }
 
 fn engine() -> passerelle_model::engine::Engine {
@@ -46,7 +43,8 @@ fn query(occupation: Option<&str>, items: &[&str], removed: &[&str]) -> Recommen
 
 #[test]
 fn jsonl_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
-    let dir = scratch("jsonl");
+    let tmp = scratch("jsonl");
+    let dir = tmp.path();
     let input = dir.join("in.jsonl");
     // Line 3 is not JSON; line 5 names an unknown ROME code; line 4 is blank (skipped).
     std::fs::write(
@@ -102,7 +100,8 @@ fn jsonl_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
 
 #[test]
 fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
-    let dir = scratch("csv");
+    let tmp = scratch("csv");
+    let dir = tmp.path();
     let input = dir.join("in.csv");
     // Line 3 has no id; line 4 has an item code that is not a number.
     std::fs::write(
@@ -155,7 +154,8 @@ fn csv_round_trip_keeps_ids_order_and_reports_two_bad_lines() {
 
 #[test]
 fn max_other_skills_cuts_the_optional_gap_counts_it_all_and_is_in_the_provenance() {
-    let dir = scratch("max-other");
+    let tmp = scratch("max-other");
+    let dir = tmp.path();
     let input = dir.join("in.jsonl");
     std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n").unwrap();
     let output = dir.join("out.jsonl");
@@ -182,7 +182,8 @@ fn max_other_skills_cuts_the_optional_gap_counts_it_all_and_is_in_the_provenance
 
 #[test]
 fn generated_profiles_are_all_scored_in_order() {
-    let dir = scratch("gen");
+    let tmp = scratch("gen");
+    let dir = tmp.path();
     let profiles = dir.join("profiles.csv");
     let run = bin().args(["gen-profiles", "--count", "30", "--seed", "5", "--output"]).arg(&profiles).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
@@ -220,7 +221,8 @@ fn generated_profiles_are_all_scored_in_order() {
 
 #[test]
 fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
-    let dir = scratch("cohort");
+    let tmp = scratch("cohort");
+    let dir = tmp.path();
     let input = dir.join("cohort.jsonl");
     std::fs::write(
         &input,
@@ -280,13 +282,14 @@ fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
 
 #[test]
 fn cohort_counts_a_repeated_id_once_and_names_the_line_of_the_first() {
-    let dir = scratch("cohort-ids");
+    let tmp = scratch("cohort-ids");
+    let dir = tmp.path();
     let repeated = dir.join("repeated.csv");
     // Line 4 is refused (unknown code), so C counts at line 6; A of line 5 repeats line 2.
     std::fs::write(&repeated, "id,occupation_code\nA,I1315\nB,F1602\nC,Z9999\nA,F1602\nC,I1315\n").unwrap();
     let distinct = dir.join("distinct.csv");
     std::fs::write(&distinct, "id,occupation_code\nA,I1315\nB,F1602\nC,I1315\n").unwrap();
-    let cohort = |input: &PathBuf| {
+    let cohort = |input: &std::path::Path| {
         let run = bin()
             .args(["cohort", "--input"])
             .arg(input)
@@ -315,7 +318,8 @@ fn cohort_counts_a_repeated_id_once_and_names_the_line_of_the_first() {
 
 #[test]
 fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
-    let dir = scratch("same");
+    let tmp = scratch("same");
+    let dir = tmp.path();
     let input = dir.join("in.jsonl");
     let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n";
     std::fs::write(&input, text).unwrap();
@@ -344,7 +348,8 @@ fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
 
 #[test]
 fn an_unclosed_quote_in_a_csv_names_the_lines_it_swallowed() {
-    let dir = scratch("quote");
+    let tmp = scratch("quote");
+    let dir = tmp.path();
     let input = dir.join("in.csv");
     std::fs::write(&input, "id,occupation_code\nQ1,I1315\nQ2,\"I1315\nQ3,I1315\nQ4,F1605\n").unwrap();
     let output = dir.join("out.jsonl");
@@ -364,7 +369,8 @@ fn an_unclosed_quote_in_a_csv_names_the_lines_it_swallowed() {
 
 #[test]
 fn a_profile_by_job_title_and_region_keeps_its_resolution_and_tension_in_the_output() {
-    let dir = scratch("title");
+    let tmp = scratch("title");
+    let dir = tmp.path();
     let input = dir.join("in.jsonl");
     std::fs::write(&input, "{\"id\":\"t\",\"job_title\":\"monteuse raccordeuse FTTH\",\"region\":\"04\"}\n").unwrap();
     let output = dir.join("out.jsonl");
@@ -393,7 +399,8 @@ fn a_profile_by_job_title_and_region_keeps_its_resolution_and_tension_in_the_out
 
 #[test]
 fn a_semicolon_separated_csv_is_refused_once_naming_file_line_and_columns() {
-    let dir = scratch("semicolon");
+    let tmp = scratch("semicolon");
+    let dir = tmp.path();
     let input = dir.join("in.csv");
     std::fs::write(&input, "id;occupation_code;item_codes\na;I1315;\nb;F1602;\nc;I1315;\n").unwrap();
     let output = dir.join("out.csv");
@@ -416,7 +423,8 @@ fn a_semicolon_separated_csv_is_refused_once_naming_file_line_and_columns() {
 
 #[test]
 fn an_oversize_line_and_a_long_id_are_error_records_and_the_next_lines_are_scored() {
-    let dir = scratch("oversize");
+    let tmp = scratch("oversize");
+    let dir = tmp.path();
     let input = dir.join("in.jsonl");
     // Line 2: 2 MiB of one record (over the default 1 MiB); line 3: a 300-byte id.
     let big = format!("{{\"id\":\"big\",\"job_title\":\"{}\"}}", "x".repeat(2 << 20));
@@ -463,7 +471,8 @@ fn an_oversize_line_and_a_long_id_are_error_records_and_the_next_lines_are_score
 
 #[test]
 fn an_input_that_is_a_directory_is_refused_and_the_previous_output_kept() {
-    let dir = scratch("directory");
+    let tmp = scratch("directory");
+    let dir = tmp.path();
     let input = dir.join("in.jsonl");
     std::fs::create_dir(&input).unwrap();
     let output = dir.join("out.jsonl");

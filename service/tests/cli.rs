@@ -2,20 +2,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use tempfile::TempDir;
 
 fn passerelle(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_passerelle")).args(args).output().expect("run passerelle")
 }
 
-fn data_copy(name: &str) -> PathBuf {
+/// A fresh folder, removed when the returned guard is dropped.
+fn scratch(name: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("passerelle-cli-{name}-")).tempdir().unwrap()
+}
+
+/// A copy of the embedded ROME export in a fresh folder (removed when dropped).
+fn data_copy(name: &str) -> TempDir {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/rome-v460");
-    let dir = std::env::temp_dir().join(format!("passerelle-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch(name);
     for entry in std::fs::read_dir(src).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
     }
     dir
 }
@@ -64,9 +71,8 @@ fn curated_order_is_zero_not_null_for_moves_the_curated_list_does_not_hold() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(orders(&json["answer"]["results"]), want);
 
-    let dir = std::env::temp_dir().join(format!("passerelle-cli-curated-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("in.jsonl");
+    let dir = scratch("curated");
+    let input = dir.path().join("in.jsonl");
     std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n").unwrap();
     let input = input.to_str().unwrap();
     let out = passerelle(&["score", "--input", input, "--output", "-", "--output-format", "jsonl", "--top-k", "40"]);
@@ -93,7 +99,8 @@ fn recommend_with_unknown_code_fails_naming_the_field() {
 
 #[test]
 fn train_on_a_malformed_export_names_file_and_line() {
-    let dir = data_copy("bad");
+    let copy = data_copy("bad");
+    let dir = copy.path();
     let path = dir.join("unix_rubrique_mobilite_v460_utf8.csv");
     let mut text = std::fs::read_to_string(&path).unwrap();
     text = text.replacen("\"A1101\",\"A1102\",\"6\"", "\"A1101\",\"A1102\",\"six\"", 1);
@@ -110,7 +117,8 @@ fn train_on_a_malformed_export_names_file_and_line() {
 fn train_refuses_an_output_it_cannot_write_before_training() {
     // Before this check, a missing directory was found after a minute of training; stderr
     // holds the error alone, so nothing was trained.
-    let missing = std::env::temp_dir().join(format!("passerelle-no-such-dir-{}", std::process::id()));
+    let tmp = scratch("train-out");
+    let missing = tmp.path().join("no-such-folder");
     let out = passerelle(&["train", "--out", missing.join("m.json").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -121,20 +129,22 @@ fn train_refuses_an_output_it_cannot_write_before_training() {
             missing.display()
         )
     );
-    let dir = std::env::temp_dir();
-    let out = passerelle(&["train", "--out", "/tmp/x.json", "--card", dir.to_str().unwrap()]);
+    let dir = tmp.path();
+    let out = passerelle(&["train", "--out", dir.join("x.json").to_str().unwrap(), "--card", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
         format!("error: cannot write {}: it is a directory", dir.display())
     );
+    assert!(!dir.join("x.json").exists(), "refused before anything is written");
 }
 
 #[test]
 fn train_then_serve_answers_from_a_user_supplied_export() {
     // A newer export has the same layout: here, a copy where one source lost its mobility rows
     // (new occupations have none) is still trained on and ranked.
-    let dir = data_copy("ok");
+    let copy = data_copy("ok");
+    let dir = copy.path();
     let path = dir.join("unix_rubrique_mobilite_v460_utf8.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("\"I1315\"")).collect();
@@ -265,9 +275,8 @@ fn negative_numbers_are_refused_naming_their_flag() {
 
 #[test]
 fn eval_writes_every_held_out_ranking_as_csv() {
-    let dir = std::env::temp_dir().join(format!("passerelle-cli-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let csv = dir.join("rankings.csv");
+    let dir = scratch("eval");
+    let csv = dir.path().join("rankings.csv");
     let out = passerelle(&["eval", "--folds", "2", "--rankings", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report = String::from_utf8_lossy(&out.stdout);

@@ -4,13 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use passerelle_service::proto::v1::pathway_service_client::PathwayServiceClient;
 use passerelle_service::proto::v1::{Profile, RecommendPathwaysRequest};
+use tempfile::TempDir;
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_passerelle"));
@@ -23,10 +23,10 @@ fn bin() -> Command {
     cmd
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("passerelle-serve-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder, removed when the returned guard is dropped: a test holds it until the
+/// server reading its files has stopped.
+fn temp_dir(name: &str) -> TempDir {
+    tempfile::Builder::new().prefix(&format!("passerelle-serve-{name}-")).tempdir().unwrap()
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -49,7 +49,7 @@ fn serve_help_documents_every_settings_key() {
 #[test]
 fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     let dir = temp_dir("config");
-    let config = dir.join("passerelle.toml");
+    let config = dir.path().join("passerelle.toml");
     std::fs::write(&config, "max_top_k = 0\n").unwrap();
     let cfg = config.to_str().unwrap();
 
@@ -95,7 +95,7 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     );
     assert!(stderr.trim_end().ends_with(&format!(" in config file {}", config.display())), "{stderr}");
     // A bad API key names its line, never the key.
-    let keys = dir.join("keys.txt");
+    let keys = dir.path().join("keys.txt");
     std::fs::write(&keys, "# operators\nshort-secret\n").unwrap();
     let out = run(bin().args(["serve", "--api-keys-file", keys.to_str().unwrap()]));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -182,8 +182,9 @@ fn listening_addr(line: &str) -> String {
 
 #[test]
 fn logs_at_info_hold_no_profile_data_and_sighup_reloads_and_sigterm_exits_zero() {
+    // Declared before the server: dropped (removed) after it, once the server is killed.
     let dir = temp_dir("logs");
-    let model = dir.join("model.json");
+    let model = dir.path().join("model.json");
     std::fs::write(&model, passerelle_model::embedded::MODEL_JSON).unwrap();
     let mut server = Server::start(&["--model", model.to_str().unwrap()]);
     let addr = listening_addr(&server.wait_for("passerelle listening"));

@@ -10,9 +10,10 @@ fn passerelle(args: &[&str]) -> Output {
 
 #[test]
 fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
-    let path = std::env::temp_dir().join(format!("passerelle-opco-{}.csv", std::process::id()));
+    let file = tempfile::Builder::new().prefix("passerelle-opco-").suffix(".csv").tempfile().unwrap();
+    let path = file.path();
     std::fs::write(
-        &path,
+        path,
         "certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,-3,,,,\n",
     )
     .unwrap();
@@ -42,7 +43,7 @@ fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
     assert_eq!(certs[1]["provider"], "AFPA");
     assert_eq!(json["plan"]["total_hours"], 257.0);
     assert!(json["summary"].as_str().unwrap().starts_with("2 certification(s), 257.0 h"));
-    std::fs::remove_file(&path).ok();
+    file.close().unwrap();
 }
 
 #[test]
