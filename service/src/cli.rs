@@ -550,23 +550,51 @@ fn check_output_dir(path: &Path) -> Result<(), CliError> {
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`: a server
-/// reloading `path` sees the old file or the new one, never half of one. A `path` that
-/// exists as anything but a regular file (`/dev/null`, a pipe, a symbolic link) is written
-/// in place.
+/// reloading `path` sees the old file or the new one, never half of one. The temporary file
+/// (`.NAME.XXXXXX.tmp`, from [`tempfile`]) is removed if any step fails.
+///
+/// The file written has the permissions of the regular file it replaces (the temporary
+/// file is created owner-only, then given them before `text` is written); a new file has
+/// those [`std::fs::write`] would give it (on unix, `0o666` less the process's umask: the
+/// temporary file is opened with that mode, so the kernel applies the umask). A `path`
+/// that exists as anything but a regular file (`/dev/null`, a pipe, a symbolic link) is
+/// written in place.
 fn write(path: &Path, text: &str) -> Result<(), CliError> {
     let error = |source| CliError::Write { path: path.to_path_buf(), source };
-    match std::fs::symlink_metadata(path) {
+    let replaced = match std::fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_file() => return std::fs::write(path, text).map_err(error),
-        _ => {}
-    }
+        Ok(meta) => Some(meta.permissions()),
+        Err(_) => None,
+    };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = output_dir(path).join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        // Best effort: the error that matters is the write's.
-        let _ = std::fs::remove_file(&tmp);
+    // `make_in` with a plain open, not `tempfile_in`: errors stay the system's own (tempfile
+    // appends the temporary path to its own), and a new file gets std::fs::write's mode.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .make_in(output_dir(path), |tmp| create_new(tmp, replaced.is_some()))
+        .map_err(error)?;
+    if let Some(permissions) = replaced {
+        tmp.as_file().set_permissions(permissions).map_err(error)?;
     }
-    written.map_err(error)
+    tmp.as_file_mut().write_all(text.as_bytes()).map_err(error)?;
+    // On an error, dropping the temporary file (in `PersistError`) removes it.
+    tmp.persist(path).map(drop).map_err(|e| error(e.error))
+}
+
+/// Creates the file `path`, which must not exist, for writing: owner-only (`0o600` on unix)
+/// when `private`, otherwise with the mode [`std::fs::write`] uses (`0o666` less the umask).
+fn create_new(path: &Path, private: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    options.open(path)
 }
 
 fn eval_command(args: &EvalArgs) -> Result<(), CliError> {
@@ -691,6 +719,14 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
 mod tests {
     use super::*;
 
+    /// The names of the entries of `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort_unstable();
+        names
+    }
+
     #[test]
     fn write_replaces_a_file_whole_and_leaves_no_temporary_file() {
         let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
@@ -699,13 +735,88 @@ mod tests {
         std::fs::write(&path, "old, longer than the new text").unwrap();
         write(&path, "new").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        let names: Vec<String> =
-            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["m.json"]);
-        // Into a directory that does not exist: the error names the file; nothing is created.
-        let err = write(&dir.join("no/m.json"), "x").unwrap_err();
-        assert!(err.to_string().starts_with(&format!("cannot write {}: ", dir.join("no/m.json").display())), "{err}");
+        assert_eq!(names(dir), ["m.json"]);
+        // Into a directory that does not exist: the error names the file and is the system's
+        // own (not tempfile's, which names the temporary file); nothing is created.
+        let err = write(&dir.join("no/m.json"), "x").unwrap_err().to_string();
+        assert!(err.starts_with(&format!("cannot write {}: ", dir.join("no/m.json").display())), "{err}");
+        assert!(!err.contains(".tmp"), "{err}");
+        #[cfg(unix)]
+        assert!(err.ends_with("(os error 2)"), "{err}");
+        assert_eq!(names(dir), ["m.json"]);
         tmp.close().unwrap();
+    }
+
+    /// A rename that fails after the temporary file was written (`m.json/`: not a
+    /// directory) keeps the old file and removes the temporary one.
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_replacement_keeps_the_old_file_and_leaves_no_temporary_file() {
+        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let dir = tmp.path();
+        let path = dir.join("m.json");
+        std::fs::write(&path, "old").unwrap();
+        for target in [dir.join("m.json/"), dir.join("new.json/")] {
+            let err = write(&target, "new").unwrap_err().to_string();
+            assert!(err.starts_with(&format!("cannot write {}: ", target.display())), "{err}");
+            assert!(err.ends_with("(os error 20)"), "ENOTDIR from the rename: {err}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+            assert_eq!(names(dir), ["m.json"], "after writing {}", target.display());
+        }
+    }
+
+    /// The mode bits of `path`.
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// A replaced artifact keeps its permissions; the temporary file (created `0o600`) used
+    /// to give every replaced file its own mode instead.
+    #[cfg(unix)]
+    #[test]
+    fn write_keeps_the_permissions_of_the_file_it_replaces() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let dir = tmp.path();
+        let mut written = Vec::new();
+        for old in [0o600, 0o640, 0o755, 0o444] {
+            let name = format!("m-{old:o}.json");
+            let path = dir.join(&name);
+            std::fs::write(&path, "old, longer than the new text").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(old)).unwrap();
+            write(&path, "new").unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+            assert_eq!(mode(&path), old, "{old:o} became {:o}", mode(&path));
+            written.push(name);
+        }
+        written.sort_unstable();
+        assert_eq!(names(dir), written);
+    }
+
+    /// A new artifact gets the mode `std::fs::write` gives (`0o666` less the umask: `0o644`
+    /// with the usual umask `022`), not the temporary file's `0o600`.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_gets_the_permissions_std_fs_write_gives() {
+        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let dir = tmp.path();
+        let reference = dir.join("reference.json");
+        std::fs::write(&reference, "x").unwrap();
+        let path = dir.join("m.json");
+        write(&path, "new").unwrap();
+        assert_eq!(mode(&path), mode(&reference), "{:o} vs {:o}", mode(&path), mode(&reference));
+        #[cfg(target_os = "linux")]
+        if let Some(umask) = std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|u| u32::from_str_radix(u.trim(), 8).unwrap())
+        {
+            assert_eq!(mode(&path), 0o666 & !umask, "umask {umask:03o}");
+        }
+        assert_eq!(names(dir), ["m.json", "reference.json"]);
     }
 
     #[cfg(unix)]
