@@ -882,6 +882,44 @@ mod tests {
         assert!(err.to_string().contains("invalid value '-5' for '--top-k <TOP_K>': -5 is not in 1..=50"), "{err}");
     }
 
+    /// A search text may start with '-' (`search -5G`, where clap alone said "unexpected
+    /// argument '-5' found"); the command's flags stay flags before and after the text.
+    #[test]
+    fn a_search_text_may_start_with_a_dash_and_flags_stay_flags() {
+        let parse = |argv: &[&str]| {
+            let argv = ["passerelle", "search"].iter().chain(argv);
+            let matches = with_negative_values(Cli::command()).try_get_matches_from(argv)?;
+            let Command::Search(args) = Cli::from_arg_matches(&matches)?.command else { panic!("search") };
+            Ok::<_, clap::Error>((args.text, args.skills, args.top_k))
+        };
+        let top = passerelle_model::search::DEFAULT_SEARCH_TOP_K;
+        for (argv, (text, skills, top_k)) in [
+            (&["-5G"][..], ("-5G", false, top)),
+            (&["-5G", "--top-k", "3"], ("-5G", false, 3)),
+            (&["--top-k", "3", "-5G"], ("-5G", false, 3)),
+            (&["-5G", "--skills"], ("-5G", true, top)),
+            (&["--skills", "-5G", "--top-k", "2"], ("-5G", true, 2)),
+            (&["--", "-5G"], ("-5G", false, top)),
+            (&["-5"], ("-5", false, top)),
+            (&["-fibre optique"], ("-fibre optique", false, top)),
+            (&["fibre", "--top-k", "3"], ("fibre", false, 3)),
+        ] {
+            let parsed = parse(argv).map_err(|e| e.to_string());
+            assert_eq!(parsed, Ok((text.to_string(), skills, top_k)), "{argv:?}");
+        }
+        // After the text, an unknown flag is refused as before, naming itself.
+        for (argv, unexpected) in
+            [(&["fibre", "--topk", "3"][..], "'--topk'"), (&["-5G", "-x"], "'-x'"), (&["-5G", "fibre"], "'fibre'")]
+        {
+            let err = parse(argv).expect_err("refused").to_string();
+            assert!(err.contains(&format!("unexpected argument {unexpected} found")), "{argv:?}: {err}");
+        }
+        // Before the text, a misspelled flag is the text, and the word after it is refused.
+        let err = parse(&["--topk", "3", "fibre"]).expect_err("refused");
+        assert!(err.to_string().contains("unexpected argument '3' found"), "{err}");
+        assert_eq!(parse(&["-h"]).expect_err("help").kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+
     /// The embedding's flags name themselves and their range, `--embedding-dim` even when
     /// `--embedding-epochs 0` turns the embedding off (it used to be ignored silently).
     #[test]

@@ -13,7 +13,9 @@ use crate::server::EngineSource;
 /// `passerelle search`.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// The words to look for, e.g. "monteuse raccordeuse FTTH" (at most 200 characters).
+    /// The words to look for, e.g. "monteuse raccordeuse FTTH" (at most 200 characters). A
+    /// text may start with '-' (`search -5G`) unless it is one of this command's flags.
+    #[arg(allow_hyphen_values = true)]
     pub text: String,
     /// Search items (savoir-faire, savoirs, certifications) instead of occupations.
     #[arg(long)]

@@ -222,6 +222,26 @@ fn a_negative_number_given_to_the_search_text_is_that_text() {
 }
 
 #[test]
+fn a_search_text_starting_with_a_dash_is_that_text() {
+    // Clap alone said "unexpected argument '-5' found … tip: to pass '-5' as a value, use
+    // '-- -5'": only a purely numeric text like `-5` was taken as the text.
+    let dashed = passerelle(&["search", "-5G"]);
+    assert!(dashed.status.success(), "{}", String::from_utf8_lossy(&dashed.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&dashed.stdout).unwrap();
+    let codes: Vec<&str> =
+        json["occupations"].as_array().unwrap().iter().map(|o| o["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"I1312"), "technicien réseaux mobiles 4G-5G: {codes:?}");
+    assert_eq!(dashed.stdout, passerelle(&["search", "5G"]).stdout);
+    assert_eq!(dashed.stdout, passerelle(&["search", "--", "-5G"]).stdout);
+    // The flags after it are still flags.
+    let out = passerelle(&["search", "-5G", "--top-k", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["occupations"].as_array().unwrap().len(), 1);
+    assert_eq!(json["occupations"][0]["code"], "I1312");
+}
+
+#[test]
 fn negative_numbers_are_refused_naming_their_flag() {
     // Clap alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never
     // named the option it was given to.
