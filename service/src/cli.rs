@@ -914,9 +914,21 @@ mod tests {
             let err = parse(argv).expect_err("refused").to_string();
             assert!(err.contains(&format!("unexpected argument {unexpected} found")), "{argv:?}: {err}");
         }
-        // Before the text, a misspelled flag is the text, and the word after it is refused.
-        let err = parse(&["--topk", "3", "fibre"]).expect_err("refused");
-        assert!(err.to_string().contains("unexpected argument '3' found"), "{err}");
+        // A misspelled flag before the text is not searched: a text starting with '--' is
+        // refused, naming it.
+        for argv in [&["--skils"][..], &["--skils", "--top-k", "2"], &["--", "--skils"]] {
+            let err = parse(argv).expect_err("refused").to_string();
+            assert!(
+                err.contains(&format!(
+                    "invalid value '{}' for '<TEXT>': a text starting with '--' is taken for a misspelled option",
+                    argv.iter().find(|a| a.len() > 2).unwrap()
+                )),
+                "{argv:?}: {err}"
+            );
+        }
+        // With a value after it, clap refuses the extra word first.
+        let err = parse(&["--topk", "3", "fibre"]).expect_err("refused").to_string();
+        assert!(err.contains("unexpected argument '3' found"), "{err}");
         assert_eq!(parse(&["-h"]).expect_err("help").kind(), clap::error::ErrorKind::DisplayHelp);
     }
 

@@ -14,8 +14,9 @@ use crate::server::EngineSource;
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The words to look for, e.g. "monteuse raccordeuse FTTH" (at most 200 characters). A
-    /// text may start with '-' (`search -5G`) unless it is one of this command's flags.
-    #[arg(allow_hyphen_values = true)]
+    /// text may start with one '-' (`search -5G`); one starting with '--' is refused as a
+    /// misspelled option (see [`search_text`]).
+    #[arg(allow_hyphen_values = true, value_parser = search_text)]
     pub text: String,
     /// Search items (savoir-faire, savoirs, certifications) instead of occupations.
     #[arg(long)]
@@ -26,6 +27,21 @@ pub struct SearchArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
+}
+
+/// Parses the search text: any text but one starting with `--`, which can only be a
+/// misspelled option (`--topk`, `--skils`) taken for the text because a text may start with
+/// a dash; searching it would answer a typo with fuzzy matches.
+///
+/// # Errors
+/// A message naming the command's options, which clap prints with the argument's name.
+pub fn search_text(text: &str) -> Result<String, String> {
+    if text.starts_with("--") {
+        return Err(
+            "a text starting with '--' is taken for a misspelled option (see `passerelle search --help`)".to_string()
+        );
+    }
+    Ok(text.to_string())
 }
 
 /// Runs `passerelle search`.
