@@ -57,6 +57,28 @@ fn plan_with_unknown_target_fails_naming_the_field() {
 }
 
 #[test]
+fn negative_explore_and_plan_limits_name_their_real_range() {
+    // clap's bare u32 parser answered `-1 is not in 0..=4294967295`, a range no option has.
+    for (args, expected) in [
+        (&["explore", "--occupation", "I1315", "--top-k", "-1"][..], "'--top-k <TOP_K>': -1 is not in 1..=20"),
+        (&["explore", "--occupation", "I1315", "--fan-out", "-1"][..], "'--fan-out <FAN_OUT>': -1 is not in 1..=10"),
+        (
+            &["explore", "--occupation", "I1315", "--max-intermediates", "-1"][..],
+            "'--max-intermediates <MAX_INTERMEDIATES>': -1 is not in 0..=2",
+        ),
+        (
+            &["plan", "--occupation", "I1315", "--target", "I1311", "--max-level", "-1"][..],
+            "'--max-level <MAX_LEVEL>': -1 is not in 1..=8",
+        ),
+    ] {
+        let out = passerelle(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn explore_prints_the_best_paths_as_json() {
     let out = passerelle(&["explore", "--occupation", "I1315", "--top-k", "3", "--max-hours", "1000"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
