@@ -484,3 +484,25 @@ fn an_input_that_is_a_directory_is_refused_and_the_previous_output_kept() {
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "last night's results\n", "output left untouched");
     assert!(!dir.join("out.jsonl.provenance.json").exists());
 }
+
+#[test]
+fn negative_counts_are_refused_naming_the_range() {
+    // These options were parsed as unsigned numbers: `-1` gave clap's bare
+    // `invalid digit found in string`, without the option's range.
+    for (args, expected) in [
+        (&["cohort", "--input", "-", "--rows", "-1"][..], "'--rows <ROWS>': -1 is not in 1..=1000"),
+        (
+            &["score", "--input", "-", "--output", "-", "--max-record-bytes", "-1"][..],
+            "'--max-record-bytes <MAX_RECORD_BYTES>': -1 is not in 1024..=67108864",
+        ),
+        (
+            &["gen-profiles", "--output", "-", "--count", "-1"][..],
+            "'--count <COUNT>': -1 is not in 0..=9223372036854775807",
+        ),
+    ] {
+        let out = bin().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

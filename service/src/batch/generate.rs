@@ -14,7 +14,7 @@ use crate::batch::{format_of, open_output, BatchError, InputFormat};
 #[derive(Debug, Args)]
 pub struct GenProfilesArgs {
     /// How many profiles.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = super::count_u64(0..=i64::MAX))]
     pub count: u64,
     /// Seed of the generator (same seed, same file).
     #[arg(long, default_value_t = 1)]
