@@ -259,7 +259,7 @@ async fn unknown_target_set_is_invalid_argument() {
     assert_invalid(req, "target_set", "target_set: unknown enum value 42").await;
     let mut req = request("I1315", TargetSet::Unspecified, None);
     req.target_set_name = "MARS_COLONY".into();
-    assert_invalid(req, "target_set", "target_set: unknown target set `MARS_COLONY`").await;
+    assert_invalid(req, "target_set_name", "target_set_name: unknown target set `MARS_COLONY`").await;
 }
 
 #[tokio::test]

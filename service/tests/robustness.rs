@@ -248,3 +248,23 @@ fn generated_requests_cover_answers_and_refusals() {
     }
     assert!(ok >= 20 && refused >= 20, "ok {ok}, refused {refused}");
 }
+
+#[test]
+fn an_unknown_target_set_name_is_refused_on_target_set_name() {
+    // The engine's error named `target_set` even when the set came from `target_set_name`,
+    // a field the caller had left empty.
+    let f = fixture();
+    let api = PathwayApi::new(Arc::new(ArcSwapOption::from(Some(Arc::clone(&f.engine)))));
+    let request = RecommendPathwaysRequest {
+        profile: Some(Profile { occupation_code: "I1315".into(), ..Default::default() }),
+        target_set_name: "nope".into(),
+        ..Default::default()
+    };
+    let status = f.runtime.block_on(api.recommend_pathways(tonic::Request::new(request))).expect_err("unknown set");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "target_set_name: unknown target set `nope`");
+    let details = status.get_error_details();
+    let fields: Vec<&str> =
+        details.bad_request().expect("BadRequest").field_violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["target_set_name"]);
+}

@@ -95,19 +95,23 @@ fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) 
     } else {
         match request {
             None => error("request", "request: required".to_string()),
-            Some(request) => match convert::recommend_query(request) {
-                Err(status) => Some(pb::score_profiles_response::Outcome::Error(record_error("request.", &status))),
-                Ok(query) => match engine.recommend(&query) {
-                    Ok(answer) => Some(pb::score_profiles_response::Outcome::Result(convert::recommend_response(
-                        answer,
-                        engine.model_info(),
-                    ))),
-                    Err(err) => Some(pb::score_profiles_response::Outcome::Error(record_error(
-                        "request.",
-                        &from_query_error(&err),
-                    ))),
-                },
-            },
+            Some(request) => {
+                match convert::checked_target_set(engine, request.target_set, &request.target_set_name, "")
+                    .and_then(|_| convert::recommend_query(request))
+                {
+                    Err(status) => Some(pb::score_profiles_response::Outcome::Error(record_error("request.", &status))),
+                    Ok(query) => match engine.recommend(&query) {
+                        Ok(answer) => Some(pb::score_profiles_response::Outcome::Result(convert::recommend_response(
+                            answer,
+                            engine.model_info(),
+                        ))),
+                        Err(err) => Some(pb::score_profiles_response::Outcome::Error(record_error(
+                            "request.",
+                            &from_query_error(&err),
+                        ))),
+                    },
+                }
+            }
         }
     };
     let id = if id.len() > MAX_ID_BYTES { echo(&id) } else { id };
@@ -123,11 +127,7 @@ struct CohortQuery {
 fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>) -> Result<CohortQuery, Status> {
     let pb::CohortOptions { target_set, target_set_name, moves_per_person, rows, model_only } =
         options.unwrap_or_default();
-    let target_set = convert::target_set_name_of(target_set, &target_set_name, "options.")?;
-    if engine.target_sets().get(&target_set).is_none() {
-        let msg = format!("options.target_set: unknown target set `{}`", echo(&target_set));
-        return Err(invalid_field(Code::InvalidArgument, "options.target_set_name", &msg));
-    }
+    let target_set = convert::checked_target_set(engine, target_set, &target_set_name, "options.")?;
     let top_k = moves_per_person.unwrap_or(DEFAULT_TOP_K);
     if !(1..=MAX_TOP_K).contains(&top_k) {
         let msg = format!("options.moves_per_person: {top_k} is out of range 1..={MAX_TOP_K}");

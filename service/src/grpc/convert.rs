@@ -238,6 +238,32 @@ pub fn target_set_name_of(target_set: i32, target_set_name: &str, prefix: &str) 
     }
 }
 
+/// The target set a request names ([`target_set_name_of`]), checked against the engine's
+/// sets. An unknown set is `INVALID_ARGUMENT` on the field the caller filled in:
+/// `{prefix}target_set_name` when it is given, else `{prefix}target_set` (the engine's own
+/// error always named `target_set`, also for a name sent in `target_set_name`).
+///
+/// # Errors
+/// Those of [`target_set_name_of`], and an unknown set.
+pub fn checked_target_set(
+    engine: &Engine,
+    target_set: i32,
+    target_set_name: &str,
+    prefix: &str,
+) -> Result<String, Status> {
+    let name = target_set_name_of(target_set, target_set_name, prefix)?;
+    if engine.target_sets().get(&name).is_some() {
+        return Ok(name);
+    }
+    let field = if target_set_name.trim().is_empty() {
+        format!("{prefix}target_set")
+    } else {
+        format!("{prefix}target_set_name")
+    };
+    let message = format!("{field}: unknown target set `{}`", echo(&name));
+    Err(invalid_field(Code::InvalidArgument, &field, &message))
+}
+
 /// The proto kind of a ROME item kind.
 pub fn skill_kind(kind: ItemKind) -> pb::SkillKind {
     match kind {
@@ -317,5 +343,40 @@ mod tests {
         // An unknown enum value is refused even with a name.
         let unknown = target_set_name_of(42, "ALL", "").expect_err("unknown enum value");
         assert_eq!(unknown.message(), "target_set: unknown enum value 42");
+    }
+
+    #[test]
+    fn an_unknown_target_set_is_reported_on_the_field_that_named_it() {
+        let engine = passerelle_model::embedded::engine().expect("embedded engine");
+        let refused = |set: pb::TargetSet, name: &str, prefix: &str| {
+            let status = checked_target_set(&engine, set as i32, name, prefix).expect_err("unknown set");
+            let details = status.get_error_details();
+            let fields: Vec<String> = details
+                .bad_request()
+                .map_or_else(Vec::new, |b| b.field_violations.iter().map(|v| v.field.clone()).collect());
+            (status.code(), status.message().to_string(), fields)
+        };
+        // Sent in `target_set_name`: the engine's error named `target_set`, a field the
+        // caller left empty.
+        assert_eq!(
+            refused(pb::TargetSet::Unspecified, "nope", ""),
+            (
+                Code::InvalidArgument,
+                "target_set_name: unknown target set `nope`".to_string(),
+                vec!["target_set_name".to_string()]
+            )
+        );
+        assert_eq!(
+            refused(pb::TargetSet::Unspecified, " nope ", "options.").2,
+            vec!["options.target_set_name".to_string()]
+        );
+        assert_eq!(
+            checked_target_set(&engine, pb::TargetSet::DigitalInfrastructure as i32, "", "").expect("known set"),
+            DIGITAL_INFRASTRUCTURE
+        );
+        assert_eq!(
+            checked_target_set(&engine, pb::TargetSet::Unspecified as i32, "all", "").expect("known set"),
+            "all"
+        );
     }
 }

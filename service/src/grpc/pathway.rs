@@ -63,6 +63,7 @@ impl pb::pathway_service_server::PathwayService for PathwayApi {
     ) -> Result<Response<pb::RecommendPathwaysResponse>, Status> {
         let engine = self.engine.load_full().ok_or_else(|| Status::unavailable("the model is still loading"))?;
         let request = request.into_inner();
+        convert::checked_target_set(&engine, request.target_set, &request.target_set_name, "")?;
         if request.include_training_plan {
             return self.recommend_with_plans(engine, request).await;
         }

@@ -80,7 +80,9 @@ impl pb::training_service_server::TrainingService for TrainingApi {
         request: Request<pb::ExplorePathwaysRequest>,
     ) -> Result<Response<pb::ExplorePathwaysResponse>, Status> {
         let (engine, training) = loaded(&self.engine, &self.training)?;
-        let query = convert::explore_query(request.into_inner())?;
+        let request = request.into_inner();
+        crate::grpc::convert::checked_target_set(&engine, request.target_set, &request.target_set_name, "")?;
+        let query = convert::explore_query(request)?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
         let answer = crate::compute::run_heavy(move || explore(&e, &t, &query))
             .await
