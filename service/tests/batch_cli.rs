@@ -506,3 +506,16 @@ fn negative_counts_are_refused_naming_the_range() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn cohort_help_lists_the_csv_columns_whole() {
+    // The doc comment's line break put a space into the list (`moves, expected_moves`) and
+    // its rustdoc link `(see [`csv`])` was printed as is.
+    let out = bin().args(["cohort", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("section,rank,code,label,kind,people,share,mean_probability,moves,expected_moves,hours,hours_basis,cost_eur,cost_basis"),
+        "{help}"
+    );
+    assert!(!help.contains("[`"), "{help}");
+}

@@ -37,8 +37,8 @@ pub enum CohortFormat {
     Table,
     /// One JSON document.
     Json,
-    /// CSV for a spreadsheet: `section,rank,code,label,kind,people,share,mean_probability,moves,
-    /// expected_moves,hours,hours_basis,cost_eur,cost_basis` (see [`csv`]).
+    /// CSV for a spreadsheet, one row per listed entry; columns
+    /// `section,rank,code,label,kind,people,share,mean_probability,moves,expected_moves,hours,hours_basis,cost_eur,cost_basis`.
     Csv,
 }
 
