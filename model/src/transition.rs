@@ -1119,8 +1119,20 @@ impl ModelArtifact {
                 ),
             });
         }
-        let artifact: ModelArtifact = serde_json::from_str(text)
-            .map_err(|e| DataError::Artifact { reason: format!("malformed artifact: {e}") })?;
+        let artifact: ModelArtifact = serde_json::from_str(text).map_err(|e| {
+            // The model card written beside the artifact has a `format_version` too, and its
+            // `model` is a name, where the artifact's is the fitted model.
+            #[derive(Deserialize)]
+            struct CardHead {
+                model: String,
+            }
+            let reason = if serde_json::from_str::<CardHead>(text).is_ok_and(|card| !card.model.is_empty()) {
+                "this is a model card (the `.card.json` that `passerelle train` writes beside the artifact), not the artifact: give the artifact file".to_string()
+            } else {
+                format!("malformed artifact: {e}")
+            };
+            DataError::Artifact { reason }
+        })?;
         let expected = artifact.compute_checksum();
         if artifact.checksum != expected {
             return Err(DataError::Artifact {

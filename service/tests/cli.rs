@@ -352,3 +352,16 @@ fn search_and_region_errors_name_the_field() {
         "error: invalid query: profile.region: `99` is not an INSEE region code covered by the DARES tension data"
     );
 }
+
+#[test]
+fn a_model_card_given_as_the_model_is_named_as_such() {
+    // The card has a `format_version` too: it passed the first check and was then refused
+    // as `malformed artifact: invalid type: string "Passerelle transition model", expected
+    // struct TransitionModel at line 469 column 40`.
+    let card = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/model/transition-model.card.json");
+    let out = passerelle(&["recommend", "--occupation", "I1315", "--model", card]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("transition-model.card.json: this is a model card"), "{stderr}");
+    assert!(stderr.contains("not the artifact"), "{stderr}");
+}
