@@ -34,7 +34,8 @@ pub struct SearchArgs {
 /// a dash; searching it would answer a typo with fuzzy matches.
 ///
 /// # Errors
-/// A message naming the command's options, which clap prints with the argument's name.
+/// A text starting with `--`: a message pointing to `passerelle search --help`, which clap
+/// prints after the argument's name (`invalid value '--skils' for '<TEXT>': …`).
 pub fn search_text(text: &str) -> Result<String, String> {
     if text.starts_with("--") {
         return Err(
