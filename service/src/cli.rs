@@ -719,6 +719,11 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
 mod tests {
     use super::*;
 
+    /// A fresh folder `passerelle-{name}-XXXXXX`, removed when the guard is dropped.
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new().prefix(&format!("passerelle-{name}-")).tempdir().unwrap()
+    }
+
     /// The names of the entries of `dir`, sorted.
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> =
@@ -729,7 +734,7 @@ mod tests {
 
     #[test]
     fn write_replaces_a_file_whole_and_leaves_no_temporary_file() {
-        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let tmp = scratch("write");
         let dir = tmp.path();
         let path = dir.join("m.json");
         std::fs::write(&path, "old, longer than the new text").unwrap();
@@ -752,7 +757,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_failed_replacement_keeps_the_old_file_and_leaves_no_temporary_file() {
-        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let tmp = scratch("write");
         let dir = tmp.path();
         let path = dir.join("m.json");
         std::fs::write(&path, "old").unwrap();
@@ -778,7 +783,7 @@ mod tests {
     #[test]
     fn write_keeps_the_permissions_of_the_file_it_replaces() {
         use std::os::unix::fs::PermissionsExt;
-        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let tmp = scratch("write");
         let dir = tmp.path();
         let mut written = Vec::new();
         for old in [0o600, 0o640, 0o755, 0o444] {
@@ -800,7 +805,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_new_file_gets_the_permissions_std_fs_write_gives() {
-        let tmp = tempfile::Builder::new().prefix("passerelle-write-").tempdir().unwrap();
+        let tmp = scratch("write");
         let dir = tmp.path();
         let reference = dir.join("reference.json");
         std::fs::write(&reference, "x").unwrap();
@@ -830,7 +835,7 @@ mod tests {
 
     #[test]
     fn train_output_checks_name_the_problem() {
-        let tmp = tempfile::Builder::new().prefix("passerelle-missing-").tempdir().unwrap();
+        let tmp = scratch("missing");
         let missing = tmp.path().join("no-such-folder");
         let err = check_output_dir(&missing.join("m.json")).unwrap_err();
         assert_eq!(
