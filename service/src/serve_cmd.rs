@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// API keys, one per line (# comments); keys also come from env PASSERELLE_API_KEYS (comma-separated). With any key, every passerelle.v1 service (Pathway, Training, Search, Batch, Admin) requires `authorization: Bearer <key>` or `x-api-key: <key>` [key api_keys_file].
     #[arg(long, value_name = "FILE")]
     pub api_keys_file: Option<PathBuf>,
-    /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,covered_items); overrides the embedded training facts; bad rows are logged and skipped [key training_catalogue].
+    /// Operator training catalogue, CSV (certification,level,hours,cost,region,provider,covered_items); overrides the embedded training facts; bad rows are logged and skipped [key training_catalogue; env PASSERELLE_TRAINING_CATALOGUE].
     #[arg(long, value_name = "FILE")]
     pub training_catalogue: Option<PathBuf>,
     /// Prometheus endpoint; off when unset [key metrics_addr].
