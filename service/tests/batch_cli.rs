@@ -316,6 +316,54 @@ fn cohort_counts_a_repeated_id_once_and_names_the_line_of_the_first() {
     assert_eq!(report["refused_records"][0]["line"], 4);
 }
 
+/// The CSV report is the aggregate only; its refused records go to stderr, in the table's
+/// words, and the exit status is 2 as for the other formats.
+#[test]
+fn cohort_csv_lists_the_refused_records_on_stderr() {
+    let tmp = scratch("cohort-csv-refused");
+    let dir = tmp.path();
+    let input = dir.join("cohort.jsonl");
+    // Line 3 is blank (skipped), line 4 names an unknown ROME code, line 5 is not JSON.
+    std::fs::write(
+        &input,
+        "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n\
+         {\"id\":\"b\",\"occupation_code\":\"F1602\"}\n\
+         \n\
+         {\"id\":\"c\",\"occupation_code\":\"Z9999\"}\n\
+         {\"id\":\"d\",\"occupation_code\":\n",
+    )
+    .unwrap();
+    let good = dir.join("good.jsonl");
+    std::fs::write(
+        &good,
+        "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n{\"id\":\"b\",\"occupation_code\":\"F1602\"}\n",
+    )
+    .unwrap();
+    let cohort = |input: &std::path::Path| {
+        bin()
+            .args(["cohort", "--input"])
+            .arg(input)
+            .args(["--moves-per-person", "3", "--format", "csv", "--no-certifications"])
+            .output()
+            .unwrap()
+    };
+    let run = cohort(&input);
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "refused: line 4 (id c): occupation_code: unknown ROME code `Z9999`",
+            "refused: line 5 (id -): line: malformed JSON at line 5, column 28: EOF while parsing a value",
+            "error: 2 of 4 records failed (see the error records listed on standard error)",
+        ]
+    );
+    // The CSV is the aggregate of the two good records, nothing else.
+    let clean = cohort(&good);
+    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stderr));
+    assert_eq!(String::from_utf8(run.stdout).unwrap(), String::from_utf8(clean.stdout).unwrap());
+}
+
 #[test]
 fn an_output_that_is_the_input_is_refused_and_the_input_kept() {
     let tmp = scratch("same");

@@ -309,14 +309,32 @@ pub fn table(c: &CohortOutput) -> String {
     if let Some(note) = &c.certifications_note {
         let _ = writeln!(out, "\n{note}");
     }
-    for e in &c.refused_records {
-        // Engine reasons already start with the field; reader reasons do not.
-        let reason =
-            if e.reason.starts_with(&e.field) { e.reason.clone() } else { format!("{}: {}", e.field, e.reason) };
-        let _ = writeln!(out, "refused: line {} (id {}): {reason}", e.line, e.id.as_deref().unwrap_or("-"));
+    for line in refused_lines(c) {
+        let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "\n{}. {}", c.data_source, c.probability_basis);
     out
+}
+
+/// One line per listed refused record, `refused: line N (id X): reason` (`-` for a record
+/// whose id could not be read), then, when more were refused than listed, a line saying how
+/// many more.
+pub fn refused_lines(c: &CohortOutput) -> Vec<String> {
+    let mut lines: Vec<String> = c
+        .refused_records
+        .iter()
+        .map(|e| {
+            // Engine reasons already start with the field; reader reasons do not.
+            let reason =
+                if e.reason.starts_with(&e.field) { e.reason.clone() } else { format!("{}: {}", e.field, e.reason) };
+            format!("refused: line {} (id {}): {reason}", e.line, e.id.as_deref().unwrap_or("-"))
+        })
+        .collect();
+    let unlisted = c.refused.saturating_sub(c.refused_records.len() as u64);
+    if unlisted > 0 {
+        lines.push(format!("refused: {unlisted} more records, not listed (the first {MAX_LISTED_ERRORS} are)"));
+    }
+    lines
 }
 
 /// The report as CSV: `section,rank,code,label,kind,people,share,mean_probability,moves,
@@ -403,7 +421,9 @@ pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
 ///
 /// # Errors
 /// [`BatchError`]; [`BatchError::SomeFailed`] (after printing the report) when records
-/// were refused.
+/// were refused. The table and JSON list the refused records in the report; with CSV, whose
+/// rows are the aggregate only, they are listed on stderr, one `refused: line N (id X):
+/// reason` line each.
 pub fn run(args: CohortArgs) -> Result<(), BatchError> {
     let input_format = format_of(&args.input, args.input_format, "input-format")?;
     let source = EngineSource::from(args.source);
@@ -440,10 +460,20 @@ pub fn run(args: CohortArgs) -> Result<(), BatchError> {
         .and_then(|()| out.flush())
         .map_err(|source| BatchError::Write { path: args.output.clone(), source })?;
     if result.refused > 0 {
+        // The CSV holds the aggregate only: its refused records are listed on stderr, in the
+        // table's words.
+        let where_ = if args.format == CohortFormat::Csv {
+            for line in refused_lines(&result) {
+                eprintln!("{line}");
+            }
+            " listed on standard error"
+        } else {
+            " listed in the report"
+        };
         return Err(BatchError::SomeFailed {
             failed: result.refused,
             total: result.refused + result.report.people as u64,
-            where_: " listed in the report".to_string(),
+            where_: where_.to_string(),
         });
     }
     Ok(())
