@@ -16,6 +16,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::csv_rows::CsvRows;
 use crate::error::DataError;
 
 /// File names of the ROME export this loader reads (same names in every published version,
@@ -317,18 +318,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A CSV reader over one file that reports errors with file name and line.
+/// A CSV reader over one file that reports errors with file name and physical line
+/// ([`CsvRows`]: right with CRLF endings and blank lines).
 pub(crate) struct CsvFile<'a> {
     name: &'static str,
-    reader: csv::Reader<&'a [u8]>,
+    rows: CsvRows<'a>,
     columns: Vec<usize>,
 }
 
 impl<'a> CsvFile<'a> {
     /// Opens `bytes` and locates the `wanted` columns in the header.
     pub(crate) fn open(name: &'static str, bytes: &'a [u8], wanted: &[&'static str]) -> Result<Self, DataError> {
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
-        let header = reader.headers().map_err(|e| DataError::BadRow {
+        let mut rows = CsvRows::new(csv::ReaderBuilder::new().has_headers(true), bytes);
+        let header = rows.headers().map_err(|e| DataError::BadRow {
             file: name.to_string(),
             line: 1,
             reason: format!("unreadable header: {e}"),
@@ -342,41 +344,31 @@ impl<'a> CsvFile<'a> {
                 .ok_or(DataError::MissingColumn { file: name.to_string(), column })?;
             columns.push(pos);
         }
-        Ok(CsvFile { name, reader, columns })
+        Ok(CsvFile { name, rows, columns })
     }
 
-    /// Visits every record with its line number and the wanted fields, in order.
+    /// Visits every record with its line number and the wanted fields, in order. The first
+    /// unreadable record (a field count other than the header's, invalid UTF-8) or refused
+    /// one is the error.
     pub(crate) fn for_each(
         mut self,
         mut visit: impl FnMut(u64, &[&str]) -> Result<(), String>,
     ) -> Result<(), DataError> {
-        let mut record = csv::StringRecord::new();
-        loop {
-            let line = self.reader.position().line() + 1;
-            match self.reader.read_record(&mut record) {
-                Ok(false) => return Ok(()),
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(line);
-                    return Err(DataError::BadRow { file: self.name.to_string(), line, reason: e.to_string() });
-                }
-            }
-            let line = record.position().map(|p| p.line()).unwrap_or(line);
+        let bad = |line, reason| DataError::BadRow { file: self.name.to_string(), line, reason };
+        while let Some((line, record)) = self.rows.next_row() {
+            let record = record.map_err(|reason| bad(line, reason))?;
             let mut fields: Vec<&str> = Vec::with_capacity(self.columns.len());
             for &c in &self.columns {
                 match record.get(c) {
                     Some(f) => fields.push(f),
                     None => {
-                        return Err(DataError::BadRow {
-                            file: self.name.to_string(),
-                            line,
-                            reason: format!("expected at least {} fields, found {}", c + 1, record.len()),
-                        })
+                        return Err(bad(line, format!("expected at least {} fields, found {}", c + 1, record.len())))
                     }
                 }
             }
-            visit(line, &fields).map_err(|reason| DataError::BadRow { file: self.name.to_string(), line, reason })?;
+            visit(line, &fields).map_err(|reason| bad(line, reason))?;
         }
+        Ok(())
     }
 }
 
@@ -779,6 +771,42 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unix_coherence_item_v460_utf8.csv: line 3: code_ogr `abc` is not a numeric code_ogr"
+        );
+    }
+
+    /// The csv crate's own line counts CRLF endings and skipped blank lines wrongly
+    /// (rust-csv #395): the line named is the physical line of the file.
+    #[test]
+    fn crlf_endings_and_blank_lines_do_not_shift_the_line_named() {
+        // Line 1 header, 2 a link, 3 blank, 4 a link, 5 the bad row.
+        let bad_code = "code_rome,code_ogr,coeur_metier\r\nA1001,10,Principale\r\n\r\nA1001,11,\r\nA1001,abc,\r\n";
+        // Line 4 has two fields where the header has three.
+        let ragged = "code_rome,code_ogr,coeur_metier\r\nA1001,10,Principale\r\n\r\nA1001,11\r\n";
+        for (links, want) in [
+            (bad_code, "unix_coherence_item_v460_utf8.csv: line 5: code_ogr `abc` is not a numeric code_ogr"),
+            (ragged, "unix_coherence_item_v460_utf8.csv: line 4: 2 fields where the header has 3"),
+        ] {
+            let mut files = tiny_files();
+            replace(&mut files, FILE_LINKS, links);
+            let err = Catalogue::from_files(&files).expect_err("bad row refused");
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
+    /// An invalid UTF-8 byte is the error of its row, naming the line and the field.
+    #[test]
+    fn invalid_utf8_names_its_line_and_field() {
+        let mut files = tiny_files();
+        let items = b"code_rome,code_ogr,coeur_metier\r\nA1001,10,Principale\r\n\r\nA1001,11,Principal\xFF\r\n";
+        for (n, bytes) in files.files.iter_mut() {
+            if *n == FILE_LINKS {
+                *bytes = std::borrow::Cow::Owned(items.to_vec());
+            }
+        }
+        let err = Catalogue::from_files(&files).expect_err("invalid UTF-8 refused");
+        assert_eq!(
+            err.to_string(),
+            "unix_coherence_item_v460_utf8.csv: line 4: invalid UTF-8 in field \"coeur_metier\" (column 3)"
         );
     }
 

@@ -43,6 +43,7 @@ pub mod batch;
 pub mod boost;
 pub mod catalogue;
 pub mod cohort;
+mod csv_rows;
 pub mod descriptors;
 pub mod embedded;
 pub mod embedding;

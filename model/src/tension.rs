@@ -34,6 +34,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::csv_rows::CsvRows;
 use crate::error::{echo, DataError, QueryError};
 
 /// File name of the tension indicators.
@@ -198,8 +199,8 @@ impl TensionTable {
     /// a malformed value (see the module docs for what is skipped on purpose), a duplicate
     /// (family, area) row, or mixed years.
     pub fn from_csv(tensions: &[u8], fap_rome: &[u8]) -> Result<Self, DataError> {
-        let mut reader = csv::ReaderBuilder::new().from_reader(tensions);
-        let header = header_names(&mut reader, FILE_TENSIONS)?;
+        let mut rows = CsvRows::new(&csv::ReaderBuilder::new(), tensions);
+        let header = header_names(&mut rows, FILE_TENSIONS)?;
         let col = |name: &'static str| column(&header, FILE_TENSIONS, name);
         let c_fap = col("fap")?;
         let c_emp = col("Emploi moyen")?;
@@ -226,10 +227,8 @@ impl TensionTable {
             year: 0,
             skipped: Skipped::default(),
         };
-        for record in reader.records() {
-            let record =
-                record.map_err(|e| bad(FILE_TENSIONS, e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+        while let Some((line, record)) = rows.next_row() {
+            let record = record.map_err(|reason| bad(FILE_TENSIONS, line, reason))?;
             let get = |c: usize| record.get(c).unwrap_or("");
             let row = || -> Result<Option<(Key, TensionRow, u16)>, String> {
                 match get(c_nfap).trim() {
@@ -327,14 +326,12 @@ impl TensionTable {
     }
 
     fn load_fap_rome(&mut self, bytes: &[u8]) -> Result<(), DataError> {
-        let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(true).from_reader(bytes);
-        let header = header_names(&mut reader, FILE_FAP_ROME)?;
+        let mut rows = CsvRows::new(csv::ReaderBuilder::new().delimiter(b';').flexible(true), bytes);
+        let header = header_names(&mut rows, FILE_FAP_ROME)?;
         let col = |name: &'static str| column(&header, FILE_FAP_ROME, name);
         let (c_fap, c_rome) = (col("Fap")?, col("Rome")?);
-        for record in reader.records() {
-            let record =
-                record.map_err(|e| bad(FILE_FAP_ROME, e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+        while let Some((line, record)) = rows.next_row() {
+            let record = record.map_err(|reason| bad(FILE_FAP_ROME, line, reason))?;
             let fap = record.get(c_fap).unwrap_or("").trim();
             let rome = record.get(c_rome).unwrap_or("").trim();
             if fap.is_empty() && rome.is_empty() {
@@ -444,8 +441,8 @@ impl TensionTable {
 }
 
 /// The header of a CSV file, names trimmed (and a byte-order mark dropped).
-fn header_names<R: std::io::Read>(reader: &mut csv::Reader<R>, file: &str) -> Result<Vec<String>, DataError> {
-    Ok(reader
+fn header_names(rows: &mut CsvRows<'_>, file: &str) -> Result<Vec<String>, DataError> {
+    Ok(rows
         .headers()
         .map_err(|e| bad(file, 1, format!("unreadable header: {e}")))?
         .iter()
@@ -552,5 +549,8 @@ G1Z,4,0.1,1.0,1.0,1.0,1.0,1.0,1.0,1.0,2019,nat,fap 87,,
         }
         let err = table(ROWS, "G1Z70;I13;x\n").unwrap_err().to_string();
         assert_eq!(err, "fap225_rome.csv: line 2: Rome `I13` is neither a ROME v3 code nor NA");
+        // CRLF endings and a blank line (3) before the bad row (4): its physical line.
+        let err = table(ROWS, "G1Z70;I1315;x\r\n\r\nG1Z70;I13;x\r\n").unwrap_err().to_string();
+        assert_eq!(err, "fap225_rome.csv: line 4: Rome `I13` is neither a ROME v3 code nor NA");
     }
 }

@@ -247,6 +247,26 @@ fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
     assert!(planned.is_none_or(|c| c.hours.basis == Basis::Operator));
 }
 
+/// The line named is the file's physical line with CRLF endings and blank lines (the csv
+/// crate's own count is wrong there, rust-csv #395), for refused rows and operator sources.
+#[test]
+fn operator_catalogue_lines_are_physical_with_crlf_and_blank_lines() {
+    let (engine, _) = fixtures();
+    // Line 1 header, 2 a row, 3 blank, 4 a row, 5 blank, 6 the bad row.
+    let csv = "certification,level,hours,cost,region,provider,covered_items\r\n\
+               490944,3,250,,,,\r\n\
+               \r\n\
+               490945,,20,,,,\r\n\
+               \r\n\
+               490946,9,,,,,\r\n";
+    let (training, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let issues: Vec<String> = issues.iter().map(ToString::to_string).collect();
+    assert_eq!(issues, ["opco.csv: line 6: level `9` is not a level 1-8"]);
+    let hours = |code| &training.certification(engine.catalogue().item_id(code).expect("item")).expect("cert").hours;
+    assert_eq!(hours(490944).source, "operator catalogue opco.csv: line 2");
+    assert_eq!((hours(490945).value, hours(490945).source.as_str()), (20.0, "operator catalogue opco.csv: line 4"));
+}
+
 /// Each refused hours or cost value says what is wrong with it (`1e308` hours were "not a
 /// positive number").
 #[test]

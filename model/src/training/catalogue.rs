@@ -29,6 +29,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId};
+use crate::csv_rows::CsvRows;
 use crate::error::DataError;
 
 /// Average price per hour of CPF-funded training, 2023, in euros (Caisse des dépôts,
@@ -309,13 +310,9 @@ fn leading_number(text: &str) -> Option<f64> {
     Some(first)
 }
 
-fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes())
-}
-
-/// Positions of `wanted` columns in the header of `reader`.
-fn columns(file: &str, reader: &mut csv::Reader<&[u8]>, wanted: &[&'static str]) -> Result<Vec<usize>, DataError> {
-    let header = reader.headers().map_err(|e| DataError::BadRow {
+/// Positions of `wanted` columns in the header of `rows`.
+fn columns(file: &str, rows: &mut CsvRows<'_>, wanted: &[&'static str]) -> Result<Vec<usize>, DataError> {
+    let header = rows.headers().map_err(|e| DataError::BadRow {
         file: file.to_string(),
         line: 1,
         reason: format!("unreadable header: {e}"),
@@ -329,29 +326,26 @@ fn columns(file: &str, reader: &mut csv::Reader<&[u8]>, wanted: &[&'static str])
         .collect()
 }
 
-/// Visits each record with its line and wanted fields (missing trailing fields read as "").
+/// Visits each record with its physical line ([`CsvRows`]) and wanted fields (missing
+/// trailing fields read as ""). A record that cannot be read (invalid UTF-8) goes to
+/// `on_error` like a refused one.
 fn for_each_row(
     file: &str,
-    text: &str,
+    bytes: &[u8],
     wanted: &[&'static str],
     mut visit: impl FnMut(u64, Vec<&str>) -> Result<(), String>,
     mut on_error: impl FnMut(RowIssue) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
-    let mut reader = csv_reader(text);
-    let cols = columns(file, &mut reader, wanted)?;
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(line);
-                on_error(RowIssue { file: file.to_string(), line, reason: e.to_string() })?;
+    let mut rows = CsvRows::new(csv::ReaderBuilder::new().has_headers(true).flexible(true), bytes);
+    let cols = columns(file, &mut rows, wanted)?;
+    while let Some((line, record)) = rows.next_row() {
+        let record = match record {
+            Ok(record) => record,
+            Err(reason) => {
+                on_error(RowIssue { file: file.to_string(), line, reason })?;
                 continue;
             }
-        }
-        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        };
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -360,6 +354,7 @@ fn for_each_row(
             on_error(RowIssue { file: file.to_string(), line, reason })?;
         }
     }
+    Ok(())
 }
 
 /// Embedded files are ours: any bad row is an error.
@@ -372,7 +367,7 @@ fn load_facts(text: &str) -> Result<HashMap<String, Fact>, DataError> {
     let mut facts = HashMap::new();
     for_each_row(
         FILE,
-        text,
+        text.as_bytes(),
         &["name", "level", "duration_hours_min", "duration_hours_max", "cost_eur", "source"],
         |_, f| {
             let number = |s: &str, what: &str| -> Result<Option<f64>, String> {
@@ -420,7 +415,7 @@ fn load_rules(text: &str) -> Result<Vec<KindRule>, DataError> {
     let mut rules = Vec::new();
     for_each_row(
         FILE,
-        text,
+        text.as_bytes(),
         &["kind", "label_pattern", "level", "hours", "basis", "note"],
         |_, f| {
             let pattern = Regex::new(f[1]).map_err(|e| format!("label_pattern `{}`: {e}", f[1]))?;
@@ -459,7 +454,7 @@ fn load_map(text: &str, facts: &HashMap<String, Fact>) -> Result<HashMap<u32, (S
     let mut map = HashMap::new();
     for_each_row(
         FILE,
-        text,
+        text.as_bytes(),
         &["code_ogr", "fact_name", "match", "note"],
         |_, f| {
             let code = f[0].trim().parse::<u32>().map_err(|_| format!("code_ogr `{}`", f[0]))?;
@@ -488,7 +483,7 @@ fn operator_rows(
     let mut issues = Vec::new();
     for_each_row(
         file,
-        text,
+        text.as_bytes(),
         &OPERATOR_COLUMNS,
         |line, f| {
             let code = f[0].trim();
