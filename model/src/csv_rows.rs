@@ -30,9 +30,12 @@ impl<'a> CsvRows<'a> {
     /// The header record (read on the first call).
     ///
     /// # Errors
-    /// The csv crate's error for an unreadable header (invalid UTF-8 in it, for example).
-    pub(crate) fn headers(&mut self) -> csv::Result<&StringRecord> {
-        self.reader.headers()
+    /// Why the header cannot be read: `invalid UTF-8 in column 6`, or the csv crate's error.
+    pub(crate) fn headers(&mut self) -> Result<&StringRecord, String> {
+        self.reader.headers().map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in column {}", err.field() + 1),
+            _ => e.to_string(),
+        })
     }
 
     /// The next record and the line it starts on, or `None` at the end of the input. A record
@@ -132,5 +135,7 @@ mod tests {
                 (7, Ok("d".to_string())),
             ]
         );
+        let mut rows = CsvRows::new(&ReaderBuilder::new(), b"h,t\xFFtle\r\na,1\r\n");
+        assert_eq!(rows.headers().map(|h| h.len()), Err("invalid UTF-8 in column 2".to_string()));
     }
 }

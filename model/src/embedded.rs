@@ -55,14 +55,15 @@ pub const TRAINING_FILES: TrainingFiles<'static> = TrainingFiles {
 };
 
 /// The training catalogue on `catalogue` from the embedded training files, with an optional
-/// operator catalogue `(file name, CSV text)`; returns the operator rows refused.
+/// operator catalogue `(file name, CSV bytes)`; returns the operator rows refused (a row
+/// with invalid UTF-8 among them).
 ///
 /// # Errors
 /// Only if an embedded file was corrupted at build time (a test loads them), or the
 /// operator file lacks a column.
 pub fn training_catalogue(
     catalogue: &Catalogue,
-    operator: Option<(&str, &str)>,
+    operator: Option<(&str, &[u8])>,
 ) -> Result<(TrainingCatalogue, Vec<RowIssue>), DataError> {
     TrainingCatalogue::build(catalogue, TRAINING_FILES, operator)
 }

@@ -224,7 +224,8 @@ fn operator_catalogue_overrides_the_defaults_and_reports_bad_rows_by_line() {
                490946,9,,,,,\n\
                490944,,100,,,,\n\
                403964,,,,,,125917;abc\n";
-    let (training, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let (training, issues) =
+        embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv.as_bytes()))).expect("loads");
     let lines: Vec<u64> = issues.iter().map(|i| i.line).collect();
     assert_eq!(lines, vec![3, 4, 5, 6, 7], "{issues:?}");
     assert_eq!(
@@ -259,12 +260,39 @@ fn operator_catalogue_lines_are_physical_with_crlf_and_blank_lines() {
                490945,,20,,,,\r\n\
                \r\n\
                490946,9,,,,,\r\n";
-    let (training, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let (training, issues) =
+        embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv.as_bytes()))).expect("loads");
     let issues: Vec<String> = issues.iter().map(ToString::to_string).collect();
     assert_eq!(issues, ["opco.csv: line 6: level `9` is not a level 1-8"]);
     let hours = |code| &training.certification(engine.catalogue().item_id(code).expect("item")).expect("cert").hours;
     assert_eq!(hours(490944).source, "operator catalogue opco.csv: line 2");
     assert_eq!((hours(490945).value, hours(490945).source.as_str()), (20.0, "operator catalogue opco.csv: line 4"));
+}
+
+/// An invalid UTF-8 byte refuses its row only, naming the line and the field, like any bad
+/// row of an operator catalogue; the other rows load. In the header it refuses the file, as
+/// a missing column does.
+#[test]
+fn invalid_utf8_in_the_operator_catalogue_refuses_its_row_with_line_and_field() {
+    let (engine, _) = fixtures();
+    // Line 1 header, 2 a row, 3 blank, 4 a provider with byte 0xFF, 5 a row.
+    let csv: &[u8] = b"certification,level,hours,cost,region,provider,covered_items\r\n\
+                       490944,3,250,,,,\r\n\
+                       \r\n\
+                       490946,,40,,,AFPA \xFF Lyon,\r\n\
+                       490945,,20,,,,\r\n";
+    let (training, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let issues: Vec<String> = issues.iter().map(ToString::to_string).collect();
+    assert_eq!(issues, ["opco.csv: line 4: invalid UTF-8 in field \"provider\" (column 6)"]);
+    let cert = |code| training.certification(engine.catalogue().item_id(code).expect("item")).expect("cert");
+    assert_eq!(cert(490944).hours.source, "operator catalogue opco.csv: line 2");
+    assert_eq!(cert(490945).hours.source, "operator catalogue opco.csv: line 5");
+    assert_ne!(cert(490946).hours.basis, Basis::Operator, "the refused row gives no figure");
+    assert_eq!(cert(490946).provider, None);
+
+    let header: &[u8] = b"certification,level,hours,cost,region,pr\xFFvider,covered_items\n490944,3,250,,,,\n";
+    let err = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", header))).expect_err("refused");
+    assert_eq!(err.to_string(), "opco.csv: line 1: unreadable header: invalid UTF-8 in column 6");
 }
 
 /// Each refused hours or cost value says what is wrong with it (`1e308` hours were "not a
@@ -281,7 +309,8 @@ fn operator_catalogue_hours_and_cost_refusals_say_what_is_wrong() {
                491214,,10,-1,,,\n\
                491252,,10,1e308,,,\n\
                404628,,10000,0,,,\n";
-    let (_, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv))).expect("loads");
+    let (_, issues) =
+        embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv.as_bytes()))).expect("loads");
     let reasons: Vec<&str> = issues.iter().map(|i| i.reason.as_str()).collect();
     assert_eq!(
         reasons,

@@ -146,11 +146,16 @@ impl EngineSource {
     /// [`DataError`] when the operator file cannot be read or lacks a column.
     pub fn load_training(&self, catalogue: &Catalogue) -> Result<TrainingCatalogue, DataError> {
         let operator = match &self.training_catalogue {
-            Some(path) => Some((path.display().to_string(), read(path)?)),
+            // Bytes, not text: a row with invalid UTF-8 is refused with its line, like any
+            // other bad row, rather than the whole file without one.
+            Some(path) => Some((
+                path.display().to_string(),
+                std::fs::read(path).map_err(|source| DataError::Io { file: path.clone(), source })?,
+            )),
             None => None,
         };
         let (training, issues) =
-            embedded::training_catalogue(catalogue, operator.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+            embedded::training_catalogue(catalogue, operator.as_ref().map(|(n, t)| (n.as_str(), t.as_slice())))?;
         for issue in &issues {
             tracing::warn!(%issue, "operator training catalogue: row refused");
         }
@@ -564,6 +569,24 @@ mod tests {
             .expect_err("not UTF-8")
             .to_string()
             .ends_with("small.json: not UTF-8 (byte 0)"));
+        dir.close().expect("clean up");
+    }
+
+    /// The server's loader reads the operator catalogue as bytes: a row with invalid UTF-8 is
+    /// refused (a warning) and the rest loads, so the server starts.
+    #[test]
+    fn an_operator_catalogue_row_with_invalid_utf8_does_not_stop_the_load() {
+        let dir = tempfile::Builder::new().prefix("passerelle-opco-utf8-").tempdir().expect("temp dir");
+        let path = dir.path().join("opco.csv");
+        let csv =
+            b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,,,,\n490945,,30,,,Lyc\xE9e,\n";
+        std::fs::write(&path, csv).expect("write");
+        let source = EngineSource { training_catalogue: Some(path.clone()), ..EngineSource::default() };
+        let catalogue = passerelle_model::embedded::catalogue().expect("embedded catalogue");
+        let training = source.load_training(&catalogue).expect("loads despite the bad row");
+        let hours = |code| &training.certification(catalogue.item_id(code).expect("item")).expect("cert").hours;
+        assert_eq!(hours(490944).source, format!("operator catalogue {}: line 2", path.display()));
+        assert!(!hours(490945).source.starts_with("operator catalogue"), "{}", hours(490945).source);
         dir.close().expect("clean up");
     }
 }

@@ -56,13 +56,16 @@ impl PlanProfileArgs {
         let operator = match &source.training_catalogue {
             Some(path) => Some((
                 path.display().to_string(),
-                std::fs::read_to_string(path)
+                // Bytes: a row with invalid UTF-8 is refused with its line (see `load_training`).
+                std::fs::read(path)
                     .map_err(|e| passerelle_model::error::DataError::Io { file: path.clone(), source: e })?,
             )),
             None => None,
         };
-        let (training, issues) =
-            embedded::training_catalogue(engine.catalogue(), operator.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))?;
+        let (training, issues) = embedded::training_catalogue(
+            engine.catalogue(),
+            operator.as_ref().map(|(n, t)| (n.as_str(), t.as_slice())),
+        )?;
         for issue in &issues {
             eprintln!("warning: row refused: {issue}");
         }

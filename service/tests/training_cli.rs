@@ -46,6 +46,41 @@ fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
     file.close().unwrap();
 }
 
+/// An invalid UTF-8 byte in the operator catalogue refuses that row with its line and field
+/// (it refused the whole file, naming no line); the other rows are used.
+#[test]
+fn an_invalid_utf8_row_of_the_operator_catalogue_is_refused_with_its_line() {
+    let file = tempfile::Builder::new().prefix("passerelle-opco-").suffix(".csv").tempfile().unwrap();
+    let path = file.path();
+    std::fs::write(
+        path,
+        b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,30,,,Lyc\xE9e,\n",
+    )
+    .unwrap();
+    let out = passerelle(&[
+        "plan",
+        "--occupation",
+        "I1315",
+        "--remove",
+        "403964",
+        "--target",
+        "F1623",
+        "--training-catalogue",
+        path.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("warning: row refused: {}: line 3: invalid UTF-8 in field \"provider\" (column 6)", path.display())
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let certs = json["plan"]["certifications"].as_array().unwrap();
+    assert_eq!(certs[1]["code"], 490944);
+    assert_eq!(certs[1]["hours"]["basis"], "operator");
+    file.close().unwrap();
+}
+
 #[test]
 fn plan_with_unknown_target_fails_naming_the_field() {
     let out = passerelle(&["plan", "--occupation", "I1315", "--target", "Z9999"]);

@@ -476,14 +476,14 @@ fn load_map(text: &str, facts: &HashMap<String, Fact>) -> Result<HashMap<u32, (S
 
 fn operator_rows(
     file: &str,
-    text: &str,
+    bytes: &[u8],
     catalogue: &Catalogue,
 ) -> Result<(HashMap<ItemId, OperatorRow>, Vec<RowIssue>), DataError> {
     let mut rows: HashMap<ItemId, OperatorRow> = HashMap::new();
     let mut issues = Vec::new();
     for_each_row(
         file,
-        text.as_bytes(),
+        bytes,
         &OPERATOR_COLUMNS,
         |line, f| {
             let code = f[0].trim();
@@ -562,18 +562,19 @@ fn operator_rows(
 
 impl TrainingCatalogue {
     /// Builds the catalogue from the ROME catalogue, the embedded training files and an
-    /// optional operator catalogue `(file name, CSV text)`.
+    /// optional operator catalogue `(file name, CSV bytes)`.
     ///
     /// Returns the catalogue and the operator rows that were refused (file, line, reason);
-    /// the good rows are used.
+    /// the good rows are used. A row with invalid UTF-8 is one of them (`line 7: invalid
+    /// UTF-8 in field "provider" (column 6)`), as any other bad row.
     ///
     /// # Errors
     /// [`DataError`] when an embedded file is malformed, or the operator file's header lacks
-    /// a column of [`OPERATOR_COLUMNS`].
+    /// a column of [`OPERATOR_COLUMNS`] or cannot be read (invalid UTF-8 in it: line 1).
     pub fn build(
         catalogue: &Catalogue,
         files: TrainingFiles<'_>,
-        operator: Option<(&str, &str)>,
+        operator: Option<(&str, &[u8])>,
     ) -> Result<(Self, Vec<RowIssue>), DataError> {
         let facts = load_facts(files.facts)?;
         let rules = load_rules(files.kind_defaults)?;
