@@ -52,10 +52,33 @@ impl Cli {
 /// accepting a negative number as that value (no flag of this CLI looks like a number, so
 /// `-5` can only be a value): the value parser then names the argument and its range, and a
 /// text argument (`search -5`) takes `-5` as its text.
-fn with_negative_values(command: clap::Command) -> clap::Command {
+pub(crate) fn with_negative_values(command: clap::Command) -> clap::Command {
     command
         .mut_args(|arg| if arg.get_action().takes_values() { arg.allow_negative_numbers(true) } else { arg })
         .mut_subcommands(with_negative_values)
+}
+
+/// A clap value parser for a whole-number option held as `T` (an unsigned type), within
+/// `range`. The text is read as a signed number first, so that `-1` is refused naming the
+/// option and its range as clap's own range check words it (`invalid value '-1' for
+/// '--count <COUNT>': -1 is not in 0..=10000000`) rather than with `invalid digit found in
+/// string`; unlike clap's ranged parsers, the range may reach `u64::MAX` (a seed). A text
+/// that is no number keeps the standard library's reason (`invalid digit found in string`),
+/// and one that is not UTF-8 is refused naming the option too.
+pub fn whole<T>(range: std::ops::RangeInclusive<u64>) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+{
+    let (min, max) = (*range.start(), *range.end());
+    clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), move |text| {
+        let text = text.to_str().ok_or("not UTF-8, so not a number")?;
+        let value: i128 = text.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+        u64::try_from(value)
+            .ok()
+            .filter(|v| (min..=max).contains(v))
+            .and_then(|v| T::try_from(v).ok())
+            .ok_or_else(|| format!("{value} is not in {min}..={max}"))
+    })
 }
 
 /// Subcommands.

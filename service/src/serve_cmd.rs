@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::auth::ApiKeys;
-use crate::cli::{CliError, SourceArgs};
+use crate::cli::{whole, CliError, SourceArgs};
 use crate::server::serve_with_settings;
-use crate::settings::{Settings, SettingsOverrides, API_KEYS_ENV};
+use crate::settings::{ranges, Settings, SettingsOverrides, API_KEYS_ENV};
 use crate::telemetry::{self, LogFormat};
 
 /// `passerelle serve`. Settings come from compiled defaults, then the `--config` TOML file
@@ -31,28 +31,28 @@ pub struct ServeArgs {
     #[allow(missing_docs)]
     pub source: SourceArgs,
     /// Largest request, bytes, 1024..=67108864; larger: OUT_OF_RANGE [key max_request_bytes; default 262144].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = whole::<usize>(ranges::MAX_REQUEST_BYTES.values()))]
     pub max_request_bytes: Option<usize>,
     /// Largest response, bytes, 65536..=268435456 [key max_response_bytes; default 4194304].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = whole::<usize>(ranges::MAX_RESPONSE_BYTES.values()))]
     pub max_response_bytes: Option<usize>,
     /// Most entries per profile item list, 1..=1000 [key max_profile_items; default 1000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>(ranges::MAX_PROFILE_ITEMS.values()))]
     pub max_profile_items: Option<usize>,
     /// Largest top_k, 1..=100 [key max_top_k; default 100].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<u32>(ranges::MAX_TOP_K.values()))]
     pub max_top_k: Option<u32>,
     /// Requests in progress over all connections, 1..=100000; more: RESOURCE_EXHAUSTED at once (health and reflection exempt) [key max_concurrent_requests; default 256].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>(ranges::MAX_CONCURRENT_REQUESTS.values()))]
     pub max_concurrent_requests: Option<usize>,
     /// Open connections, 1..=100000; more are closed at once [key max_connections; default 1024].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<usize>(ranges::MAX_CONNECTIONS.values()))]
     pub max_connections: Option<usize>,
     /// Server limit per request, ms, 1..=3600000; a shorter client grpc-timeout wins; DEADLINE_EXCEEDED [key request_timeout_ms; default 10000].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = whole::<u64>(ranges::REQUEST_TIMEOUT_MS.values()))]
     pub request_timeout_ms: Option<u64>,
     /// Grace for in-flight requests after SIGTERM/SIGINT, s, 0..=3600 [key shutdown_grace_secs; default 10].
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = whole::<u64>(ranges::SHUTDOWN_GRACE_SECS.values()))]
     pub shutdown_grace_secs: Option<u64>,
     /// TLS certificate chain, PEM; TLS (rustls) when set with --tls-key [key tls_cert].
     #[arg(long, value_name = "FILE")]
@@ -158,4 +158,72 @@ fn reload_signals() -> impl tokio_stream::Stream<Item = ()> + Send + 'static {
     #[cfg(not(unix))]
     drop(tx);
     tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+    use crate::settings::SettingRange;
+
+    /// Parses `passerelle serve <args>` as the binary does.
+    fn parse(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let command = crate::cli::with_negative_values(crate::cli::Cli::command());
+        let matches = command.try_get_matches_from(["passerelle", "serve"].iter().chain(args))?;
+        match crate::cli::Cli::from_arg_matches(&matches)?.command {
+            crate::cli::Command::Serve(args) => Ok(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The settings of `value` for `range`'s key, as `Settings::validate` sees them.
+    fn settings_with(range: &SettingRange, value: u64) -> Settings {
+        let flags = parse(&[&format!("--{}", range.key.replace('_', "-")), &range.max.to_string()])
+            .expect("the maximum is accepted")
+            .overrides();
+        let mut json = serde_json::to_value(Settings::default()).unwrap();
+        // The flag set the key (so the flag and the key are the same setting)...
+        assert_eq!(serde_json::to_value(&flags).unwrap()[range.key], range.max, "{}", range.key);
+        // ...and `value` goes through the file / environment path.
+        json[range.key] = value.into();
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// Each whole-number flag and `Settings::validate` take the same range, and the flag's
+    /// help states it.
+    #[test]
+    fn flags_and_settings_agree_on_every_range() {
+        let help = crate::cli::Cli::command().find_subcommand_mut("serve").unwrap().render_long_help().to_string();
+        for range in crate::settings::ranges::ALL {
+            let flag = format!("--{}", range.key.replace('_', "-"));
+            let line = help.lines().skip_while(|l| !l.contains(&flag)).nth(1).unwrap_or_default();
+            assert!(line.contains(&format!(" {}..={}", range.min, range.max)), "{flag}: {line}");
+            for ok in [range.min, range.max] {
+                parse(&[&flag, &ok.to_string()]).unwrap_or_else(|e| panic!("{flag} {ok}: {e}"));
+                settings_with(&range, ok).validate().unwrap_or_else(|e| panic!("{flag} {ok}: {e}"));
+            }
+            let mut refused: Vec<i128> = vec![-1, i128::from(range.max) + 1];
+            if range.min > 0 {
+                refused.push(i128::from(range.min) - 1);
+            }
+            for bad in refused {
+                let err = parse(&[&flag, &bad.to_string()]).expect_err("refused").to_string();
+                let want = format!("'{bad}' for '{flag} <");
+                assert!(err.contains(&want), "{err}");
+                assert!(err.contains(&format!(": {bad} is not in {}..={}\n", range.min, range.max)), "{err}");
+                if let Ok(value) = u64::try_from(bad) {
+                    let err = settings_with(&range, value).validate().expect_err("refused").to_string();
+                    assert_eq!(
+                        err,
+                        format!(
+                            "invalid setting `{}`: {value} is out of range {}..={}{}",
+                            range.key, range.min, range.max, range.why_max
+                        )
+                    );
+                }
+            }
+        }
+    }
 }

@@ -34,6 +34,87 @@ pub const CONFIG_ENV: &str = "PASSERELLE_CONFIG";
 /// elsewhere (so they are not reported as unknown).
 const ENV_NOT_KEYS: &[&str] = &["config", "api_keys"];
 
+/// The range of a whole-number setting, shared by [`Settings::validate`] (values from the
+/// config file and environment) and the `serve` flag of the same key (clap's check), so that
+/// the two never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingRange {
+    /// The key, as in the config file.
+    pub key: &'static str,
+    /// Smallest value accepted.
+    pub min: u64,
+    /// Largest value accepted.
+    pub max: u64,
+    /// Why the maximum, appended to the message (empty, or ` (the engine's hard cap)`).
+    pub why_max: &'static str,
+}
+
+impl SettingRange {
+    /// `min..=max`, for the flag's value parser.
+    pub const fn values(&self) -> std::ops::RangeInclusive<u64> {
+        self.min..=self.max
+    }
+
+    /// Checks `value` (a `usize`, `u32` or `u64` setting).
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] naming the key, the value and the range.
+    pub fn check(&self, value: impl TryInto<u64> + std::fmt::Display + Copy) -> Result<(), SettingsError> {
+        match value.try_into() {
+            Ok(v) if self.values().contains(&v) => Ok(()),
+            _ => Err(SettingsError::Invalid {
+                key: self.key,
+                reason: format!("{value} is out of range {}..={}{}", self.min, self.max, self.why_max),
+            }),
+        }
+    }
+}
+
+/// The ranges of the whole-number settings (see [`SettingRange`]).
+pub mod ranges {
+    use super::SettingRange;
+    use passerelle_model::engine;
+
+    const fn range(key: &'static str, min: u64, max: u64) -> SettingRange {
+        SettingRange { key, min, max, why_max: "" }
+    }
+
+    /// `max_request_bytes`: 1 KiB..=64 MiB.
+    pub const MAX_REQUEST_BYTES: SettingRange = range("max_request_bytes", 1024, 64 * 1024 * 1024);
+    /// `max_response_bytes`: 64 KiB..=256 MiB.
+    pub const MAX_RESPONSE_BYTES: SettingRange = range("max_response_bytes", 64 * 1024, 256 * 1024 * 1024);
+    /// `max_profile_items`: up to the engine's cap.
+    pub const MAX_PROFILE_ITEMS: SettingRange = SettingRange {
+        key: "max_profile_items",
+        min: 1,
+        max: engine::MAX_PROFILE_ITEMS as u64,
+        why_max: " (the engine's hard cap)",
+    };
+    /// `max_top_k`: up to the engine's cap.
+    pub const MAX_TOP_K: SettingRange =
+        SettingRange { key: "max_top_k", min: 1, max: engine::MAX_TOP_K as u64, why_max: " (the engine's hard cap)" };
+    /// `max_concurrent_requests`.
+    pub const MAX_CONCURRENT_REQUESTS: SettingRange = range("max_concurrent_requests", 1, 100_000);
+    /// `max_connections`.
+    pub const MAX_CONNECTIONS: SettingRange = range("max_connections", 1, 100_000);
+    /// `request_timeout_ms`: 1 ms..=1 hour.
+    pub const REQUEST_TIMEOUT_MS: SettingRange = range("request_timeout_ms", 1, 3_600_000);
+    /// `shutdown_grace_secs`: 0..=1 hour.
+    pub const SHUTDOWN_GRACE_SECS: SettingRange = range("shutdown_grace_secs", 0, 3600);
+
+    /// Every range, in the order of [`super::Settings::keys`].
+    pub const ALL: [SettingRange; 8] = [
+        MAX_REQUEST_BYTES,
+        MAX_RESPONSE_BYTES,
+        MAX_PROFILE_ITEMS,
+        MAX_TOP_K,
+        MAX_CONCURRENT_REQUESTS,
+        MAX_CONNECTIONS,
+        REQUEST_TIMEOUT_MS,
+        SHUTDOWN_GRACE_SECS,
+    ];
+}
+
 /// Every setting of `passerelle serve`. Units are in the key names (`_bytes`, `_ms`,
 /// `_secs`).
 ///
@@ -236,30 +317,15 @@ impl Settings {
     /// # Errors
     /// [`SettingsError::Invalid`] naming the key.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        fn range<T: PartialOrd + std::fmt::Display>(
-            key: &'static str,
-            value: T,
-            min: T,
-            max: T,
-            why_max: &str,
-        ) -> Result<(), SettingsError> {
-            if value < min || value > max {
-                return Err(SettingsError::Invalid {
-                    key,
-                    reason: format!("{value} is out of range {min}..={max}{why_max}"),
-                });
-            }
-            Ok(())
-        }
         self.log_format()?;
-        range("max_request_bytes", self.max_request_bytes, 1024, 64 * 1024 * 1024, "")?;
-        range("max_response_bytes", self.max_response_bytes, 64 * 1024, 256 * 1024 * 1024, "")?;
-        range("max_profile_items", self.max_profile_items, 1, MAX_PROFILE_ITEMS, " (the engine's hard cap)")?;
-        range("max_top_k", self.max_top_k, 1, MAX_TOP_K, " (the engine's hard cap)")?;
-        range("max_concurrent_requests", self.max_concurrent_requests, 1, 100_000, "")?;
-        range("max_connections", self.max_connections, 1, 100_000, "")?;
-        range("request_timeout_ms", self.request_timeout_ms, 1, 3_600_000, "")?;
-        range("shutdown_grace_secs", self.shutdown_grace_secs, 0, 3600, "")?;
+        ranges::MAX_REQUEST_BYTES.check(self.max_request_bytes)?;
+        ranges::MAX_RESPONSE_BYTES.check(self.max_response_bytes)?;
+        ranges::MAX_PROFILE_ITEMS.check(self.max_profile_items)?;
+        ranges::MAX_TOP_K.check(self.max_top_k)?;
+        ranges::MAX_CONCURRENT_REQUESTS.check(self.max_concurrent_requests)?;
+        ranges::MAX_CONNECTIONS.check(self.max_connections)?;
+        ranges::REQUEST_TIMEOUT_MS.check(self.request_timeout_ms)?;
+        ranges::SHUTDOWN_GRACE_SECS.check(self.shutdown_grace_secs)?;
         match (&self.tls_cert, &self.tls_key) {
             (Some(_), None) => {
                 return Err(SettingsError::Invalid { key: "tls_key", reason: "required when tls_cert is set".into() })

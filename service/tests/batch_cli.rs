@@ -543,9 +543,10 @@ fn negative_counts_are_refused_naming_the_range() {
             &["score", "--input", "-", "--output", "-", "--max-record-bytes", "-1"][..],
             "'--max-record-bytes <MAX_RECORD_BYTES>': -1 is not in 1024..=67108864",
         ),
+        (&["gen-profiles", "--output", "-", "--count", "-1"][..], "'--count <COUNT>': -1 is not in 0..=10000000"),
         (
-            &["gen-profiles", "--output", "-", "--count", "-1"][..],
-            "'--count <COUNT>': -1 is not in 0..=9223372036854775807",
+            &["gen-profiles", "--output", "-", "--seed", "-1"][..],
+            "'--seed <SEED>': -1 is not in 0..=18446744073709551615",
         ),
     ] {
         let out = bin().args(args).output().unwrap();
@@ -566,4 +567,27 @@ fn cohort_help_lists_the_csv_columns_whole() {
         "{help}"
     );
     assert!(!help.contains("[`"), "{help}");
+}
+
+#[test]
+fn gen_profiles_count_has_an_upper_limit_and_seed_takes_any_u64() {
+    let out =
+        bin().args(["gen-profiles", "--output", "-", "--format", "jsonl", "--count", "10000001"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: invalid value '10000001' for '--count <COUNT>': 10000001 is not in 0..=10000000\n\n\
+         For more information, try '--help'.\n"
+    );
+    assert!(out.stdout.is_empty(), "nothing written");
+    let help = bin().args(["gen-profiles", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("How many profiles, 0..=10000000"), "{help}");
+    // The largest seed is a seed like any other: same seed, same profiles.
+    let seed = u64::MAX.to_string();
+    let args = ["gen-profiles", "--output", "-", "--format", "jsonl", "--count", "3", "--seed", &seed];
+    let (first, second) = (bin().args(args).output().unwrap(), bin().args(args).output().unwrap());
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout).lines().count(), 3);
+    assert_eq!(first.stdout, second.stdout);
 }

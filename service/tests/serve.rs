@@ -65,11 +65,24 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "error: invalid setting `max_top_k`: 500 is out of range 1..=100 (the engine's hard cap)"
     );
-    // ...and flags override the environment.
-    let out = run(bin().args(["serve", "--config", cfg, "--max-top-k", "300"]).env("PASSERELLE_MAX_TOP_K", "500"));
+    // ...and flags override the environment: the flag's valid 50 replaces the variable's
+    // 500, so the next key checked is the one refused.
+    let out = run(bin()
+        .args(["serve", "--config", cfg, "--max-top-k", "50"])
+        .env("PASSERELLE_MAX_TOP_K", "500")
+        .env("PASSERELLE_MAX_CONCURRENT_REQUESTS", "0"));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid setting `max_top_k`: 300 is out of range 1..=100 (the engine's hard cap)"
+        "error: invalid setting `max_concurrent_requests`: 0 is out of range 1..=100000"
+    );
+    // A flag out of range is refused by the flag's parser, with the same range.
+    let out = run(bin().args(["serve", "--config", cfg, "--max-top-k", "300"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("error: invalid value '300' for '--max-top-k <N>': 300 is not in 1..=100\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     // The variables v0 read keep working: PASSERELLE_ADDR (here a busy port).
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -10,14 +10,18 @@ use passerelle_model::synth::ProfileGenerator;
 
 use crate::batch::{format_of, open_output, BatchError, InputFormat};
 
+/// Most profiles one `gen-profiles` run writes (`--count`).
+pub const MAX_COUNT: u64 = 10_000_000;
+
 /// `passerelle gen-profiles`.
 #[derive(Debug, Args)]
 pub struct GenProfilesArgs {
-    /// How many profiles.
-    #[arg(long, default_value_t = 1000, value_parser = super::count_u64(0..=i64::MAX))]
+    /// How many profiles, 0..=10000000 (about 1.6 GB of JSON Lines, 0.8 GB of CSV; for more,
+    /// write several files with different seeds).
+    #[arg(long, default_value_t = 1000, value_parser = crate::cli::whole::<u64>(0..=MAX_COUNT))]
     pub count: u64,
-    /// Seed of the generator (same seed, same file).
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the generator, 0..=18446744073709551615 (same seed, same file).
+    #[arg(long, default_value_t = 1, value_parser = crate::cli::whole::<u64>(0..=u64::MAX))]
     pub seed: u64,
     /// Where to write them, JSON Lines or CSV (`-` for standard output, then give --format).
     #[arg(long)]

@@ -143,24 +143,12 @@ fn read_error(path: &Path, source: std::io::Error) -> BatchError {
     }
 }
 
-/// A clap parser for a count option held as `u64`, within `range`: the text is read as a
-/// signed number first, so that `-1` is refused naming the range (`-1 is not in 1..=1000`)
-/// rather than with clap's `invalid digit found in string`.
-pub fn count_u64(range: std::ops::RangeInclusive<i64>) -> impl clap::builder::TypedValueParser<Value = u64> {
-    clap::builder::TypedValueParser::map(clap::value_parser!(i64).range(range), i64::unsigned_abs)
-}
-
-/// [`count_u64`] for an option held as `usize` (`range` starts at 0 or above).
-pub fn count_usize(range: std::ops::RangeInclusive<i64>) -> impl clap::builder::TypedValueParser<Value = usize> {
-    clap::builder::TypedValueParser::map(count_u64(range), |v| usize::try_from(v).unwrap_or(usize::MAX))
-}
-
 /// `--max-record-bytes`: the largest input record (line breaks not counted).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct RecordLimitArgs {
     /// Largest input record in bytes, 1024..=67108864; a longer one is an error record for
     /// its line (skipped without being held in memory) and the next ones are read.
-    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES as u64, value_parser = count_u64(1024..=64 << 20))]
+    #[arg(long, default_value_t = input::DEFAULT_MAX_RECORD_BYTES as u64, value_parser = crate::cli::whole::<u64>(1024..=64 << 20))]
     pub max_record_bytes: u64,
 }
 
