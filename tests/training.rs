@@ -96,6 +96,33 @@ async fn plan_training_refuses_bad_input_naming_the_field() {
     app.stop().await.expect("clean stop");
 }
 
+/// A request without a target occupation names the field as required, worded as for a
+/// missing profile; it used to answer "unknown ROME code ``".
+#[tokio::test]
+async fn plan_training_without_a_target_says_the_field_is_required() {
+    let app = spawn_app().await;
+    let mut client = app.training();
+    for code in ["", "  "] {
+        let request = PlanTrainingRequest {
+            profile: Some(fibre_splicer_without_aipr()),
+            target_occupation_code: code.into(),
+            constraints: None,
+        };
+        let status = client.plan_training(request).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{code:?}: {}", status.message());
+        assert_eq!(status.message(), "target_occupation_code: required", "{code:?}");
+        let details = status.get_error_details();
+        let violation = &details.bad_request().expect("BadRequest details").field_violations[0];
+        assert_eq!(violation.field, "target_occupation_code");
+        assert_eq!(violation.description, "target_occupation_code: required");
+    }
+    // The same wording as a missing profile.
+    let request = PlanTrainingRequest { profile: None, target_occupation_code: "F1623".into(), constraints: None };
+    let status = client.plan_training(request).await.expect_err("refused");
+    assert_eq!(status.message(), "profile: required");
+    app.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn explore_pathways_returns_ranked_acyclic_paths_within_max_hours() {
     let app = spawn_app().await;

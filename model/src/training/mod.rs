@@ -19,7 +19,14 @@ pub enum PlanError {
     /// The profile (or top-level) part of the query is invalid.
     #[error(transparent)]
     Query(#[from] QueryError),
-    /// The target occupation is missing or not a ROME code of the catalogue.
+    /// The target occupation is missing (empty or blank), as `profile: required` for a
+    /// missing profile.
+    #[error("{field}: required")]
+    MissingTarget {
+        /// Request field (e.g. `target_occupation_code`).
+        field: String,
+    },
+    /// The target occupation is not a ROME code of the catalogue.
     #[error("{field}: unknown ROME code `{code}`")]
     UnknownTarget {
         /// Request field (e.g. `target_occupation_code`).
@@ -53,7 +60,8 @@ impl PlanError {
     pub fn field(&self) -> &str {
         match self {
             PlanError::Query(q) => q.field(),
-            PlanError::UnknownTarget { field, .. }
+            PlanError::MissingTarget { field }
+            | PlanError::UnknownTarget { field, .. }
             | PlanError::NotACertification { field, .. }
             | PlanError::OutOfRange { field, .. } => field,
             PlanError::CatalogueMismatch => "",

@@ -257,9 +257,13 @@ impl<'a> Planner<'a> {
     /// Resolves a target code (field `field`).
     ///
     /// # Errors
-    /// [`PlanError::UnknownTarget`].
+    /// [`PlanError::MissingTarget`] for an empty or blank code, [`PlanError::UnknownTarget`]
+    /// for a code the catalogue does not hold.
     pub fn target(&self, code: &str, field: &str) -> Result<OccupationId, PlanError> {
         let normalised = code.trim().to_ascii_uppercase();
+        if normalised.is_empty() {
+            return Err(PlanError::MissingTarget { field: field.to_string() });
+        }
         self.engine
             .catalogue()
             .occupation_id(&normalised)

@@ -27,9 +27,10 @@ pub const TRAINING_BASIS: &str = "Certifications are the ROME 4.0 items of categ
 pub fn from_plan_error(err: &PlanError) -> Status {
     match err {
         PlanError::Query(q) => from_query_error(q),
-        PlanError::UnknownTarget { .. } | PlanError::NotACertification { .. } | PlanError::OutOfRange { .. } => {
-            invalid_field(Code::InvalidArgument, err.field(), &err.to_string())
-        }
+        PlanError::MissingTarget { .. }
+        | PlanError::UnknownTarget { .. }
+        | PlanError::NotACertification { .. }
+        | PlanError::OutOfRange { .. } => invalid_field(Code::InvalidArgument, err.field(), &err.to_string()),
         PlanError::CatalogueMismatch => Status::unavailable(err.to_string()),
     }
 }
