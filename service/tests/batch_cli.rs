@@ -591,3 +591,30 @@ fn gen_profiles_count_has_an_upper_limit_and_seed_takes_any_u64() {
     assert_eq!(String::from_utf8_lossy(&first.stdout).lines().count(), 3);
     assert_eq!(first.stdout, second.stdout);
 }
+
+/// A cohort with no accepted record still names its target set: the set asked for, by its
+/// own name, or the default `ALL` (the table said `target set -`, the JSON `null`).
+#[test]
+fn an_empty_cohort_names_the_target_set_asked_for() {
+    let tmp = scratch("cohort-empty");
+    let input = tmp.path().join("refused.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"Z9999\"}\n").unwrap();
+    for (extra, set) in [
+        (&[][..], "ALL"),
+        (&["--target-set", "digital_infrastructure"][..], "DIGITAL_INFRASTRUCTURE"),
+        (&["--target-set", " DIGITAL_INFRASTRUCTURE "][..], "DIGITAL_INFRASTRUCTURE"),
+    ] {
+        let run = bin().args(["cohort", "--input"]).arg(&input).args(extra).output().unwrap();
+        assert_eq!(run.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&run.stderr));
+        let text = String::from_utf8(run.stdout).unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "Cohort of 0 people (1 records refused), target set {set}, top 10 moves per person\n"
+            )),
+            "{extra:?}: {text}"
+        );
+        let run = bin().args(["cohort", "--format", "json", "--input"]).arg(&input).args(extra).output().unwrap();
+        let json: Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(json["report"]["target_set"], set, "{extra:?}");
+    }
+}

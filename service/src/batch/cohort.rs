@@ -209,7 +209,14 @@ pub fn analyse<R: BufRead>(
             }
         }
     }
-    let report = acc.finish(rows);
+    let mut report = acc.finish(rows);
+    // An empty cohort has no answer to take the set's name from: name the set asked for, by
+    // its own name (`all` asked, `ALL` named), as `AnalyzeCohort` does.
+    if report.target_set.is_none() {
+        let asked = options.target_set.trim();
+        report.target_set =
+            Some(engine.target_sets().get(asked).map_or_else(|| asked.to_string(), |set| set.name.clone()));
+    }
     let certifications_note = report.certifications.is_none().then(|| CERTIFICATIONS_NOTE.to_string());
     Ok(CohortOutput {
         report,
