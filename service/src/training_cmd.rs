@@ -87,7 +87,9 @@ pub struct PlanArgs {
 /// `passerelle explore`.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
-    /// Target set: ALL, DIGITAL_INFRASTRUCTURE, or a set of --target-sets.
+    /// Target set the last step must reach: ALL, DIGITAL_INFRASTRUCTURE, or a set of
+    /// --target-sets. Default here: DIGITAL_INFRASTRUCTURE (the gRPC ExplorePathways,
+    /// given no set, explores into ALL).
     #[arg(long, default_value = "DIGITAL_INFRASTRUCTURE")]
     pub target_set: String,
     /// Largest number of intermediate occupations (0-2).

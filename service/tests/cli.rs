@@ -362,3 +362,19 @@ fn a_model_card_given_as_the_model_is_named_as_such() {
     assert!(stderr.contains("transition-model.card.json: this is a model card"), "{stderr}");
     assert!(stderr.contains("not the artifact"), "{stderr}");
 }
+
+/// `explore`'s default target set differs from `ExplorePathways`'s; the help says both.
+#[test]
+fn explore_help_states_its_default_target_set_and_the_rpc_s() {
+    let out = passerelle(&["explore", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(
+            "Default here: DIGITAL_INFRASTRUCTURE (the gRPC ExplorePathways, given no set, explores into ALL) \
+             [default: DIGITAL_INFRASTRUCTURE]"
+        ),
+        "{help}"
+    );
+}
