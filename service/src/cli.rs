@@ -41,11 +41,55 @@ impl Cli {
     /// naming the option and its range, and `search -5` searches the text `-5`, where clap
     /// alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never named
     /// the argument it was given to.
+    ///
+    /// An empty environment variable standing for an option (`PASSERELLE_CONFIG=`) is refused
+    /// naming the variable, where clap said only "a value is required for '--config <FILE>'
+    /// but none was supplied" (the option was not on the command line): empty is an error, as
+    /// for the `PASSERELLE_<KEY>` settings variables.
     pub fn parse_args() -> Self {
         let mut command = with_negative_values(Self::command());
-        let matches = command.get_matches_mut();
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let matches = command
+            .try_get_matches_from_mut(&args)
+            .unwrap_or_else(|err| name_empty_env(&command, err, &args, |name| std::env::var_os(name)).exit());
         Self::from_arg_matches(&matches).unwrap_or_else(|err| err.format(&mut command).exit())
     }
+}
+
+/// `err`, or for clap's "a value is required" about an option given only through an empty
+/// environment variable (`env` reads the environment), an error naming that variable.
+fn name_empty_env(
+    command: &clap::Command,
+    err: clap::Error,
+    args: &[std::ffi::OsString],
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    fn find<'a>(command: &'a clap::Command, long: &str) -> Option<&'a clap::Arg> {
+        command
+            .get_arguments()
+            .find(|a| a.get_env().is_some() && a.get_long() == Some(long))
+            .or_else(|| command.get_subcommands().find_map(|sub| find(sub, long)))
+    }
+    // clap's "a value is required": an invalid value that is empty.
+    let empty = matches!(err.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty());
+    if err.kind() != ErrorKind::InvalidValue || !empty {
+        return err;
+    }
+    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg) else { return err };
+    // `--config <FILE>`: the option's long name, then its value's name.
+    let Some(flag) = shown.split(' ').next() else { return err };
+    let Some(arg) = flag.strip_prefix("--").and_then(|long| find(command, long)) else { return err };
+    let Some(name) = arg.get_env().and_then(|n| n.to_str()) else { return err };
+    let on_command_line =
+        args.iter().any(|a| a.to_str().is_some_and(|a| a == flag || a.starts_with(&format!("{flag}="))));
+    if on_command_line || env(name).is_none_or(|v| !v.is_empty()) {
+        return err;
+    }
+    clap::Error::raw(
+        ErrorKind::InvalidValue,
+        format!("environment variable {name} is empty: give it a value, or unset it (it stands for {shown})\n"),
+    )
 }
 
 /// `command` and its subcommands, every option and positional argument that takes a value

@@ -318,6 +318,23 @@ impl Settings {
     /// [`SettingsError::Invalid`] naming the key.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.log_format()?;
+        for (key, path) in [
+            ("data", &self.data),
+            ("target_sets", &self.target_sets),
+            ("model", &self.model),
+            ("tls_cert", &self.tls_cert),
+            ("tls_key", &self.tls_key),
+            ("tls_client_ca", &self.tls_client_ca),
+            ("api_keys_file", &self.api_keys_file),
+            ("training_catalogue", &self.training_catalogue),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return Err(SettingsError::Invalid {
+                    key,
+                    reason: "the path is empty; leave the key out for its default".into(),
+                });
+            }
+        }
         ranges::MAX_REQUEST_BYTES.check(self.max_request_bytes)?;
         ranges::MAX_RESPONSE_BYTES.check(self.max_response_bytes)?;
         ranges::MAX_PROFILE_ITEMS.check(self.max_profile_items)?;
@@ -402,7 +419,15 @@ fn parse_error(e: figment::Error) -> SettingsError {
         },
         (None, _) => String::new(),
     };
-    SettingsError::Parse { key: key.map(|k| k.to_ascii_lowercase()), reason: format!("{}{origin}", e.kind) }
+    // figment's own wording quotes the list as a whole and each key in it (`one of `addr`, …`).
+    let kind = match &e.kind {
+        figment::error::Kind::UnknownField(found, expected) => format!(
+            "unknown field: found `{found}`, expected one of {}",
+            expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ),
+        kind => kind.to_string(),
+    };
+    SettingsError::Parse { key: key.map(|k| k.to_ascii_lowercase()), reason: format!("{kind}{origin}") }
 }
 
 /// Command-line overrides: each `Some` field replaces the value from defaults, file and
@@ -544,11 +569,29 @@ mod tests {
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
         assert!(err.starts_with("invalid configuration of `max_topk`: unknown field: found `max_topk`"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
+        // The list of keys is quoted key by key, not as a whole around quoted keys.
+        assert!(err.contains(", expected one of `addr`, `log_format`, `data`,"), "{err}");
+        assert!(err.contains("`training_catalogue`, `metrics_addr` in config file "), "{err}");
+        assert!(!err.contains("``") && !err.contains("`one of"), "{err}");
         let path = config(&dir, "type.toml", "max_top_k = \"twenty\"\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
         assert!(err.contains("max_top_k") && err.contains(&path.display().to_string()), "{err}");
         let missing = path.with_file_name("absent.toml");
         let err = Settings::load(Some(&missing), &SettingsOverrides::default()).unwrap_err().to_string();
         assert!(err.starts_with(&format!("config file {}: cannot read: ", missing.display())), "{err}");
+    }
+
+    /// `data = ""` used to pass and fail later with a ROME file name, without the key.
+    #[test]
+    fn an_empty_path_names_its_key() {
+        let dir = scratch();
+        for key in ["data", "target_sets", "model", "tls_client_ca", "api_keys_file", "training_catalogue"] {
+            let path = config(&dir, "empty.toml", &format!("{key} = \"\"\n"));
+            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            assert_eq!(err, format!("invalid setting `{key}`: the path is empty; leave the key out for its default"));
+        }
+        let path = config(&dir, "empty.toml", "tls_cert = \"\"\ntls_key = \"k.pem\"\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(err, "invalid setting `tls_cert`: the path is empty; leave the key out for its default");
     }
 }

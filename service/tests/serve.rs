@@ -107,6 +107,30 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
         "{stderr}"
     );
     assert!(stderr.trim_end().ends_with(&format!(" in config file {}", config.display())), "{stderr}");
+    assert!(stderr.contains(", expected one of `addr`, `log_format`, `data`, "), "{stderr}");
+    // An empty path names its key (it failed later, naming a ROME file).
+    std::fs::write(&config, "data = \"\"\n").unwrap();
+    let out = run(bin().args(["serve", "--config", cfg]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `data`: the path is empty; leave the key out for its default"
+    );
+    // An empty PASSERELLE_CONFIG names the variable (clap named only --config).
+    let out = run(bin().args(["serve"]).env("PASSERELLE_CONFIG", ""));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: environment variable PASSERELLE_CONFIG is empty: give it a value, or unset it (it stands for --config <FILE>)\n"
+    );
+    // On the command line, an empty --config is clap's to report.
+    let out = run(bin().args(["serve", "--config="]).env("PASSERELLE_CONFIG", ""));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("error: a value is required for '--config <FILE>' but none was supplied"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A bad API key names its line, never the key.
     let keys = dir.path().join("keys.txt");
     std::fs::write(&keys, "# operators\nshort-secret\n").unwrap();
