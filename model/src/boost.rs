@@ -40,6 +40,8 @@ pub type TreeInputs = [f64; N_TREE_INPUTS];
 pub const MAX_LEAF_VALUE: f64 = 10.0;
 /// Largest number of trees an artifact may hold.
 pub const MAX_TREES: usize = 2000;
+/// Accepted depth of a tree ([`BoostParams::check`]; the CLI's `--boost-depth`).
+pub const DEPTH_RANGE: std::ops::RangeInclusive<usize> = 1..=10;
 /// Largest number of nodes of one tree an artifact may hold (a full tree of depth 10).
 pub const MAX_NODES: usize = 2047;
 
@@ -296,8 +298,8 @@ impl BoostParams {
         if self.rounds > MAX_TREES {
             return bad("boost_rounds", format!("{} not in 0..={MAX_TREES}", self.rounds));
         }
-        if !(1..=10).contains(&self.depth) {
-            return bad("boost_depth", format!("{} not in 1..=10", self.depth));
+        if !DEPTH_RANGE.contains(&self.depth) {
+            return bad("boost_depth", format!("{} not in {DEPTH_RANGE:?}", self.depth));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
             return bad("boost_learning_rate", format!("{} not in (0, 1]", self.learning_rate));

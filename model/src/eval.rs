@@ -30,6 +30,9 @@ use crate::error::TrainError;
 use crate::features::{FeatureIndex, MobilityEvidence, ProfileVector};
 use crate::transition::{mobility_targets, train, Calibration, TransitionModel, ValidTrainParams};
 
+/// Accepted number of folds ([`evaluate_with`]; the CLI's `--folds` takes the same).
+pub const FOLDS_RANGE: std::ops::RangeInclusive<usize> = 2..=20;
+
 /// Settings of the held-out protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalParams {
@@ -261,8 +264,11 @@ pub fn evaluate_with(
     params: &EvalParams,
     mut on_ranking: impl FnMut(OccupationId, &[(OccupationId, f64)]),
 ) -> Result<EvalReport, TrainError> {
-    if !(2..=20).contains(&params.folds) {
-        return Err(TrainError::InvalidParam { name: "folds", reason: format!("{} not in 2..=20", params.folds) });
+    if !FOLDS_RANGE.contains(&params.folds) {
+        return Err(TrainError::InvalidParam {
+            name: "folds",
+            reason: format!("{} not in {FOLDS_RANGE:?}", params.folds),
+        });
     }
     if params.k == 0 {
         return Err(TrainError::InvalidParam { name: "k", reason: "must be ≥ 1".to_string() });

@@ -119,6 +119,13 @@ impl Default for TrainParams {
     }
 }
 
+/// Accepted `hard_pool` ([`TrainParams::check`]; the CLI's `--hard-pool` takes the same).
+pub const HARD_POOL_RANGE: std::ops::RangeInclusive<usize> = 1..=1000;
+/// Accepted `rerank_head` ([`TrainParams::check`]; the CLI's `--rerank-head`).
+pub const RERANK_HEAD_RANGE: std::ops::RangeInclusive<usize> = 0..=500;
+/// Accepted `knots` ([`TrainParams::check`]; the CLI's `--knots`).
+pub const KNOTS_RANGE: std::ops::RangeInclusive<usize> = 0..=10;
+
 /// Hyperparameters that passed [`TrainParams::check`].
 #[derive(Debug, Clone, Copy)]
 pub struct ValidTrainParams(TrainParams);
@@ -136,8 +143,8 @@ impl TrainParams {
         if !(0.0..=1.0).contains(&self.hard_negative_share) {
             return bad("hard_negative_share", format!("{} not in 0..=1", self.hard_negative_share));
         }
-        if !(1..=1000).contains(&self.hard_pool) {
-            return bad("hard_pool", format!("{} not in 1..=1000", self.hard_pool));
+        if !HARD_POOL_RANGE.contains(&self.hard_pool) {
+            return bad("hard_pool", format!("{} not in {HARD_POOL_RANGE:?}", self.hard_pool));
         }
         if !(0.0..=1e6).contains(&self.alpha) {
             return bad("alpha", format!("{} not in 0..=1e6", self.alpha));
@@ -145,11 +152,11 @@ impl TrainParams {
         if !(1..=10_000).contains(&self.max_iterations) {
             return bad("max_iterations", format!("{} not in 1..=10000", self.max_iterations));
         }
-        if self.rerank_head > 500 {
-            return bad("rerank_head", format!("{} not in 0..=500", self.rerank_head));
+        if !RERANK_HEAD_RANGE.contains(&self.rerank_head) {
+            return bad("rerank_head", format!("{} not in {RERANK_HEAD_RANGE:?}", self.rerank_head));
         }
-        if self.knots > 10 {
-            return bad("knots", format!("{} not in 0..=10", self.knots));
+        if !KNOTS_RANGE.contains(&self.knots) {
+            return bad("knots", format!("{} not in {KNOTS_RANGE:?}", self.knots));
         }
         if let Some(b) = &self.boost {
             b.check()?;

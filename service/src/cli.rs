@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use passerelle_model::boost::{BoostObjective, BoostParams};
+use passerelle_model::boost::{BoostObjective, BoostParams, DEPTH_RANGE, MAX_TREES};
 use passerelle_model::catalogue::Catalogue;
 use passerelle_model::catalogue::OccupationId;
 use passerelle_model::embedded;
@@ -15,10 +15,11 @@ use passerelle_model::engine::{
     ProfileQuery, RecommendQuery, DEFAULT_OTHER_SKILLS, DEFAULT_TOP_K, MAX_OTHER_SKILLS, MAX_TOP_K,
 };
 use passerelle_model::error::{DataError, QueryError, TrainError};
-use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport};
+use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport, FOLDS_RANGE};
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
     fit, fit_reranker, training_evidence, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams,
+    HARD_POOL_RANGE, KNOTS_RANGE, RERANK_HEAD_RANGE,
 };
 
 use crate::auth::ApiKeyError;
@@ -125,6 +126,15 @@ where
     })
 }
 
+/// [`whole`] for a `usize` range of the domain (`passerelle_model`'s `*_RANGE` constants).
+fn whole_in<T>(range: std::ops::RangeInclusive<usize>) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+{
+    let wide = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    whole(wide(*range.start())..=wide(*range.end()))
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 // Parsed once per process: the size of `ServeArgs` (one field per setting) does not matter.
@@ -201,8 +211,8 @@ pub struct TrainArgs {
 /// Hyperparameters of the transition model (see `TrainParams` for ranges).
 #[derive(Debug, Args, Clone)]
 pub struct HyperArgs {
-    /// Seed of the negative sampler.
-    #[arg(long, default_value_t = TrainParams::default().seed)]
+    /// Seed of the negative sampler (0..=18446744073709551615).
+    #[arg(long, default_value_t = TrainParams::default().seed, value_parser = whole::<u64>(0..=u64::MAX))]
     pub seed: u64,
     /// Sampled non-mobilities per curated mobility (0.5..=50).
     #[arg(long, default_value_t = TrainParams::default().negatives_per_positive)]
@@ -211,7 +221,7 @@ pub struct HyperArgs {
     #[arg(long, default_value_t = TrainParams::default().hard_negative_share)]
     pub hard_negative_share: f64,
     /// How many nearest occupations hard negatives come from (1..=1000).
-    #[arg(long, default_value_t = TrainParams::default().hard_pool)]
+    #[arg(long, default_value_t = TrainParams::default().hard_pool, value_parser = whole_in::<usize>(HARD_POOL_RANGE))]
     pub hard_pool: usize,
     /// L2 penalty of the logistic regression (0..=1e6).
     #[arg(long, default_value_t = TrainParams::default().alpha)]
@@ -220,16 +230,17 @@ pub struct HyperArgs {
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Pointwise)]
     pub objective: ObjectiveArg,
     /// Occupations re-scored per profile by the second-stage reranker (0..=500, 0 = none).
-    #[arg(long, default_value_t = TrainParams::default().rerank_head)]
+    #[arg(long, default_value_t = TrainParams::default().rerank_head, value_parser = whole_in::<usize>(RERANK_HEAD_RANGE))]
     pub rerank_head: usize,
     /// Hinge knots per feature, a piecewise-linear model (0..=10, 0 = linear).
-    #[arg(long, default_value_t = TrainParams::default().knots)]
+    #[arg(long, default_value_t = TrainParams::default().knots, value_parser = whole_in::<usize>(KNOTS_RANGE))]
     pub knots: usize,
     /// Most boosted trees added to the reranker's logit (0..=2000, 0 = a linear reranker).
-    #[arg(long, default_value_t = TrainParams::default().boost.map_or(0, |b| b.rounds))]
+    #[arg(long, default_value_t = TrainParams::default().boost.map_or(0, |b| b.rounds),
+          value_parser = whole_in::<usize>(0..=MAX_TREES))]
     pub boost_rounds: usize,
     /// Depth of each boosted tree (1..=10).
-    #[arg(long, default_value_t = BoostParams::default().depth)]
+    #[arg(long, default_value_t = BoostParams::default().depth, value_parser = whole_in::<usize>(DEPTH_RANGE))]
     pub boost_depth: usize,
     /// Learning rate of the boosted trees (0 excluded..=1).
     #[arg(long, default_value_t = BoostParams::default().learning_rate)]
@@ -243,12 +254,12 @@ pub struct HyperArgs {
     /// Adam steps of the learned transition embedding (features 48–49; 0..=10000, 0 = no
     /// embedding, the two features are 0).
     #[arg(long, default_value_t = EmbeddingParams::default().epochs,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
+          value_parser = whole::<usize>(0..=10_000))]
     pub embedding_epochs: usize,
     /// Width of the learned transition embedding (1..=256; checked even with
     /// `--embedding-epochs 0`).
     #[arg(long, default_value_t = EmbeddingParams::default().dim,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
+          value_parser = whole::<usize>(1..=256))]
     pub embedding_dim: usize,
 }
 
@@ -318,10 +329,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Number of folds grouped by source occupation (2..=20).
-    #[arg(long, default_value_t = EvalParams::default().folds)]
+    #[arg(long, default_value_t = EvalParams::default().folds, value_parser = whole_in::<usize>(FOLDS_RANGE))]
     pub folds: usize,
-    /// Seed of the fold assignment.
-    #[arg(long = "fold-seed", default_value_t = EvalParams::default().seed)]
+    /// Seed of the fold assignment (0..=18446744073709551615).
+    #[arg(long = "fold-seed", default_value_t = EvalParams::default().seed, value_parser = whole::<u64>(0..=u64::MAX))]
     pub fold_seed: u64,
     /// Also write every held-out source's full ranking as CSV
     /// (`source_code,rank,target_code,score`) to check the figures with another scorer.
@@ -1040,5 +1051,33 @@ mod tests {
         let matches = parse(&["--embedding-dim", "1"]).expect("valid");
         let Command::Train(args) = Cli::from_arg_matches(&matches).expect("train").command else { panic!("train") };
         assert_eq!(args.hyper.params().embedding.map(|e| (e.dim, e.epochs)), Some((1, 200)));
+    }
+
+    /// Every whole-number flag of `train` and `eval` refuses `-1` naming its range (they were
+    /// parsed as unsigned: "invalid digit found in string"), the range the model checks.
+    #[test]
+    fn train_and_eval_numbers_refuse_a_negative_naming_the_model_s_range() {
+        use passerelle_model::{boost, eval, transition};
+        let range = |r: std::ops::RangeInclusive<usize>| format!("{}..={}", r.start(), r.end());
+        let u64_range = format!("0..={}", u64::MAX);
+        for (command, flag, want) in [
+            ("train", "--seed", u64_range.clone()),
+            ("train", "--hard-pool", range(transition::HARD_POOL_RANGE)),
+            ("train", "--rerank-head", range(transition::RERANK_HEAD_RANGE)),
+            ("train", "--knots", range(transition::KNOTS_RANGE)),
+            ("train", "--boost-rounds", range(0..=boost::MAX_TREES)),
+            ("train", "--boost-depth", range(boost::DEPTH_RANGE)),
+            ("train", "--embedding-epochs", "0..=10000".to_string()),
+            ("train", "--embedding-dim", "1..=256".to_string()),
+            ("eval", "--folds", range(eval::FOLDS_RANGE)),
+            ("eval", "--fold-seed", u64_range.clone()),
+        ] {
+            let err = with_negative_values(Cli::command())
+                .try_get_matches_from(["passerelle", command, flag, "-1"])
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains(&format!("invalid value '-1' for '{flag} <")), "{err}");
+            assert!(err.contains(&format!(": -1 is not in {want}\n")), "{command} {flag}: {err}");
+        }
     }
 }
