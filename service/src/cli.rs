@@ -43,12 +43,15 @@ impl Cli {
     /// alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never named
     /// the argument it was given to.
     ///
+    /// A value that is not UTF-8 for an option taking text, a number or an address is refused
+    /// naming the option ([`with_named_utf8_errors`]); paths may be any bytes.
+    ///
     /// An empty environment variable standing for an option (`PASSERELLE_CONFIG=`) is refused
     /// naming the variable, where clap said only "a value is required for '--config <FILE>'
     /// but none was supplied" (the option was not on the command line): empty is an error, as
     /// for the `PASSERELLE_<KEY>` settings variables.
     pub fn parse_args() -> Self {
-        let mut command = with_negative_values(Self::command());
+        let mut command = with_named_utf8_errors(with_negative_values(Self::command()));
         let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
         let matches = command
             .try_get_matches_from_mut(&args)
@@ -103,6 +106,46 @@ pub(crate) fn with_negative_values(command: clap::Command) -> clap::Command {
         .mut_subcommands(with_negative_values)
 }
 
+/// `command` and its subcommands, every option taking a text (`String`), a float or a
+/// socket address refusing a value that is not UTF-8 with clap's "invalid value … for
+/// '--occupation <OCCUPATION>': not valid UTF-8", where clap said only "invalid UTF-8 was
+/// detected in one or more arguments" without naming the option. Paths (`PathBuf`) take
+/// any bytes and are left alone; so are positional arguments (`search`'s text has its own
+/// parser, which names it).
+pub(crate) fn with_named_utf8_errors(command: clap::Command) -> clap::Command {
+    use clap::builder::ValueParser;
+    fn named<T>() -> ValueParser
+    where
+        T: std::str::FromStr + Clone + Send + Sync + 'static,
+        T::Err: std::fmt::Display,
+    {
+        ValueParser::new(clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), |text| {
+            text.to_str().ok_or_else(|| NOT_UTF8.to_string())?.parse::<T>().map_err(|e| e.to_string())
+        }))
+    }
+    let string = ValueParser::string().type_id();
+    // The id is the parsed type's.
+    let float = named::<f64>().type_id();
+    let address = named::<SocketAddr>().type_id();
+    command
+        .mut_args(|arg| {
+            if arg.is_positional() || !arg.get_action().takes_values() {
+                return arg;
+            }
+            let id = arg.get_value_parser().type_id();
+            match () {
+                () if id == string => arg.value_parser(named::<String>()),
+                () if id == float => arg.value_parser(named::<f64>()),
+                () if id == address => arg.value_parser(named::<SocketAddr>()),
+                () => arg,
+            }
+        })
+        .mut_subcommands(with_named_utf8_errors)
+}
+
+/// The reason given for a value that is not UTF-8.
+pub(crate) const NOT_UTF8: &str = "not valid UTF-8";
+
 /// A clap value parser for a whole-number option held as `T` (an unsigned type), within
 /// `range`. The text is read as a signed number first, so that `-1` is refused naming the
 /// option and its range as clap's own range check words it (`invalid value '-1' for
@@ -116,7 +159,7 @@ where
 {
     let (min, max) = (*range.start(), *range.end());
     clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), move |text| {
-        let text = text.to_str().ok_or("not UTF-8, so not a number")?;
+        let text = text.to_str().ok_or(NOT_UTF8)?;
         let value: i128 = text.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
         u64::try_from(value)
             .ok()
@@ -350,7 +393,7 @@ pub struct RankingArgs {
     #[arg(long, default_value = "ALL")]
     pub target_set: String,
     /// Number of results per profile (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = whole::<u32>(1..=u64::from(MAX_TOP_K)))]
     pub top_k: u32,
     /// Also return the profile's own occupation.
     #[arg(long)]
@@ -360,7 +403,7 @@ pub struct RankingArgs {
     pub model_only: bool,
     /// Most optional (non-core) skills listed in each result's gap, most specific first
     /// (0..=1000; the core gap is always complete, and each result counts them all).
-    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_OTHER_SKILLS)))]
+    #[arg(long, default_value_t = DEFAULT_OTHER_SKILLS, value_parser = whole::<u32>(0..=u64::from(MAX_OTHER_SKILLS)))]
     pub max_other_skills: u32,
 }
 
@@ -1079,5 +1122,45 @@ mod tests {
             assert!(err.contains(&format!("invalid value '-1' for '{flag} <")), "{err}");
             assert!(err.contains(&format!(": -1 is not in {want}\n")), "{command} {flag}: {err}");
         }
+    }
+
+    /// No option is refused with clap's anonymous "invalid UTF-8 was detected in one or more
+    /// arguments": a text, number or address names itself, a path takes the bytes.
+    #[cfg(unix)]
+    #[test]
+    fn a_value_that_is_not_utf8_is_refused_naming_its_option_or_taken_as_a_path() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let command = with_named_utf8_errors(with_negative_values(Cli::command()));
+        let bad = OsString::from_vec(b"x\xff".to_vec());
+        let mut checked = 0;
+        for sub in command.get_subcommands() {
+            for arg in sub.get_arguments().filter(|a| a.get_action().takes_values()) {
+                let mut argv: Vec<OsString> = vec!["passerelle".into(), sub.get_name().into()];
+                if let Some(long) = arg.get_long() {
+                    argv.push(format!("--{long}").into());
+                }
+                argv.push(bad.clone());
+                let what = format!("{} {}", sub.get_name(), arg.get_id());
+                let path = arg.get_value_parser().type_id() == clap::builder::ValueParser::path_buf().type_id();
+                match command.clone().try_get_matches_from(argv) {
+                    Err(err) => {
+                        let err = err.to_string();
+                        assert!(!err.contains("invalid UTF-8 was detected"), "{what}: {err}");
+                        if !path {
+                            assert!(err.contains("invalid value 'x\u{fffd}' for '"), "{what}: {err}");
+                        }
+                    }
+                    Ok(_) => assert!(path, "{what} accepted bytes that are not UTF-8"),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "{checked}");
+        // A path keeps its bytes.
+        let argv = ["passerelle", "train", "--no-eval", "--out"].map(OsString::from).into_iter().chain([bad.clone()]);
+        let cli = Cli::from_arg_matches(&command.clone().try_get_matches_from(argv).unwrap()).unwrap();
+        let Command::Train(args) = cli.command else { panic!("train") };
+        assert_eq!(args.out.into_os_string(), bad);
     }
 }

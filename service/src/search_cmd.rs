@@ -16,13 +16,16 @@ pub struct SearchArgs {
     /// The words to look for, e.g. "monteuse raccordeuse FTTH" (at most 200 characters). A
     /// text may start with one '-' (`search -5G`); one starting with '--' is refused as a
     /// misspelled option (see [`search_text`]).
-    #[arg(allow_hyphen_values = true, value_parser = search_text)]
+    #[arg(allow_hyphen_values = true,
+          value_parser = clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), |text| {
+              search_text(text.to_str().ok_or(crate::cli::NOT_UTF8)?)
+          }))]
     pub text: String,
     /// Search items (savoir-faire, savoirs, certifications) instead of occupations.
     #[arg(long)]
     pub skills: bool,
     /// Number of results (1..=50).
-    #[arg(long, default_value_t = DEFAULT_SEARCH_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SEARCH_TOP_K)))]
+    #[arg(long, default_value_t = DEFAULT_SEARCH_TOP_K, value_parser = crate::cli::whole::<u32>(1..=u64::from(MAX_SEARCH_TOP_K)))]
     pub top_k: u32,
     #[command(flatten)]
     #[allow(missing_docs)]

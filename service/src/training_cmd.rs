@@ -26,7 +26,7 @@ pub struct PlanProfileArgs {
     #[arg(long)]
     pub max_hours: Option<f64>,
     /// Highest qualification level (1-8) of a proposed certification.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+    #[arg(long, value_parser = crate::cli::whole::<u32>(1..=8))]
     pub max_level: Option<u32>,
     /// A certification already held (`code_ogr`); repeat for several.
     #[arg(long = "held", allow_hyphen_values = true)]
@@ -94,15 +94,15 @@ pub struct ExploreArgs {
     pub target_set: String,
     /// Largest number of intermediate occupations (0-2).
     #[arg(long, default_value_t = passerelle_model::explore::MAX_INTERMEDIATES,
-          value_parser = clap::value_parser!(u32).range(0..=i64::from(passerelle_model::explore::MAX_INTERMEDIATES)))]
+          value_parser = crate::cli::whole::<u32>(0..=u64::from(passerelle_model::explore::MAX_INTERMEDIATES)))]
     pub max_intermediates: u32,
     /// Number of paths (1-20).
     #[arg(long, default_value_t = passerelle_model::explore::DEFAULT_PATHS,
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(passerelle_model::explore::MAX_PATHS)))]
+          value_parser = crate::cli::whole::<u32>(1..=u64::from(passerelle_model::explore::MAX_PATHS)))]
     pub top_k: u32,
     /// Moves tried per step (1-10).
     #[arg(long, default_value_t = passerelle_model::explore::DEFAULT_FAN_OUT,
-          value_parser = clap::value_parser!(u32).range(1..=i64::from(passerelle_model::explore::MAX_FAN_OUT)))]
+          value_parser = crate::cli::whole::<u32>(1..=u64::from(passerelle_model::explore::MAX_FAN_OUT)))]
     pub fan_out: u32,
     #[command(flatten)]
     #[allow(missing_docs)]

@@ -55,7 +55,7 @@ pub struct CohortArgs {
     #[arg(long, default_value = "ALL")]
     pub target_set: String,
     /// Moves considered per person: their top k (1..=100).
-    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TOP_K)))]
+    #[arg(long, default_value_t = DEFAULT_TOP_K, value_parser = crate::cli::whole::<u32>(1..=u64::from(MAX_TOP_K)))]
     pub moves_per_person: u32,
     /// Rows in each list (1..=1000).
     #[arg(long, default_value_t = DEFAULT_COHORT_ROWS, value_parser = crate::cli::whole::<usize>(1..=MAX_COHORT_ROWS as u64))]
