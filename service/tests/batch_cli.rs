@@ -278,6 +278,14 @@ fn cohort_command_reports_destinations_and_gaps_as_json_and_csv() {
     assert!(run.status.success());
     let text = String::from_utf8(run.stdout).unwrap();
     assert!(text.contains("left empty rather than estimated") && !text.contains("realistic moves"), "{text}");
+    // It was skipped, not missing: the embedded catalogue is always there.
+    assert!(
+        text.contains(
+            "\nCertifications that unlock the most moves were not computed (--no-certifications): the section is left empty rather than estimated.\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("which was not loaded"), "{text}");
 }
 
 #[test]

@@ -117,6 +117,10 @@ pub struct CohortOutput {
 /// Why the certification section is empty: no training catalogue was available.
 pub const CERTIFICATIONS_NOTE: &str = "Certifications that unlock the most moves need the training catalogue, which was not loaded: the section is left empty rather than estimated.";
 
+/// Why the certification section is empty: `passerelle cohort --no-certifications` (the
+/// catalogue is there, the plans were not asked for).
+pub const CERTIFICATIONS_SKIPPED_NOTE: &str = "Certifications that unlock the most moves were not computed (--no-certifications): the section is left empty rather than estimated.";
+
 /// What the certification list means (shown with it).
 pub const CERTIFICATIONS_BASIS: &str = "Certifications: people = persons with at least one of their top-k moves whose training plan (default constraints) includes it; moves = such (person, move) pairs; expected moves = sum of those moves' model probabilities (realistic moves unlocked). Hours and cost are the catalogue's typical figures, with their basis.";
 
@@ -448,8 +452,12 @@ pub fn run(args: CohortArgs) -> Result<(), BatchError> {
     refuse_same_file(&args.input, &args.output)?;
     let (input, _, _) = open_input(&args.input)?;
     let mut reader = ProfileReader::new(input, input_format).with_max_record_bytes(args.record_limit.bytes());
-    let result = analyse(&engine, training.as_ref(), &options, &mut reader, args.rows)
+    let mut result = analyse(&engine, training.as_ref(), &options, &mut reader, args.rows)
         .map_err(|source| read_error(&args.input, source))?;
+    if args.no_certifications {
+        // The catalogue is embedded (or given): the section is empty because it was skipped.
+        result.certifications_note = Some(CERTIFICATIONS_SKIPPED_NOTE.to_string());
+    }
     let bytes = match args.format {
         CohortFormat::Table => table(&result).into_bytes(),
         CohortFormat::Json => {
