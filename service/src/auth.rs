@@ -81,9 +81,16 @@ impl ApiKeys {
     pub fn load(file: Option<&Path>, env: Option<&str>) -> Result<Option<ApiKeys>, ApiKeyError> {
         let mut digests = Vec::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ApiKeyError::Read { file: path.to_path_buf(), source })?;
-            for (i, line) in text.lines().enumerate() {
+            let bytes = std::fs::read(path).map_err(|source| ApiKeyError::Read { file: path.to_path_buf(), source })?;
+            // A byte-order mark (an editor's "UTF-8 with BOM") is never part of a key.
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+                // Read line by line so that a byte that is not UTF-8 is named by its line.
+                let line = std::str::from_utf8(line).map_err(|_| ApiKeyError::BadKey {
+                    origin: format!("api_keys_file {}", path.display()),
+                    position: format!("line {}", i + 1),
+                    reason: "not valid UTF-8 (keys are visible ASCII characters)".into(),
+                })?;
                 let key = line.trim();
                 if key.is_empty() || key.starts_with('#') {
                     continue;
@@ -199,6 +206,26 @@ mod tests {
         assert_eq!(err, format!("api_keys_file {}: line 2: shorter than 16 bytes", file.display()));
         let err = ApiKeys::load(None, Some(&format!("{K1},with space inside it"))).unwrap_err().to_string();
         assert!(err.starts_with("PASSERELLE_API_KEYS: key 2: only visible ASCII"), "{err}");
+    }
+
+    #[test]
+    fn key_file_with_a_byte_order_mark_and_crlf_loads_and_bad_bytes_name_their_line() {
+        let dir = tempfile::Builder::new().prefix("passerelle-keys-bom-").tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
+        // As saved by an editor in "UTF-8 with BOM" with Windows line endings.
+        std::fs::write(&file, format!("\u{feff}{K1}\r\n# comment\r\n{K2}\r\n")).unwrap();
+        let keys = ApiKeys::load(Some(&file), None).unwrap().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.accepts(K1.as_bytes()));
+        assert!(keys.accepts(K2.as_bytes()));
+        let mut bytes = format!("{K1}\n\n").into_bytes();
+        bytes.extend_from_slice(b"k3-0123456789abc\xffdef\n");
+        std::fs::write(&file, bytes).unwrap();
+        let err = ApiKeys::load(Some(&file), None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("api_keys_file {}: line 3: not valid UTF-8 (keys are visible ASCII characters)", file.display())
+        );
     }
 
     #[test]
