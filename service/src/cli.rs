@@ -136,7 +136,12 @@ pub(crate) fn with_named_utf8_errors(command: clap::Command) -> clap::Command {
             match () {
                 () if id == string => arg.value_parser(named::<String>()),
                 () if id == float => arg.value_parser(named::<f64>()),
-                () if id == address => arg.value_parser(named::<SocketAddr>()),
+                // Listening addresses keep their own reason (what an address is, that host
+                // names are not resolved).
+                () if id == address => arg.value_parser(ValueParser::new(clap::builder::TypedValueParser::try_map(
+                    clap::builder::OsStringValueParser::new(),
+                    |text| crate::serve_cmd::parse_listen_addr(text.to_str().ok_or_else(|| NOT_UTF8.to_string())?),
+                ))),
                 () => arg,
             }
         })
@@ -1162,5 +1167,35 @@ mod tests {
         let cli = Cli::from_arg_matches(&command.clone().try_get_matches_from(argv).unwrap()).unwrap();
         let Command::Train(args) = cli.command else { panic!("train") };
         assert_eq!(args.out.into_os_string(), bad);
+    }
+
+    /// `serve --addr` and `--metrics-addr` say what an address is (IP and port) and that host
+    /// names are not resolved, instead of the standard library's `invalid socket address
+    /// syntax`.
+    #[test]
+    fn listen_addresses_say_what_is_expected() {
+        let parse = |flag: &str, value: &str| {
+            with_named_utf8_errors(with_negative_values(Cli::command())).try_get_matches_from([
+                "passerelle",
+                "serve",
+                flag,
+                value,
+            ])
+        };
+        let hint = "expected an IP address and a port, such as 127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051 \
+                    (host names such as localhost are not resolved)";
+        for (flag, value, placeholder) in [
+            ("--addr", "localhost:50051", "<ADDR>"),
+            ("--addr", "127.0.0.1", "<ADDR>"),
+            ("--addr", "127.0.0.1:99999", "<ADDR>"),
+            ("--metrics-addr", "", "<ADDR>"),
+        ] {
+            let err = parse(flag, value).expect_err("refused").to_string();
+            let want = format!("error: invalid value '{value}' for '{flag} {placeholder}': {hint}\n");
+            assert!(err.starts_with(&want), "{flag} {value}: {err}");
+        }
+        let matches = parse("--addr", "[::1]:50051").expect("valid");
+        let Command::Serve(args) = Cli::from_arg_matches(&matches).expect("serve").command else { panic!("serve") };
+        assert_eq!(args.addr, Some(std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 50051))));
     }
 }

@@ -22,7 +22,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PASSERELLE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [key addr; env PASSERELLE_ADDR; default 127.0.0.1:50051].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_listen_addr)]
     pub addr: Option<SocketAddr>,
     /// Log format [key log_format; env PASSERELLE_LOG_FORMAT; default text].
     #[arg(long, value_enum)]
@@ -70,8 +70,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub training_catalogue: Option<PathBuf>,
     /// Prometheus endpoint; off when unset [key metrics_addr].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
     pub metrics_addr: Option<SocketAddr>,
+}
+
+/// An address to listen on: an IP address and a port. The standard library's own message
+/// (`invalid socket address syntax`) says neither what is expected nor that a host name
+/// such as `localhost` is not resolved.
+pub(crate) fn parse_listen_addr(value: &str) -> Result<SocketAddr, String> {
+    value.parse().map_err(|_| {
+        "expected an IP address and a port, such as 127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051 \
+         (host names such as localhost are not resolved)"
+            .to_string()
+    })
 }
 
 const SERVE_AFTER_HELP: &str = "\
