@@ -87,6 +87,16 @@ impl TargetSets {
     /// `ALL`, a code that is not in the catalogue, or a set with no member.
     pub fn from_toml(file: &str, text: &str, catalogue: &Catalogue) -> Result<Self, DataError> {
         let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
+        // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
+        // `[sets]` would be a set described "I1315" with no rule. Refuse that shape first.
+        let shape: Option<toml::Table> = toml::from_str(text).ok();
+        if let Some(toml::Value::Table(sets)) = shape.as_ref().and_then(|t| t.get("sets")) {
+            if let Some((name, _)) = sets.iter().find(|(_, rules)| rules.is_array()) {
+                return Err(invalid(format!(
+                    "sets.{name}: a bare list is not a set: write `include = [...]` under `[sets.{name}]` with a `description`"
+                )));
+            }
+        }
         let parsed: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let mut sets = BTreeMap::new();
         let all = TargetSet {
@@ -215,6 +225,15 @@ mod tests {
         let twice = "[sets.Foo]\ndescription='d'\ninclude=['A1001']\n[sets.foo]\ndescription='d'\ninclude=['A1002']\n";
         let err = TargetSets::from_toml("t.toml", twice, &cat).expect_err("duplicate");
         assert!(err.to_string().contains("defined twice"), "{err}");
+        // A bare list used to be read as the set's fields in order (a description, then
+        // rome_v3_parents): refused by its shape, with the way to write it.
+        for bare in ["[sets]\nFIBRE_ONLY = ['A1001']\n", "[sets]\nFIBRE_ONLY = ['fibre', ['A1001']]\n"] {
+            let err = TargetSets::from_toml("t.toml", bare, &cat).expect_err("bare list");
+            assert_eq!(
+                err.to_string(),
+                "t.toml: sets.FIBRE_ONLY: a bare list is not a set: write `include = [...]` under `[sets.FIBRE_ONLY]` with a `description`"
+            );
+        }
         let spaced = "[sets.\" DIG \"]\ndescription='d'\ninclude=['A1001']\n";
         let err = TargetSets::from_toml("t.toml", spaced, &cat).expect_err("bad name");
         assert!(err.to_string().contains("a set name is letters A-Z, digits and _"), "{err}");
