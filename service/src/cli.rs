@@ -111,7 +111,10 @@ pub(crate) fn with_negative_values(command: clap::Command) -> clap::Command {
 /// '--occupation <OCCUPATION>': not valid UTF-8", where clap said only "invalid UTF-8 was
 /// detected in one or more arguments" without naming the option. Paths (`PathBuf`) take
 /// any bytes and are left alone; so are positional arguments (`search`'s text has its own
-/// parser, which names it).
+/// parser, which names it). The parser is chosen by the type the option parses to, so an
+/// option with its own parser of one of these types would lose it: the listening addresses
+/// (`serve_cmd::parse_listen_addr`) are mapped to their own parser here, and any new custom
+/// parser of a `String` or `f64` must be too.
 pub(crate) fn with_named_utf8_errors(command: clap::Command) -> clap::Command {
     use clap::builder::ValueParser;
     fn named<T>() -> ValueParser
