@@ -8,15 +8,11 @@ fn passerelle(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_passerelle")).args(args).output().expect("run passerelle")
 }
 
-#[test]
-fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
+/// `plan --occupation I1315 --remove 403964 --target F1623` with an operator catalogue of
+/// `csv`; the temporary file and the run's output (the file is deleted when dropped).
+fn plan_with_catalogue(csv: &[u8]) -> (tempfile::NamedTempFile, Output) {
     let file = tempfile::Builder::new().prefix("passerelle-opco-").suffix(".csv").tempfile().unwrap();
-    let path = file.path();
-    std::fs::write(
-        path,
-        "certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,-3,,,,\n",
-    )
-    .unwrap();
+    std::fs::write(file.path(), csv).unwrap();
     let out = passerelle(&[
         "plan",
         "--occupation",
@@ -26,8 +22,17 @@ fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
         "--target",
         "F1623",
         "--training-catalogue",
-        path.to_str().unwrap(),
+        file.path().to_str().unwrap(),
     ]);
+    (file, out)
+}
+
+#[test]
+fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
+    let (file, out) = plan_with_catalogue(
+        b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,-3,,,,\n",
+    );
+    let path = file.path();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -50,24 +55,10 @@ fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
 /// (it refused the whole file, naming no line); the other rows are used.
 #[test]
 fn an_invalid_utf8_row_of_the_operator_catalogue_is_refused_with_its_line() {
-    let file = tempfile::Builder::new().prefix("passerelle-opco-").suffix(".csv").tempfile().unwrap();
-    let path = file.path();
-    std::fs::write(
-        path,
+    let (file, out) = plan_with_catalogue(
         b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,30,,,Lyc\xE9e,\n",
-    )
-    .unwrap();
-    let out = passerelle(&[
-        "plan",
-        "--occupation",
-        "I1315",
-        "--remove",
-        "403964",
-        "--target",
-        "F1623",
-        "--training-catalogue",
-        path.to_str().unwrap(),
-    ]);
+    );
+    let path = file.path();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
