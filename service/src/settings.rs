@@ -4,7 +4,8 @@
 //!
 //! Every key, its default and its range is listed on [`Settings`] and in
 //! `passerelle serve --help`. An invalid value stops the server at start with a message
-//! naming the key (and, for a type error, the file or environment variable it came from).
+//! naming the key and the file or environment variable it came from (values from flags are
+//! checked by clap first).
 //!
 //! API keys are secrets: they come only from `api_keys_file` or the `PASSERELLE_API_KEYS`
 //! environment variable (never a flag, which other users can see in the process list, and
@@ -142,6 +143,7 @@ pub mod ranges {
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// gRPC listen address.
+    #[serde(deserialize_with = "listen_addr::required")]
     pub addr: SocketAddr,
     /// Log line format: `text` or `json`.
     pub log_format: String,
@@ -184,6 +186,7 @@ pub struct Settings {
     /// covered_items); overrides the embedded training facts; bad rows are logged and skipped.
     pub training_catalogue: Option<PathBuf>,
     /// Prometheus endpoint; off when unset.
+    #[serde(deserialize_with = "listen_addr::optional")]
     pub metrics_addr: Option<SocketAddr>,
 }
 
@@ -225,6 +228,14 @@ pub enum SettingsError {
         #[source]
         source: std::io::Error,
     },
+    /// The config file is not UTF-8 text.
+    #[error("config file {file}: line {line}: not valid UTF-8 (the file is TOML, UTF-8 text)")]
+    ConfigNotUtf8 {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line of the first byte that is not UTF-8.
+        line: usize,
+    },
     /// A value has the wrong type, a key is unknown, or the file is not TOML.
     #[error("invalid configuration{}: {reason}", key.as_ref().map(|k| format!(" of `{k}`")).unwrap_or_default())]
     Parse {
@@ -257,7 +268,7 @@ impl Settings {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config {
             // figment would read a missing file as empty: check it first.
-            std::fs::metadata(path)
+            let bytes = std::fs::metadata(path)
                 .and_then(|m| {
                     if m.is_file() {
                         Ok(())
@@ -265,7 +276,13 @@ impl Settings {
                         Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file"))
                     }
                 })
+                .and_then(|()| std::fs::read(path))
                 .map_err(|source| SettingsError::ConfigFile { file: path.to_path_buf(), source })?;
+            // figment's own message for this is split over two lines and names no line.
+            if let Err(e) = std::str::from_utf8(&bytes) {
+                let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+                return Err(SettingsError::ConfigNotUtf8 { file: path.to_path_buf(), line });
+            }
             figment = figment.merge(Toml::file_exact(path));
         }
         let mut warnings = Vec::new();
@@ -283,7 +300,14 @@ impl Settings {
         figment = figment.merge(Env::prefixed(ENV_PREFIX).only(&only).ignore(ENV_NOT_KEYS));
         figment = figment.merge(Serialized::defaults(flags));
         let settings: Settings = figment.extract().map_err(parse_error)?;
-        settings.validate()?;
+        settings.validate().map_err(|e| match e {
+            // Name where the value came from (flags are checked by clap before this).
+            SettingsError::Invalid { key, reason } => match figment.find_metadata(key).and_then(|md| origin(md, key)) {
+                Some(from) => SettingsError::Invalid { key, reason: format!("{reason}, from {from}") },
+                None => SettingsError::Invalid { key, reason },
+            },
+            other => other,
+        })?;
         Ok((settings, warnings))
     }
 
@@ -409,15 +433,12 @@ impl Settings {
 /// from (`environment variable PASSERELLE_MAX_TOP_K`, `config file /etc/passerelle.toml`).
 fn parse_error(e: figment::Error) -> SettingsError {
     let key = e.path.last().cloned();
-    let origin = match (&e.metadata, &key) {
-        (Some(md), Some(k)) if md.name.contains("environment") => {
-            format!(" in environment variable {ENV_PREFIX}{}", k.to_ascii_uppercase())
-        }
-        (Some(md), _) => match &md.source {
-            Some(figment::Source::File(path)) => format!(" in config file {}", path.display()),
-            _ => format!(" in {}", md.name),
+    let origin = match &e.metadata {
+        Some(md) => match origin(md, key.as_deref().unwrap_or_default()) {
+            Some(from) => format!(" in {from}"),
+            None => format!(" in {}", md.name),
         },
-        (None, _) => String::new(),
+        None => String::new(),
     };
     // figment's own wording quotes the list as a whole and each key in it (`one of `addr`, …`).
     let kind = match &e.kind {
@@ -428,6 +449,90 @@ fn parse_error(e: figment::Error) -> SettingsError {
         kind => kind.to_string(),
     };
     SettingsError::Parse { key: key.map(|k| k.to_ascii_lowercase()), reason: format!("{kind}{origin}") }
+}
+
+/// Where the value of `key` came from, when it came from the config file
+/// (`config file /etc/passerelle.toml`) or the environment
+/// (`environment variable PASSERELLE_MAX_TOP_K`); `None` for defaults and flags.
+fn origin(md: &figment::Metadata, key: &str) -> Option<String> {
+    match &md.source {
+        Some(figment::Source::File(path)) => Some(format!("config file {}", path.display())),
+        _ if md.name.contains("environment") && !key.is_empty() => {
+            Some(format!("environment variable {ENV_PREFIX}{}", key.to_ascii_uppercase()))
+        }
+        _ => None,
+    }
+}
+
+/// `addr` and `metrics_addr` from the config file or the environment, with the reason the
+/// flags give ([`crate::serve_cmd::parse_listen_addr`]) instead of serde's
+/// `invalid socket address syntax`.
+mod listen_addr {
+    use std::fmt;
+    use std::net::SocketAddr;
+
+    use serde::de::{Error, Visitor};
+    use serde::Deserializer;
+
+    struct Addr;
+
+    impl Visitor<'_> for Addr {
+        type Value = SocketAddr;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an IP address and a port, such as 127.0.0.1:50051")
+        }
+
+        fn visit_str<E: Error>(self, v: &str) -> Result<SocketAddr, E> {
+            crate::serve_cmd::parse_listen_addr(v)
+                .map_err(|reason| E::custom(format!("`{}`: {reason}", passerelle_model::error::echo(v))))
+        }
+
+        // `PASSERELLE_ADDR=50051` (a port alone) reads as a number.
+        fn visit_u64<E: Error>(self, v: u64) -> Result<SocketAddr, E> {
+            self.visit_str(&v.to_string())
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<SocketAddr, E> {
+            self.visit_str(&v.to_string())
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> Result<SocketAddr, E> {
+            self.visit_str(&v.to_string())
+        }
+    }
+
+    struct MaybeAddr;
+
+    impl<'de> Visitor<'de> for MaybeAddr {
+        type Value = Option<SocketAddr>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            Addr.expecting(f)
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Addr).map(Some)
+        }
+    }
+
+    /// `addr`.
+    pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+        d.deserialize_any(Addr)
+    }
+
+    /// `metrics_addr`.
+    pub(super) fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        d.deserialize_option(MaybeAddr)
+    }
 }
 
 /// Command-line overrides: each `Some` field replaces the value from defaults, file and
@@ -581,6 +686,72 @@ mod tests {
         assert!(err.starts_with(&format!("config file {}: cannot read: ", missing.display())), "{err}");
     }
 
+    /// Range errors named the key, not the file the value came from.
+    #[test]
+    fn a_value_out_of_range_in_the_file_names_the_file() {
+        let dir = scratch();
+        let path = config(&dir, "c.toml", "max_top_k = 500\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `max_top_k`: 500 is out of range 1..=100 (the engine's hard cap), from config file {}",
+                path.display()
+            )
+        );
+        let path = config(&dir, "c.toml", "log_format = \"yaml\"\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `log_format`: `yaml` is neither `text` nor `json`, from config file {}",
+                path.display()
+            )
+        );
+    }
+
+    /// figment said `invalid socket address syntax`; the flags give the reason.
+    #[test]
+    fn an_address_in_the_file_that_is_not_ip_and_port_gets_the_flags_reason() {
+        let dir = scratch();
+        for (text, key, value) in [
+            ("addr = \"localhost:50051\"\n", "addr", "localhost:50051"),
+            ("addr = 50051\n", "addr", "50051"),
+            ("metrics_addr = \"0.0.0.0\"\n", "metrics_addr", "0.0.0.0"),
+        ] {
+            let path = config(&dir, "a.toml", text);
+            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "invalid configuration of `{key}`: `{value}`: expected an IP address and a port, such as \
+                     127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051 (host names such as localhost are not resolved) \
+                     in config file {}",
+                    path.display()
+                )
+            );
+        }
+        let path = config(&dir, "a.toml", "addr = \"[::1]:7000\"\nmetrics_addr = \"127.0.0.1:9100\"\n");
+        let (s, _) = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap();
+        assert_eq!(
+            (s.addr.to_string(), s.metrics_addr.map(|a| a.to_string())),
+            ("[::1]:7000".into(), Some("127.0.0.1:9100".into()))
+        );
+    }
+
+    /// figment said `stream did not contain valid UTF-8\n in config file …` over two lines.
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused_on_one_line_naming_the_line() {
+        let dir = scratch();
+        let path = dir.path().join("c8.toml");
+        std::fs::write(&path, b"max_top_k = 20\n# caf\xe9\nmax_connections = 5\n").unwrap();
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("config file {}: line 2: not valid UTF-8 (the file is TOML, UTF-8 text)", path.display())
+        );
+    }
+
     /// `data = ""` used to pass and fail later with a ROME file name, without the key.
     #[test]
     fn an_empty_path_names_its_key() {
@@ -588,10 +759,22 @@ mod tests {
         for key in ["data", "target_sets", "model", "tls_client_ca", "api_keys_file", "training_catalogue"] {
             let path = config(&dir, "empty.toml", &format!("{key} = \"\"\n"));
             let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
-            assert_eq!(err, format!("invalid setting `{key}`: the path is empty; leave the key out for its default"));
+            assert_eq!(
+                err,
+                format!(
+                    "invalid setting `{key}`: the path is empty; leave the key out for its default, from config file {}",
+                    path.display()
+                )
+            );
         }
         let path = config(&dir, "empty.toml", "tls_cert = \"\"\ntls_key = \"k.pem\"\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
-        assert_eq!(err, "invalid setting `tls_cert`: the path is empty; leave the key out for its default");
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `tls_cert`: the path is empty; leave the key out for its default, from config file {}",
+                path.display()
+            )
+        );
     }
 }

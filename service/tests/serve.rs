@@ -57,13 +57,16 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid setting `max_top_k`: 0 is out of range 1..=100 (the engine's hard cap)"
+        format!(
+            "error: invalid setting `max_top_k`: 0 is out of range 1..=100 (the engine's hard cap), from config file {cfg}"
+        )
     );
     // The environment overrides the file...
     let out = run(bin().args(["serve", "--config", cfg]).env("PASSERELLE_MAX_TOP_K", "500"));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid setting `max_top_k`: 500 is out of range 1..=100 (the engine's hard cap)"
+        "error: invalid setting `max_top_k`: 500 is out of range 1..=100 (the engine's hard cap), from environment \
+         variable PASSERELLE_MAX_TOP_K"
     );
     // ...and flags override the environment: the flag's valid 50 replaces the variable's
     // 500, so the next key checked is the one refused.
@@ -73,7 +76,24 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
         .env("PASSERELLE_MAX_CONCURRENT_REQUESTS", "0"));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid setting `max_concurrent_requests`: 0 is out of range 1..=100000"
+        "error: invalid setting `max_concurrent_requests`: 0 is out of range 1..=100000, from environment variable \
+         PASSERELLE_MAX_CONCURRENT_REQUESTS"
+    );
+    let out = run(bin().args(["serve"]).env("PASSERELLE_LOG_FORMAT", "yaml"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `log_format`: `yaml` is neither `text` nor `json`, from environment variable \
+         PASSERELLE_LOG_FORMAT"
+    );
+    // An address that is not IP:PORT gets the reason the flag gives, not figment's
+    // `invalid socket address syntax`.
+    let out = run(bin().args(["serve"]).env("PASSERELLE_ADDR", "localhost:50051"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid configuration of `addr`: `localhost:50051`: expected an IP address and a port, such as \
+         127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051 (host names such as localhost are not resolved) in environment \
+         variable PASSERELLE_ADDR"
     );
     // A flag out of range is refused by the flag's parser, with the same range.
     let out = run(bin().args(["serve", "--config", cfg, "--max-top-k", "300"]));
@@ -114,7 +134,7 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid setting `data`: the path is empty; leave the key out for its default"
+        format!("error: invalid setting `data`: the path is empty; leave the key out for its default, from config file {cfg}")
     );
     // An empty PASSERELLE_CONFIG names the variable (clap named only --config).
     let out = run(bin().args(["serve"]).env("PASSERELLE_CONFIG", ""));
