@@ -8,7 +8,9 @@
 //!   contains one of `keywords` (case- and accent-insensitive, whole-word prefix);
 //! - `include`: its ROME code is listed.
 //!
-//! `exclude` removes codes. Every code named in the file must exist in the catalogue.
+//! `exclude` removes codes. Every code named in the file must exist in the catalogue (any
+//! case, as the API reads codes), every `domaines` prefix must start a domaine of the
+//! catalogue, and every set needs a non-empty `description`.
 //! The set `ALL` (every occupation) always exists and cannot be redefined.
 
 use std::collections::BTreeMap;
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::catalogue::{is_rome_code, Catalogue, OccupationId};
-use crate::error::DataError;
+use crate::error::{echo, DataError};
 
 /// Name of the set that holds every occupation.
 pub const ALL: &str = "ALL";
@@ -74,6 +76,12 @@ pub fn fold(text: &str) -> String {
     deunicode::deunicode(text).to_lowercase()
 }
 
+/// A ROME code or domaine as written in the file, in the form of the catalogue (upper case,
+/// trimmed), as the API reads codes.
+fn normalise(code: &str) -> String {
+    code.trim().to_ascii_uppercase()
+}
+
 /// Whether `label` contains `keyword` as the start of a word (both folded).
 fn has_word_prefix(label: &str, keyword: &str) -> bool {
     label.match_indices(keyword).any(|(i, _)| i == 0 || !label.as_bytes()[i - 1].is_ascii_alphanumeric())
@@ -84,7 +92,8 @@ impl TargetSets {
     ///
     /// # Errors
     /// [`DataError::Invalid`] naming `file` for malformed TOML, an unknown key, a set named
-    /// `ALL`, a code that is not in the catalogue, or a set with no member.
+    /// `ALL`, an empty description, a code that is not in the catalogue, a `domaines` prefix
+    /// that starts no domaine, or a set with no member.
     pub fn from_toml(file: &str, text: &str, catalogue: &Catalogue) -> Result<Self, DataError> {
         let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
         // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
@@ -117,34 +126,53 @@ impl TargetSets {
             if sets.contains_key(&name) {
                 return Err(invalid(format!("sets.{raw_name}: defined twice (names are case-insensitive)")));
             }
+            if rules.description.trim().is_empty() {
+                return Err(invalid(format!("sets.{raw_name}.description: required (what the set is for), but empty")));
+            }
+            // Codes in any case, as the API takes them (`i1315` is `I1315`).
             let code = |c: &String, key: &str| -> Result<OccupationId, DataError> {
-                if !is_rome_code(c) {
-                    return Err(invalid(format!("sets.{raw_name}.{key}: `{c}` is not a ROME code")));
+                let normalised = normalise(c);
+                if !is_rome_code(&normalised) {
+                    return Err(invalid(format!("sets.{raw_name}.{key}: `{}` is not a ROME code", echo(c))));
                 }
                 catalogue
-                    .occupation_id(c)
-                    .ok_or_else(|| invalid(format!("sets.{raw_name}.{key}: `{c}` is not in the catalogue")))
+                    .occupation_id(&normalised)
+                    .ok_or_else(|| invalid(format!("sets.{raw_name}.{key}: `{}` is not in the catalogue", echo(c))))
             };
-            for c in &rules.rome_v3_parents {
+            let parents: Vec<String> = rules.rome_v3_parents.iter().map(|c| normalise(c)).collect();
+            for (c, given) in parents.iter().zip(&rules.rome_v3_parents) {
                 if !catalogue.occupations.iter().any(|o| &o.rome_v3_parent == c) {
                     return Err(invalid(format!(
-                        "sets.{raw_name}.rome_v3_parents: no occupation has code_rome_parent `{c}`"
+                        "sets.{raw_name}.rome_v3_parents: no occupation has code_rome_parent `{}`",
+                        echo(given)
                     )));
                 }
             }
             let include = rules.include.iter().map(|c| code(c, "include")).collect::<Result<Vec<_>, _>>()?;
             let exclude = rules.exclude.iter().map(|c| code(c, "exclude")).collect::<Result<Vec<_>, _>>()?;
-            let keyword_rules: Vec<(bool, Vec<String>, Vec<String>)> = rules
-                .label_rules
-                .iter()
-                .map(|r| (r.transition_num_only, r.domaines.clone(), r.keywords.iter().map(|k| fold(k)).collect()))
-                .collect();
+            let mut keyword_rules: Vec<(bool, Vec<String>, Vec<String>)> = Vec::new();
+            for (i, r) in rules.label_rules.iter().enumerate() {
+                let domaines: Vec<String> = r.domaines.iter().map(|d| normalise(d)).collect();
+                // A prefix that starts no domaine would make the rule match nothing, silently.
+                if let Some((_, given)) = domaines
+                    .iter()
+                    .zip(&r.domaines)
+                    .find(|(d, _)| !catalogue.occupations.iter().any(|o| o.domaine.starts_with(d.as_str())))
+                {
+                    return Err(invalid(format!(
+                        "sets.{raw_name}.label_rules[{i}].domaines: `{}` is no grand domaine or domaine \
+                         professionnel of the catalogue (a prefix such as `I` or `I13`)",
+                        echo(given)
+                    )));
+                }
+                keyword_rules.push((r.transition_num_only, domaines, r.keywords.iter().map(|k| fold(k)).collect()));
+            }
             let mut members: Vec<OccupationId> = catalogue
                 .occupation_ids()
                 .filter(|&id| {
                     let occ = catalogue.occupation(id);
                     let label = &labels[id.0 as usize];
-                    rules.rome_v3_parents.contains(&occ.rome_v3_parent)
+                    parents.contains(&occ.rome_v3_parent)
                         || include.contains(&id)
                         || keyword_rules.iter().any(|(num_only, domaines, keywords)| {
                             (!num_only || occ.transition_num == Some(true))
@@ -237,6 +265,50 @@ mod tests {
         let spaced = "[sets.\" DIG \"]\ndescription='d'\ninclude=['A1001']\n";
         let err = TargetSets::from_toml("t.toml", spaced, &cat).expect_err("bad name");
         assert!(err.to_string().contains("a set name is letters A-Z, digits and _"), "{err}");
+    }
+
+    /// `description = ""` was accepted although the description is required.
+    #[test]
+    fn an_empty_description_is_refused_naming_the_set() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        for description in ["''", "'  '"] {
+            let toml = format!("[sets.x]\ndescription={description}\ninclude=['A1001']\n");
+            let err = TargetSets::from_toml("t.toml", &toml, &cat).expect_err("empty description");
+            assert_eq!(err.to_string(), "t.toml: sets.x.description: required (what the set is for), but empty");
+        }
+    }
+
+    /// `domaines = ["Z"]` was accepted and matched nothing.
+    #[test]
+    fn a_domaine_prefix_matching_no_domaine_is_refused_naming_it() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let toml = "[sets.x]\ndescription='d'\ninclude=['A1001']\n\
+                    [[sets.x.label_rules]]\ndomaines=['A']\nkeywords=['metier']\n\
+                    [[sets.x.label_rules]]\ndomaines=['A10', 'Z']\nkeywords=['metier']\n";
+        let err = TargetSets::from_toml("t.toml", toml, &cat).expect_err("unknown domaine");
+        assert_eq!(
+            err.to_string(),
+            "t.toml: sets.x.label_rules[1].domaines: `Z` is no grand domaine or domaine professionnel of the \
+             catalogue (a prefix such as `I` or `I13`)"
+        );
+    }
+
+    /// `include = ["i1315"]` was refused although the API takes codes in any case.
+    #[test]
+    fn codes_and_domaines_are_read_in_any_case() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let toml = "[sets.lower]\ndescription='d'\nrome_v3_parents=['b2001']\ninclude=['a1002']\n\
+                    [sets.num]\ndescription='d'\nexclude=[' a1002 ']\n\
+                    [[sets.num.label_rules]]\ndomaines=['a10']\nkeywords=['metier']\n";
+        let sets = TargetSets::from_toml("t.toml", toml, &cat).expect("valid");
+        let codes = |name: &str| -> Vec<String> {
+            sets.get(name).expect("set").members.iter().map(|&id| cat.occupation(id).code.clone()).collect()
+        };
+        assert_eq!(codes("LOWER"), ["A1002", "B2001"]);
+        assert_eq!(codes("NUM"), ["A1001"]);
+        let err = TargetSets::from_toml("t.toml", "[sets.x]\ndescription='d'\ninclude=['c9999']\n", &cat)
+            .expect_err("unknown code");
+        assert_eq!(err.to_string(), "t.toml: sets.x.include: `c9999` is not in the catalogue");
     }
 
     #[test]
