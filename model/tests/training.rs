@@ -295,6 +295,24 @@ fn invalid_utf8_in_the_operator_catalogue_refuses_its_row_with_line_and_field() 
     assert_eq!(err.to_string(), "opco.csv: line 1: unreadable header: invalid UTF-8 in column 6");
 }
 
+/// A header that repeats a column was accepted, reading the first silently.
+#[test]
+fn operator_catalogue_header_repeating_a_column_is_refused_naming_it() {
+    let (engine, _) = fixtures();
+    let twice: &[u8] =
+        b"certification,level,hours,cost,region,provider,covered_items, certification\n490944,3,250,,,,,\n";
+    let err = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", twice))).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "opco.csv: line 1: the column `certification` appears 2 times (columns 1 and 8): which one to read is ambiguous"
+    );
+    // A repeated column that is not read does not matter.
+    let ignored: &[u8] =
+        b"certification,level,hours,cost,region,provider,covered_items,note,note\n490944,3,250,,,,,a,b\n";
+    let (_, issues) = embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", ignored))).expect("read");
+    assert!(issues.is_empty(), "{issues:?}");
+}
+
 /// Each refused hours or cost value says what is wrong with it (`1e308` hours were "not a
 /// positive number").
 #[test]

@@ -318,6 +318,23 @@ fn columns(file: &str, rows: &mut CsvRows<'_>, wanted: &[&'static str]) -> Resul
         reason: format!("unreadable header: {e}"),
     })?;
     let header: Vec<String> = header.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_string()).collect();
+    // A column given twice is ambiguous: refused, not resolved by taking the first (as
+    // `score` does for its input). Other columns are ignored, so their repeats do not matter.
+    for w in wanted {
+        let at: Vec<String> =
+            header.iter().enumerate().filter(|(_, h)| h == w).map(|(i, _)| (i + 1).to_string()).collect();
+        if let Some((last, first @ [_, ..])) = at.split_last() {
+            return Err(DataError::BadRow {
+                file: file.to_string(),
+                line: 1,
+                reason: format!(
+                    "the column `{w}` appears {} times (columns {} and {last}): which one to read is ambiguous",
+                    at.len(),
+                    first.join(", ")
+                ),
+            });
+        }
+    }
     wanted
         .iter()
         .map(|w| {
@@ -570,7 +587,8 @@ impl TrainingCatalogue {
     ///
     /// # Errors
     /// [`DataError`] when an embedded file is malformed, or the operator file's header lacks
-    /// a column of [`OPERATOR_COLUMNS`] or cannot be read (invalid UTF-8 in it: line 1).
+    /// a column of [`OPERATOR_COLUMNS`], gives one twice, or cannot be read (invalid UTF-8
+    /// in it: line 1).
     pub fn build(
         catalogue: &Catalogue,
         files: TrainingFiles<'_>,
