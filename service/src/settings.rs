@@ -484,6 +484,9 @@ mod listen_addr {
         }
 
         fn visit_str<E: Error>(self, v: &str) -> Result<SocketAddr, E> {
+            if v.is_empty() {
+                return Err(E::custom("the address is empty; leave the key out for its default"));
+            }
             crate::serve_cmd::parse_listen_addr(v)
                 .map_err(|reason| E::custom(format!("`{}`: {reason}", passerelle_model::error::echo(v))))
         }
@@ -731,6 +734,16 @@ mod tests {
                 )
             );
         }
+        let path = config(&dir, "a.toml", "metrics_addr = \"\"\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid configuration of `metrics_addr`: the address is empty; leave the key out for its default in \
+                 config file {}",
+                path.display()
+            )
+        );
         let path = config(&dir, "a.toml", "addr = \"[::1]:7000\"\nmetrics_addr = \"127.0.0.1:9100\"\n");
         let (s, _) = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap();
         assert_eq!(
