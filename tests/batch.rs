@@ -178,12 +178,62 @@ async fn analyze_cohort_counts_a_repeated_id_once_and_names_its_first_sequence()
     let repeated = &report.refused_profiles[1];
     assert_eq!((repeated.id.as_str(), repeated.sequence), ("A", 4));
     let error = repeated.error.as_ref().expect("error");
-    assert_eq!(error.field, "profiles[0].id");
+    assert_eq!(error.field, "messages[1].profiles[0].id");
     assert_eq!(
         error.message,
-        "profiles[0].id: this id was already counted (sequence 0): a person is counted once; this profile is left out"
+        "messages[1].profiles[0].id: this id was already counted (sequence 0): a person is counted once; this profile is left out"
     );
     assert_eq!(report.refused_profiles[0].id, "C");
+    app.stop().await.expect("clean stop");
+}
+
+/// The first profile of the second message is not named like the stream's first profile:
+/// paths carry the message, as options errors do (`messages[1].options`); an id over 256
+/// bytes is refused as in `ScoreProfiles`, 256 bytes are accepted.
+#[tokio::test]
+async fn analyze_cohort_names_a_refused_profile_by_message_and_refuses_long_ids() {
+    let app = spawn_app().await;
+    let cohort = |id: &str, occupation: &str| CohortProfile { id: id.into(), profile: Some(profile(occupation, &[])) };
+    let long = "x".repeat(300);
+    let messages = vec![
+        AnalyzeCohortRequest { options: None, profiles: vec![cohort("a", "Z9999"), cohort(&"y".repeat(256), "I1315")] },
+        AnalyzeCohortRequest { options: None, profiles: vec![cohort("b", "Z9998"), cohort(&long, "I1315")] },
+    ];
+    let mut client = BatchServiceClient::new(app.channel.clone());
+    let report = client.analyze_cohort(tokio_stream::iter(messages)).await.expect("valid cohort").into_inner();
+    assert_eq!((report.people, report.refused), (1, 3));
+    let errors: Vec<(&str, u64, &str, &str)> = report
+        .refused_profiles
+        .iter()
+        .map(|r| {
+            let e = r.error.as_ref().expect("error");
+            (r.id.as_str(), r.sequence, e.field.as_str(), e.message.as_str())
+        })
+        .collect();
+    let echoed = format!("{}…", "x".repeat(40));
+    assert_eq!(
+        errors,
+        vec![
+            (
+                "a",
+                0,
+                "messages[0].profiles[0].profile.occupation_code",
+                "messages[0].profiles[0].profile.occupation_code: unknown ROME code `Z9999`"
+            ),
+            (
+                "b",
+                2,
+                "messages[1].profiles[0].profile.occupation_code",
+                "messages[1].profiles[0].profile.occupation_code: unknown ROME code `Z9998`"
+            ),
+            (
+                echoed.as_str(),
+                3,
+                "messages[1].profiles[1].id",
+                "messages[1].profiles[1].id: 300 bytes, at most 256 are accepted"
+            ),
+        ]
+    );
     app.stop().await.expect("clean stop");
 }
 
@@ -278,10 +328,10 @@ async fn analyze_cohort_of_three_people_by_hand() {
     assert_eq!(report.refused, 2);
     let refused = &report.refused_profiles[0];
     assert_eq!((refused.id.as_str(), refused.sequence), ("bad", 2));
-    assert_eq!(refused.error.as_ref().expect("error").field, "profiles[0].profile.occupation_code");
+    assert_eq!(refused.error.as_ref().expect("error").field, "messages[1].profiles[0].profile.occupation_code");
     let missing = &report.refused_profiles[1];
     assert_eq!((missing.id.as_str(), missing.sequence), ("missing", 3));
-    assert_eq!(missing.error.as_ref().expect("error").field, "profiles[1].profile");
+    assert_eq!(missing.error.as_ref().expect("error").field, "messages[1].profiles[1].profile");
     assert!(report.certifications_note.is_empty(), "{}", report.certifications_note);
     assert_eq!(report.certifications.len(), certifications.len());
     for c in &report.certifications {

@@ -527,10 +527,7 @@ fn id_too_long(line: u64, id: &str) -> InputRecord {
     InputRecord {
         line,
         id: Some(echo(id)),
-        profile: Err(RecordError {
-            field: "id".into(),
-            reason: format!("id: {} bytes, at most {MAX_ID_BYTES} are accepted", id.len()),
-        }),
+        profile: Err(RecordError { field: "id".into(), reason: crate::grpc::batch::id_too_long("id", id.len()) }),
     }
 }
 

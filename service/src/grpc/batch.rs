@@ -37,6 +37,11 @@ pub const MAX_COHORT_PROFILES_PER_MESSAGE: usize = 1000;
 /// Longest accepted `id`, in bytes (also the rule for the ids of `passerelle score` and
 /// `passerelle cohort` input records).
 pub const MAX_ID_BYTES: usize = 256;
+/// The message of an `id` longer than [`MAX_ID_BYTES`], on `field` (`id`, or
+/// `messages[m].profiles[i].id` in `AnalyzeCohort`); `len` is its length in bytes.
+pub(crate) fn id_too_long(field: &str, len: usize) -> String {
+    format!("{field}: {len} bytes, at most {MAX_ID_BYTES} are accepted")
+}
 /// Refused profiles listed in an `AnalyzeCohortResponse` (all are counted).
 pub const MAX_LISTED_REFUSED: usize = 100;
 
@@ -91,7 +96,7 @@ fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) 
         Some(pb::score_profiles_response::Outcome::Error(pb::RecordError { field: field.to_string(), message }))
     };
     let outcome = if id.len() > MAX_ID_BYTES {
-        error("id", format!("id: {} bytes, at most {MAX_ID_BYTES} are accepted", id.len()))
+        error("id", id_too_long("id", id.len()))
     } else {
         match request {
             None => error("request", "request: required".to_string()),
@@ -312,32 +317,48 @@ impl pb::batch_service_server::BatchService for BatchApi {
             let training = training.clone();
             let answers = tokio::task::spawn_blocking(move || {
                 let planner = training.as_deref().and_then(|t| Planner::new(&scorer, t).ok());
-                // Valid profiles are scored together (Engine::recommend_many: all cores,
-                // in groups); answers come back in order.
-                let queries: Vec<RecommendQuery> = profiles
-                    .iter()
-                    .filter_map(|p| p.profile.clone())
-                    .map(|p| RecommendQuery { profile: convert::profile_query(p), ..q.template.clone() })
-                    .collect();
-                let mut scored = scorer.recommend_many(&queries).into_iter();
-                let scored: Vec<_> = profiles
+                // A profile's fields are named by its message and its place in that
+                // message, as the options are (`messages[1].profiles[0].profile`).
+                let prefix = |i: usize| format!("messages[{message_index}].profiles[{i}].");
+                // Profiles refused before scoring: an id over MAX_ID_BYTES, no profile.
+                let checked: Vec<_> = profiles
                     .into_iter()
                     .enumerate()
                     .map(|(i, pb::CohortProfile { id, profile })| {
-                        let prefix = format!("profiles[{i}].");
-                        let profile = profile.map(convert::profile_query);
-                        let answer = match profile.as_ref().map(|_| scored.next()) {
-                            None => Err(pb::RecordError {
-                                field: format!("{prefix}profile"),
-                                message: format!("{prefix}profile: required"),
-                            }),
-                            Some(Some(answer)) => answer.map_err(|e| record_error(&prefix, &from_query_error(&e))),
-                            Some(None) => Err(pb::RecordError {
-                                field: format!("{prefix}profile"),
-                                message: "internal: no answer".to_string(),
-                            }),
+                        let profile = if id.len() > MAX_ID_BYTES {
+                            let field = format!("{}id", prefix(i));
+                            Err(pb::RecordError { message: id_too_long(&field, id.len()), field })
+                        } else {
+                            profile.map(convert::profile_query).ok_or_else(|| {
+                                let field = format!("{}profile", prefix(i));
+                                pb::RecordError { message: format!("{field}: required"), field }
+                            })
                         };
-                        (i, id, profile, answer)
+                        (i, id, profile)
+                    })
+                    .collect();
+                // Valid profiles are scored together (Engine::recommend_many: all cores,
+                // in groups); answers come back in order.
+                let queries: Vec<RecommendQuery> = checked
+                    .iter()
+                    .filter_map(|(_, _, p)| p.as_ref().ok())
+                    .map(|p| RecommendQuery { profile: p.clone(), ..q.template.clone() })
+                    .collect();
+                let mut scored = scorer.recommend_many(&queries).into_iter();
+                let scored: Vec<_> = checked
+                    .into_iter()
+                    .map(|(i, id, profile)| {
+                        let answer = match &profile {
+                            Err(error) => Err(error.clone()),
+                            Ok(_) => match scored.next() {
+                                Some(answer) => answer.map_err(|e| record_error(&prefix(i), &from_query_error(&e))),
+                                None => Err(pb::RecordError {
+                                    field: format!("{}profile", prefix(i)),
+                                    message: "internal: no answer".to_string(),
+                                }),
+                            },
+                        };
+                        (i, id, profile.ok(), answer)
                     })
                     .collect();
                 // The persons' plans, one per move (when the training catalogue is loaded), on
@@ -348,10 +369,13 @@ impl pb::batch_service_server::BatchService for BatchApi {
                         let answer = answer.and_then(|a| match (&planner, &profile) {
                             (Some(planner), Some(profile)) => match plan_moves(planner, profile, &a) {
                                 Ok(plans) => Ok((a, Some(plans))),
-                                Err(e) => Err(pb::RecordError {
-                                    field: format!("profiles[{i}].profile"),
-                                    message: format!("profiles[{i}].profile: cannot plan the moves: {e}"),
-                                }),
+                                Err(e) => {
+                                    let field = format!("{}profile", prefix(i));
+                                    Err(pb::RecordError {
+                                        message: format!("{field}: cannot plan the moves: {e}"),
+                                        field,
+                                    })
+                                }
                             },
                             _ => Ok((a, None)),
                         });
@@ -370,7 +394,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                 let answer = answer.and_then(|ok| match ids.first_seen(&id, sequence) {
                     None => Ok(ok),
                     Some(first) => {
-                        let field = format!("profiles[{i}].id");
+                        let field = format!("messages[{message_index}].profiles[{i}].id");
                         let message = format!("{field}: this id was already counted (sequence {first}): a person is counted once; this profile is left out");
                         Err(pb::RecordError { field, message })
                     }
