@@ -318,7 +318,7 @@ fn cohort_counts_a_repeated_id_once_and_names_the_line_of_the_first() {
             "line": 5,
             "id": "A",
             "field": "id",
-            "reason": "this id was already counted on line 2: a person is counted once; this record is left out"
+            "reason": "id: this id was already counted on line 2: a person is counted once; this record is left out"
         })
     );
     assert_eq!(report["refused_records"][0]["line"], 4);
@@ -362,7 +362,7 @@ fn cohort_csv_lists_the_refused_records_on_stderr() {
         stderr.lines().collect::<Vec<_>>(),
         [
             "refused: line 4 (id c): occupation_code: unknown ROME code `Z9999`",
-            "refused: line 5 (id -): line: malformed JSON at line 5, column 28: EOF while parsing a value",
+            "refused: line 5 (id -): malformed JSON at line 5, column 28: EOF while parsing a value",
             "error: 2 of 4 records failed (see the error records listed on standard error)",
         ]
     );
@@ -539,6 +539,32 @@ fn an_input_that_is_a_directory_is_refused_and_the_previous_output_kept() {
     assert!(stderr.contains(&format!("cannot read {}: a directory, not a file", input.display())), "{stderr}");
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "last night's results\n", "output left untouched");
     assert!(!dir.join("out.jsonl.provenance.json").exists());
+}
+
+#[test]
+fn a_short_csv_line_and_comma_separated_codes_are_named_as_such() {
+    let tmp = scratch("csv-reasons");
+    let dir = tmp.path();
+    let input = dir.join("in.csv");
+    std::fs::write(&input, "id,item_codes\nb\nc,\"403964,400772\"\nd,403964;400772\n").unwrap();
+    let output = dir.join("out.jsonl");
+    let run = score(&input, &output, &["--target-set", "DIGITAL_INFRASTRUCTURE", "--top-k", "1"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        records[0]["error"],
+        serde_json::json!({"field": "line", "reason": "line 2: 1 field, the header has 2"})
+    );
+    assert_eq!(
+        records[1]["error"],
+        serde_json::json!({
+            "field": "item_codes[0]",
+            "reason": "item_codes[0]: unknown item code `403964,400772` (codes are separated by `;` or spaces, not commas)"
+        })
+    );
+    assert_eq!(records[2]["status"], "ok");
 }
 
 #[test]

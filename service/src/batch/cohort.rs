@@ -124,9 +124,12 @@ pub const CERTIFICATIONS_SKIPPED_NOTE: &str = "Certifications that unlock the mo
 /// What the certification list means (shown with it).
 pub const CERTIFICATIONS_BASIS: &str = "Certifications: people = persons with at least one of their top-k moves whose training plan (default constraints) includes it; moves = such (person, move) pairs; expected moves = sum of those moves' model probabilities (realistic moves unlocked). Hours and cost are the catalogue's typical figures, with their basis.";
 
-/// The reason of a record whose id was already counted on line `first`.
-fn duplicate_id(first: u64) -> String {
-    format!("this id was already counted on line {first}: a person is counted once; this record is left out")
+/// The error of a record whose id was already counted on line `first`.
+fn duplicate_id(first: u64) -> RecordError {
+    RecordError::on(
+        "id",
+        &format!("this id was already counted on line {first}: a person is counted once; this record is left out"),
+    )
 }
 
 /// Analyses every record of `reader` in chunks scored in parallel; memory is bounded by
@@ -192,7 +195,7 @@ pub fn analyse<R: BufRead>(
                 (Outcome::Ok(_), Some(Err(e))) => Outcome::Error(e),
                 // A person is counted once: the first record of an id that is analysed counts.
                 (Outcome::Ok(answer), plans) => match r.id.as_deref().and_then(|id| ids.first_seen(id, r.line)) {
-                    Some(first) => Outcome::Error(RecordError { field: "id".into(), reason: duplicate_id(first) }),
+                    Some(first) => Outcome::Error(duplicate_id(first)),
                     None => {
                         if let Some(Ok((plans, probabilities))) = &plans {
                             acc.add_plans(plans, probabilities);
@@ -335,9 +338,13 @@ pub fn refused_lines(c: &CohortOutput) -> Vec<String> {
         .refused_records
         .iter()
         .map(|e| {
-            // Engine reasons already start with the field; reader reasons do not.
-            let reason =
-                if e.reason.starts_with(&e.field) { e.reason.clone() } else { format!("{}: {}", e.field, e.reason) };
+            // A reason about a field starts with it; one about the whole record (`line`) is
+            // written as it is.
+            let reason = if e.field == "line" || e.reason.starts_with(&e.field) {
+                e.reason.clone()
+            } else {
+                format!("{}: {}", e.field, e.reason)
+            };
             format!("refused: line {} (id {}): {reason}", e.line, e.id.as_deref().unwrap_or("-"))
         })
         .collect();

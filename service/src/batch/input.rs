@@ -71,13 +71,23 @@ impl InputFormat {
 }
 
 /// Why one record was refused: the field at fault (`line` for the record as a whole) and
-/// the reason, as written in error records.
+/// the reason, as written in error records. A reason about a field starts with the field
+/// (`occupation_code: given twice in the record`, `id: required`), as the engine's
+/// reasons do (`occupation_code: unknown ROME code …`); a reason about the whole record
+/// (field `line`) does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
     /// Field of the record (`id`, `occupation_code`, `item_codes[2]`…) or `line`.
     pub field: String,
     /// What is wrong, with the offending value cut at 40 characters.
     pub reason: String,
+}
+
+impl RecordError {
+    /// The error of `field` (not `line`): the reason is prefixed with the field.
+    pub(crate) fn on(field: &str, reason: &str) -> Self {
+        RecordError { field: field.to_string(), reason: format!("{field}: {reason}") }
+    }
 }
 
 /// One record of the input.
@@ -181,6 +191,20 @@ fn read_physical_line<R: BufRead>(
 
 fn not_utf8_error() -> RecordError {
     RecordError { field: "line".into(), reason: "not valid UTF-8".into() }
+}
+
+/// The error record of a CSV record that is not UTF-8, naming the first such field by its
+/// header column when there is one (`job_title: not valid UTF-8 (column 4)`).
+fn not_utf8_in_csv(bytes: &[u8], header: &[String]) -> RecordError {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    if let Ok(true) = reader.read_byte_record(&mut record) {
+        let bad = record.iter().position(|field| std::str::from_utf8(field).is_err());
+        if let Some((i, name)) = bad.and_then(|i| Some(i).zip(header.get(i))).filter(|(_, n)| !n.is_empty()) {
+            return RecordError::on(name, &format!("not valid UTF-8 (column {})", i + 1));
+        }
+    }
+    not_utf8_error()
 }
 
 /// The error record of a record longer than the limit.
@@ -337,7 +361,7 @@ impl<R: BufRead> ProfileReader<R> {
                                 profile: Err(RecordError { field: "line".into(), reason: reason.into() }),
                             }
                         }
-                        Ok(record) => parse_csv_record(line, columns, &record),
+                        Ok(record) => parse_csv_record(line, columns, self.header.len(), &record),
                         Err(e) => InputRecord { line, id: None, profile: Err(e) },
                     }));
                 }
@@ -389,7 +413,7 @@ impl<R: BufRead> ProfileReader<R> {
             return Ok(Some(RawCsv::Bad(too_long(size, max))));
         }
         let Ok(text) = std::str::from_utf8(&self.bytes) else {
-            return Ok(Some(RawCsv::Bad(not_utf8_error())));
+            return Ok(Some(RawCsv::Bad(not_utf8_in_csv(&self.bytes, &self.header))));
         };
         // The csv crate drops a byte-order mark at the start of each record (files joined with
         // `cat` carry one per file); a line holding only one is blank.
@@ -527,35 +551,49 @@ fn id_too_long(line: u64, id: &str) -> InputRecord {
     InputRecord {
         line,
         id: Some(echo(id)),
-        profile: Err(RecordError { field: "id".into(), reason: crate::grpc::batch::id_too_long("id", id.len()) }),
+        profile: Err(RecordError::on("id", &format!("{} bytes, at most {MAX_ID_BYTES} are accepted", id.len()))),
     }
 }
 
-fn parse_csv_record(line: u64, columns: Columns, record: &csv::StringRecord) -> InputRecord {
+/// A profile from a CSV data line of a file whose header has `header_len` columns.
+fn parse_csv_record(line: u64, columns: Columns, header_len: usize, record: &csv::StringRecord) -> InputRecord {
     let id = record.get(columns.id).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let Some(id) = id else {
-        let reason = if record.get(columns.id).is_none() {
-            format!("the line has {} fields, the header more", record.len())
-        } else {
-            "required".to_string()
-        };
-        return InputRecord { line, id: None, profile: Err(RecordError { field: "id".into(), reason }) };
-    };
-    if id.len() > MAX_ID_BYTES {
-        return id_too_long(line, &id);
+    if id.as_ref().is_some_and(|id| id.len() > MAX_ID_BYTES) {
+        return id_too_long(line, id.as_deref().unwrap_or_default());
     }
+    // A short line is read with its missing last columns empty (`c,I1315` under a header of
+    // four columns); when that leaves no profile (`b` under `id,occupation_code`: a missing
+    // delimiter, a cut export), the field count is the error, not an empty profile.
+    let given = |c: Option<usize>| c.and_then(|i| record.get(i)).is_some_and(|v| !v.trim().is_empty());
+    if record.len() < header_len && ![columns.occupation, columns.items, columns.job_title].into_iter().any(given) {
+        let fields = if record.len() == 1 { "field" } else { "fields" };
+        let reason = format!("line {line}: {} {fields}, the header has {header_len}", record.len());
+        return InputRecord { line, id, profile: Err(RecordError { field: "line".into(), reason }) };
+    }
+    let Some(id) = id else {
+        return InputRecord { line, id: None, profile: Err(RecordError::on("id", "required")) };
+    };
     let cell = |c: Option<usize>| c.and_then(|i| record.get(i)).unwrap_or("");
     let codes = |text: &str| -> Vec<String> {
         text.split(|c: char| c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
     let text = |c: Option<usize>| Some(cell(c).trim()).filter(|s| !s.is_empty()).map(str::to_string);
+    let (item_codes, removed_item_codes) = (codes(cell(columns.items)), codes(cell(columns.removed)));
+    // A quoted `"403964,400772"` is one code to the CSV reader; no code_ogr holds a comma.
+    let comma = [("item_codes", &item_codes), ("removed_item_codes", &removed_item_codes)]
+        .into_iter()
+        .find_map(|(field, list)| list.iter().position(|c| c.contains(',')).map(|i| (field, i, &list[i])));
+    if let Some((field, i, code)) = comma {
+        let reason = format!("unknown item code `{}` (codes are separated by `;` or spaces, not commas)", echo(code));
+        return InputRecord { line, id: Some(id), profile: Err(RecordError::on(&format!("{field}[{i}]"), &reason)) };
+    }
     InputRecord {
         line,
         id: Some(id),
         profile: Ok(ProfileQuery {
             occupation_code: text(columns.occupation),
-            item_codes: codes(cell(columns.items)),
-            removed_item_codes: codes(cell(columns.removed)),
+            item_codes,
+            removed_item_codes,
             job_title: text(columns.job_title),
             region: text(columns.region),
             department: text(columns.department),
@@ -584,7 +622,11 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
     let bad = |id: Option<String>, field: &str, reason: String| InputRecord {
         line,
         id,
-        profile: Err(RecordError { field: field.to_string(), reason }),
+        profile: Err(if field == "line" {
+            RecordError { field: field.to_string(), reason }
+        } else {
+            RecordError::on(field, &reason)
+        }),
     };
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -621,9 +663,7 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
     let text = |field: &str| match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok((!s.trim().is_empty()).then(|| s.clone())),
-        Some(other) => {
-            Err(RecordError { field: field.to_string(), reason: format!("expected a string, got {}", kind(other)) })
-        }
+        Some(other) => Err(RecordError::on(field, &format!("expected a string, got {}", kind(other)))),
     };
     let (occupation_code, job_title, region, department) =
         match (text("occupation_code"), text("job_title"), text("region"), text("department")) {
@@ -641,15 +681,13 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
                 .map(|(i, v)| match v {
                     Value::String(s) => Ok(s.clone()),
                     Value::Number(n) if n.is_u64() => Ok(n.to_string()),
-                    other => Err(RecordError {
-                        field: format!("{field}[{i}]"),
-                        reason: format!("expected a code_ogr string, got {}", kind(other)),
-                    }),
+                    other => Err(RecordError::on(
+                        &format!("{field}[{i}]"),
+                        &format!("expected a code_ogr string, got {}", kind(other)),
+                    )),
                 })
                 .collect(),
-            Some(other) => {
-                Err(RecordError { field: field.to_string(), reason: format!("expected an array, got {}", kind(other)) })
-            }
+            Some(other) => Err(RecordError::on(field, &format!("expected an array, got {}", kind(other)))),
         }
     };
     let profile = list("item_codes").and_then(|item_codes| {
@@ -1016,13 +1054,105 @@ mod tests {
                     {\"id\":19,\"occupation_code\":\"I1315\"}\n";
         let records = read_all(text, InputFormat::Jsonl);
         let err = |i: usize| records[i].profile.as_ref().map_err(|e| (e.field.clone(), e.reason.clone())).err();
-        assert_eq!(err(0), Some(("occupation_code".into(), "given twice in the record".into())));
+        assert_eq!(err(0), Some(("occupation_code".into(), "occupation_code: given twice in the record".into())));
         assert_eq!(records[0].id.as_deref(), Some("a"));
         assert_eq!(
             err(1),
-            Some(("id".into(), "expected a string or an integer, got a number that is not a 64-bit integer".into()))
+            Some((
+                "id".into(),
+                "id: expected a string or an integer, got a number that is not a 64-bit integer".into()
+            ))
         );
         assert_eq!((err(2), records[2].id.as_deref()), (None, Some("19")));
+    }
+
+    #[test]
+    fn every_reason_about_a_field_starts_with_the_field() {
+        let text = "{\"id\":\"c\",\"colour\":\"red\"}\n\
+                    {\"occupation_code\":\"I1315\"}\n\
+                    {\"id\":\"d\",\"item_codes\":[true]}\n\
+                    {\"id\":\"e\",\"region\":4}\n";
+        let records = read_all(text, InputFormat::Jsonl);
+        let errors: Vec<_> = records
+            .iter()
+            .filter_map(|r| r.profile.as_ref().err())
+            .map(|e| (e.field.as_str(), e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "colour",
+                    "colour: unknown field (expected id, occupation_code, item_codes, removed_item_codes, job_title, region, department)"
+                ),
+                ("id", "id: required"),
+                ("item_codes[0]", "item_codes[0]: expected a code_ogr string, got a boolean"),
+                ("region", "region: expected a string, got a number"),
+            ]
+        );
+        let csv = read_all("id,occupation_code\n,I1315\n", InputFormat::Csv);
+        let err = csv[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
+        assert_eq!(err, Some(("id", "id: required")));
+    }
+
+    #[test]
+    fn a_short_csv_line_without_a_profile_is_a_field_count_error() {
+        let text = "id,occupation_code\nb\nc,I1315\n";
+        let records = read_all(text, InputFormat::Csv);
+        let err = records[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
+        assert_eq!(err, Some(("line", "line 2: 1 field, the header has 2")));
+        assert_eq!(records[0].id.as_deref(), Some("b"));
+        let text = "id,occupation_code,item_codes,job_title\nb,,\nc,I1315\n";
+        let records = read_all(text, InputFormat::Csv);
+        let err = records[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
+        assert_eq!(err, Some(("line", "line 2: 3 fields, the header has 4")));
+        assert!(records[1].profile.is_ok(), "a short line with a profile is read, its last columns empty");
+    }
+
+    #[test]
+    fn a_csv_code_with_a_comma_is_refused_with_the_separators() {
+        let text =
+            "id,occupation_code,item_codes,removed_item_codes\na,I1315,\"403964,400772\",\nb,I1315,403964,\"1 2,3\"\n";
+        let records = read_all(text, InputFormat::Csv);
+        let errors: Vec<_> = records
+            .iter()
+            .filter_map(|r| r.profile.as_ref().err())
+            .map(|e| (e.field.as_str(), e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "item_codes[0]",
+                    "item_codes[0]: unknown item code `403964,400772` (codes are separated by `;` or spaces, not commas)"
+                ),
+                (
+                    "removed_item_codes[1]",
+                    "removed_item_codes[1]: unknown item code `2,3` (codes are separated by `;` or spaces, not commas)"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_csv_line_that_is_not_utf8_names_its_column() {
+        let mut bytes = b"id,occupation_code,job_title\na,I1315,Soudeur\nb,I1315,Soud".to_vec();
+        bytes.extend_from_slice(&[0xe9, b'\n']);
+        bytes.extend_from_slice(b"c,I1315,x,\xff\n");
+        let mut reader = ProfileReader::new(bytes.as_slice(), InputFormat::Csv);
+        let mut errors = Vec::new();
+        while let Some(r) = reader.next_record().expect("in memory") {
+            if let Err(e) = r.profile {
+                errors.push((r.line, e.field, e.reason));
+            }
+        }
+        assert_eq!(
+            errors,
+            [
+                (3, "job_title".to_string(), "job_title: not valid UTF-8 (column 3)".to_string()),
+                (4, "line".to_string(), "not valid UTF-8".to_string()),
+            ]
+        );
     }
 
     #[test]
