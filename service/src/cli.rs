@@ -516,6 +516,12 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// Whether a batch command stopped because standard output was closed early (`| head`):
+    /// a normal stop, exit code 0 and no message.
+    pub fn is_closed_stdout(&self) -> bool {
+        matches!(self, CliError::Batch(e) if e.is_closed_stdout())
+    }
+
     /// The process exit code: [`crate::batch::EXIT_SOME_FAILED`] when a batch completed with
     /// refused records, 1 otherwise.
     pub fn exit_code(&self) -> u8 {

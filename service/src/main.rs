@@ -11,6 +11,8 @@ async fn main() -> std::process::ExitCode {
     let cli = passerelle_service::cli::Cli::parse_args();
     match passerelle_service::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `passerelle score … --output - | head`: the reader asked for no more.
+        Err(err) if err.is_closed_stdout() => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
             std::process::ExitCode::from(err.exit_code())

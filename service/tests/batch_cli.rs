@@ -567,6 +567,60 @@ fn a_short_csv_line_and_comma_separated_codes_are_named_as_such() {
     assert_eq!(records[2]["status"], "ok");
 }
 
+/// `score … --output - | head`: the reader stops early; that is a normal stop (exit code 0,
+/// no message), for `score` and `gen-profiles`.
+#[test]
+fn a_closed_standard_output_is_a_quiet_early_stop() {
+    use std::io::BufRead;
+    let tmp = scratch("broken-pipe");
+    let input = tmp.path().join("in.jsonl");
+    let made = bin().args(["gen-profiles", "--count", "2000", "--seed", "1", "--output"]).arg(&input).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let score = ["score", "--output", "-", "--output-format", "jsonl", "--top-k", "1", "--input"];
+    let gen = ["gen-profiles", "--count", "1000000", "--format", "jsonl", "--output", "-"];
+    for args in [&score[..], &gen[..]] {
+        let mut cmd = bin();
+        cmd.args(args);
+        if args[0] == "score" {
+            cmd.arg(&input);
+        }
+        let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(first.starts_with("{\"id\":\"p0000001\""), "{first}");
+        // The reader is dropped here: the rest of the output goes to a closed pipe.
+        let run = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!((run.status.code(), stderr.as_ref()), (Some(0), ""), "{}", args[0]);
+    }
+}
+
+/// A directory as `--output` (or an `--input` without an extension) is named as one, not as
+/// a file whose format cannot be told from its extension.
+#[test]
+fn a_directory_as_input_or_output_is_named_as_such() {
+    let tmp = scratch("directories");
+    let dir = tmp.path().join("results");
+    std::fs::create_dir(&dir).unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n").unwrap();
+    let runs = [
+        (score(&input, &dir, &[]), format!("error: cannot write {}: a directory, not a file\n", dir.display())),
+        (
+            score(&dir, &tmp.path().join("out.jsonl"), &[]),
+            format!("error: cannot read {}: a directory, not a file\n", dir.display()),
+        ),
+        (
+            bin().args(["gen-profiles", "--count", "1", "--output"]).arg(&dir).output().unwrap(),
+            format!("error: cannot write {}: a directory, not a file\n", dir.display()),
+        ),
+    ];
+    for (run, expected) in runs {
+        assert_eq!((run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned()), (Some(1), expected));
+    }
+    assert!(!tmp.path().join("out.jsonl").exists());
+}
+
 #[test]
 fn negative_counts_are_refused_naming_the_range() {
     // These options were parsed as unsigned numbers: `-1` gave clap's bare

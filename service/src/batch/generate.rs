@@ -24,6 +24,8 @@ pub struct GenProfilesArgs {
     #[arg(long, default_value_t = 1, value_parser = crate::cli::whole::<u64>(0..=u64::MAX))]
     pub seed: u64,
     /// Where to write them, JSON Lines or CSV (`-` for standard output, then give --format).
+    /// When the reader of standard output stops early (`| head`), it stops quietly with exit
+    /// code 0.
     #[arg(long)]
     pub output: PathBuf,
     /// Format (default: from the extension).

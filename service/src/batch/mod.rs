@@ -66,7 +66,8 @@ pub enum BatchError {
         /// What is wrong with the header.
         error: input::HeaderError,
     },
-    /// Writing the output failed.
+    /// Writing the output failed. On standard output (`-`), a broken pipe (the reader,
+    /// e.g. `head`, stopped early) is a normal stop: see [`BatchError::is_closed_stdout`].
     #[error("cannot write {path}: {source}")]
     Write {
         /// The file.
@@ -94,6 +95,16 @@ pub enum BatchError {
     },
 }
 
+impl BatchError {
+    /// Whether this is a write to standard output (`-`) whose reader went away (a broken
+    /// pipe: `passerelle score … --output - | head`): the command stops early, quietly,
+    /// with exit code 0, as the reader asked for no more.
+    pub fn is_closed_stdout(&self) -> bool {
+        matches!(self, BatchError::Write { path, source }
+            if path == Path::new("-") && source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
 /// An opened input: the reader, the file size if known, and the bytes read so far.
 type OpenedInput = (Box<dyn BufRead + Send>, Option<u64>, Arc<AtomicU64>);
 
@@ -110,8 +121,7 @@ fn open_input(path: &Path) -> Result<OpenedInput, BatchError> {
     // A directory opens, and fails only at the first read: after `score` has created (and
     // so emptied) its output file. Refuse it here, before anything is written.
     if metadata.as_ref().is_some_and(std::fs::Metadata::is_dir) {
-        let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "a directory, not a file");
-        return Err(BatchError::Read { path: path.to_path_buf(), source });
+        return Err(directory_error(path, true));
     }
     let len = metadata.map(|m| m.len());
     let reader = Counting { inner: file, count: Arc::clone(&counter) };
@@ -168,8 +178,24 @@ fn open_output(path: &Path) -> Result<Box<dyn Write + Send>, BatchError> {
     Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
 }
 
-/// The format of `path`: `flag` if given, else from the extension.
+/// The error of a directory given as a file to read (`reading`) or to write.
+fn directory_error(path: &Path, reading: bool) -> BatchError {
+    let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "a directory, not a file");
+    let path = path.to_path_buf();
+    if reading {
+        BatchError::Read { path, source }
+    } else {
+        BatchError::Write { path, source }
+    }
+}
+
+/// The format of `path` (an input when `name` is `input-format`, else an output): `flag`
+/// if given, else from the extension. A directory is refused as such first (its name has
+/// no extension to tell the format from, and it is no file to read or write).
 fn format_of(path: &Path, flag: Option<InputFormat>, name: &'static str) -> Result<InputFormat, BatchError> {
+    if path != Path::new("-") && path.is_dir() {
+        return Err(directory_error(path, name == "input-format"));
+    }
     flag.or_else(|| InputFormat::from_path(path))
         .ok_or_else(|| BatchError::UnknownFormat { path: path.to_path_buf(), flag: name })
 }

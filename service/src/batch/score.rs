@@ -26,6 +26,8 @@ pub struct ScoreArgs {
     pub input: PathBuf,
     /// Results, JSON Lines or CSV (`-` for standard output, then give --output-format).
     /// The provenance of the figures is written beside it as `<output>.provenance.json`.
+    /// When the reader of standard output stops early (`| head`), scoring stops quietly
+    /// with exit code 0.
     #[arg(long)]
     pub output: PathBuf,
     /// Format of both files (default: from each file's extension).
