@@ -551,7 +551,7 @@ fn id_too_long(line: u64, id: &str) -> InputRecord {
     InputRecord {
         line,
         id: Some(echo(id)),
-        profile: Err(RecordError::on("id", &format!("{} bytes, at most {MAX_ID_BYTES} are accepted", id.len()))),
+        profile: Err(RecordError { field: "id".into(), reason: crate::grpc::batch::id_too_long("id", id.len()) }),
     }
 }
 
