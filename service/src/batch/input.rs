@@ -746,6 +746,11 @@ mod tests {
         out
     }
 
+    /// The (field, reason) of every refused record, in order.
+    fn field_errors(records: &[InputRecord]) -> Vec<(&str, &str)> {
+        records.iter().filter_map(|r| r.profile.as_ref().err()).map(|e| (e.field.as_str(), e.reason.as_str())).collect()
+    }
+
     #[test]
     fn jsonl_records_and_errors_keep_their_lines() {
         let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\",\"removed_item_codes\":[\"400772\"]}\n\
@@ -1073,11 +1078,7 @@ mod tests {
                     {\"id\":\"d\",\"item_codes\":[true]}\n\
                     {\"id\":\"e\",\"region\":4}\n";
         let records = read_all(text, InputFormat::Jsonl);
-        let errors: Vec<_> = records
-            .iter()
-            .filter_map(|r| r.profile.as_ref().err())
-            .map(|e| (e.field.as_str(), e.reason.as_str()))
-            .collect();
+        let errors = field_errors(&records);
         assert_eq!(
             errors,
             [
@@ -1114,11 +1115,7 @@ mod tests {
         let text =
             "id,occupation_code,item_codes,removed_item_codes\na,I1315,\"403964,400772\",\nb,I1315,403964,\"1 2,3\"\n";
         let records = read_all(text, InputFormat::Csv);
-        let errors: Vec<_> = records
-            .iter()
-            .filter_map(|r| r.profile.as_ref().err())
-            .map(|e| (e.field.as_str(), e.reason.as_str()))
-            .collect();
+        let errors = field_errors(&records);
         assert_eq!(
             errors,
             [
