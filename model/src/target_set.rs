@@ -98,12 +98,21 @@ impl TargetSets {
         let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
         // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
         // `[sets]` would be a set described "I1315" with no rule. Refuse that shape first.
+        // At the top level it would be an unknown key: the same way to write it is given.
+        let bare = |place: &str, name: &str| {
+            invalid(format!(
+                "{place}{name}: a bare list is not a set: write `include = [...]` under `[sets.{name}]` with a `description`"
+            ))
+        };
         let shape: Option<toml::Table> = toml::from_str(text).ok();
+        if let Some(top) = shape.as_ref() {
+            if let Some((name, _)) = top.iter().find(|(key, value)| *key != "sets" && value.is_array()) {
+                return Err(bare("", name));
+            }
+        }
         if let Some(toml::Value::Table(sets)) = shape.as_ref().and_then(|t| t.get("sets")) {
             if let Some((name, _)) = sets.iter().find(|(_, rules)| rules.is_array()) {
-                return Err(invalid(format!(
-                    "sets.{name}: a bare list is not a set: write `include = [...]` under `[sets.{name}]` with a `description`"
-                )));
+                return Err(bare("sets.", name));
             }
         }
         let parsed: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
@@ -262,6 +271,18 @@ mod tests {
                 "t.toml: sets.FIBRE_ONLY: a bare list is not a set: write `include = [...]` under `[sets.FIBRE_ONLY]` with a `description`"
             );
         }
+        // At the top level (as the README says) it was serde's "unknown field `FIBRE_ONLY`,
+        // expected `sets`", without the way to write it.
+        let top = "FIBRE_ONLY = ['A1001']
+[sets.x]
+description='d'
+include=['A1001']
+";
+        let err = TargetSets::from_toml("t.toml", top, &cat).expect_err("bare list at the top level");
+        assert_eq!(
+            err.to_string(),
+            "t.toml: FIBRE_ONLY: a bare list is not a set: write `include = [...]` under `[sets.FIBRE_ONLY]` with a `description`"
+        );
         let spaced = "[sets.\" DIG \"]\ndescription='d'\ninclude=['A1001']\n";
         let err = TargetSets::from_toml("t.toml", spaced, &cat).expect_err("bad name");
         assert!(err.to_string().contains("a set name is letters A-Z, digits and _"), "{err}");
