@@ -614,6 +614,10 @@ fn a_directory_as_input_or_output_is_named_as_such() {
             bin().args(["gen-profiles", "--count", "1", "--output"]).arg(&dir).output().unwrap(),
             format!("error: cannot write {}: a directory, not a file\n", dir.display()),
         ),
+        (
+            bin().args(["cohort", "--input"]).arg(&input).arg("--output").arg(&dir).output().unwrap(),
+            format!("error: cannot write {}: a directory, not a file\n", dir.display()),
+        ),
     ];
     for (run, expected) in runs {
         assert_eq!((run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned()), (Some(1), expected));

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use passerelle_model::cohort::{
@@ -22,7 +22,8 @@ use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::Outcome;
 use crate::batch::score::ScoreOptions;
 use crate::batch::{
-    format_of, open_input, open_output, read_error, refuse_same_file, BatchError, InputFormat, CHUNK_RECORDS,
+    directory_error, format_of, open_input, open_output, read_error, refuse_same_file, BatchError, InputFormat,
+    CHUNK_RECORDS,
 };
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
@@ -444,6 +445,11 @@ pub fn csv(c: &CohortOutput) -> Result<Vec<u8>, csv::Error> {
 /// reason` line each.
 pub fn run(args: CohortArgs) -> Result<(), BatchError> {
     let input_format = format_of(&args.input, args.input_format, "input-format")?;
+    // The report is written after the whole cohort is analysed: a directory as the output is
+    // refused before that, as `score` refuses it (not after minutes, with the OS's words).
+    if args.output != Path::new("-") && args.output.is_dir() {
+        return Err(directory_error(&args.output, false));
+    }
     let source = EngineSource::from(args.source);
     let engine = source.load()?;
     let training = if args.no_certifications { None } else { Some(source.load_training(engine.catalogue())?) };
