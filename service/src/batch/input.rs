@@ -207,6 +207,18 @@ fn not_utf8_in_csv(bytes: &[u8], header: &[String]) -> RecordError {
     not_utf8_error()
 }
 
+/// The id of a CSV record that is not UTF-8, read from column `column` when that field is
+/// UTF-8, not empty and at most [`MAX_ID_BYTES`] (trimmed, as a readable record's id).
+fn csv_id_of_bytes(bytes: &[u8], column: usize) -> Option<String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    if !matches!(reader.read_byte_record(&mut record), Ok(true)) {
+        return None;
+    }
+    let id = std::str::from_utf8(record.get(column)?).ok()?.trim();
+    (!id.is_empty() && id.len() <= MAX_ID_BYTES).then(|| id.to_string())
+}
+
 /// The error record of a record longer than the limit.
 fn too_long(size: u64, max: usize) -> RecordError {
     RecordError {
@@ -362,7 +374,15 @@ impl<R: BufRead> ProfileReader<R> {
                             }
                         }
                         Ok(record) => parse_csv_record(line, columns, self.header.len(), &record),
-                        Err(e) => InputRecord { line, id: None, profile: Err(e) },
+                        Err(e) => {
+                            // A record refused as not UTF-8 keeps its id when the id's own column
+                            // is UTF-8 (a Latin-1 job title does not hide whose record it is).
+                            let id = std::str::from_utf8(&self.bytes)
+                                .is_err()
+                                .then(|| csv_id_of_bytes(&self.bytes, columns.id))
+                                .flatten();
+                            InputRecord { line, id, profile: Err(e) }
+                        }
                     }));
                 }
             }
@@ -1136,18 +1156,22 @@ mod tests {
         let mut bytes = b"id,occupation_code,job_title\na,I1315,Soudeur\nb,I1315,Soud".to_vec();
         bytes.extend_from_slice(&[0xe9, b'\n']);
         bytes.extend_from_slice(b"c,I1315,x,\xff\n");
+        // The id is kept when its own column is UTF-8 (it was lost: `"id": null`).
+        bytes.extend_from_slice(b"d\xe9,I1315,x\n");
         let mut reader = ProfileReader::new(bytes.as_slice(), InputFormat::Csv);
         let mut errors = Vec::new();
         while let Some(r) = reader.next_record().expect("in memory") {
             if let Err(e) = r.profile {
-                errors.push((r.line, e.field, e.reason));
+                errors.push((r.line, r.id, e.field, e.reason));
             }
         }
+        let some = |id: &str| Some(id.to_string());
         assert_eq!(
             errors,
             [
-                (3, "job_title".to_string(), "job_title: not valid UTF-8 (column 3)".to_string()),
-                (4, "line".to_string(), "not valid UTF-8".to_string()),
+                (3, some("b"), "job_title".to_string(), "job_title: not valid UTF-8 (column 3)".to_string()),
+                (4, some("c"), "line".to_string(), "not valid UTF-8".to_string()),
+                (5, None, "id".to_string(), "id: not valid UTF-8 (column 1)".to_string()),
             ]
         );
     }
