@@ -124,6 +124,26 @@ impl ApiKeys {
         Ok(Some(ApiKeys { digests }))
     }
 
+    /// The value of `PASSERELLE_API_KEYS` as text (`raw` from [`std::env::var_os`]). A value
+    /// that is not UTF-8 is refused naming its entry: read as unset (`env::var(..).ok()`), it
+    /// turned authentication off.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::BadKey`] on the first entry that is not UTF-8.
+    pub fn env_value(raw: Option<std::ffi::OsString>) -> Result<Option<String>, ApiKeyError> {
+        let Some(raw) = raw else { return Ok(None) };
+        raw.into_string().map(Some).map_err(|raw| {
+            // Numbered as `load` numbers the entries (empty ones counted).
+            let lossy = raw.to_string_lossy();
+            let i = lossy.split(',').position(|k| k.contains('\u{FFFD}')).unwrap_or(0);
+            ApiKeyError::BadKey {
+                origin: crate::settings::API_KEYS_ENV.to_string(),
+                position: format!("key {}", i + 1),
+                reason: "not valid UTF-8 (keys are visible ASCII characters)".into(),
+            }
+        })
+    }
+
     /// How many keys are accepted.
     pub fn len(&self) -> usize {
         self.digests.len()
@@ -195,6 +215,19 @@ mod tests {
         let file = dir.path().join("keys");
         std::fs::write(&file, "# none yet\n\n").unwrap();
         assert!(matches!(ApiKeys::load(Some(&file), None), Err(ApiKeyError::NoKeys { .. })));
+    }
+
+    /// A `PASSERELLE_API_KEYS` that is not UTF-8 was read as unset: the server started with
+    /// authentication off.
+    #[cfg(unix)]
+    #[test]
+    fn an_env_value_that_is_not_utf8_is_refused_naming_its_entry() {
+        use std::os::unix::ffi::OsStringExt;
+        let raw = std::ffi::OsString::from_vec([K1.as_bytes(), b",,abc\xe9defghijklmnop"].concat());
+        let err = ApiKeys::env_value(Some(raw)).unwrap_err().to_string();
+        assert_eq!(err, "PASSERELLE_API_KEYS: key 3: not valid UTF-8 (keys are visible ASCII characters)");
+        assert_eq!(ApiKeys::env_value(None).unwrap(), None);
+        assert_eq!(ApiKeys::env_value(Some(K1.into())).unwrap().as_deref(), Some(K1));
     }
 
     #[test]

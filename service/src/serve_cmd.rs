@@ -134,7 +134,8 @@ pub async fn serve_command(args: ServeArgs) -> Result<(), CliError> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    let keys = ApiKeys::load(settings.api_keys_file.as_deref(), std::env::var(API_KEYS_ENV).ok().as_deref())?;
+    let env_keys = ApiKeys::env_value(std::env::var_os(API_KEYS_ENV))?;
+    let keys = ApiKeys::load(settings.api_keys_file.as_deref(), env_keys.as_deref())?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .map_err(|source| CliError::Bind { addr: settings.addr, source })?;
