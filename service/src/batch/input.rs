@@ -193,30 +193,28 @@ fn not_utf8_error() -> RecordError {
     RecordError { field: "line".into(), reason: "not valid UTF-8".into() }
 }
 
-/// The error record of a CSV record that is not UTF-8, naming the first such field by its
-/// header column when there is one (`job_title: not valid UTF-8 (column 4)`).
-fn not_utf8_in_csv(bytes: &[u8], header: &[String]) -> RecordError {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut record = csv::ByteRecord::new();
-    if let Ok(true) = reader.read_byte_record(&mut record) {
-        let bad = record.iter().position(|field| std::str::from_utf8(field).is_err());
-        if let Some((i, name)) = bad.and_then(|i| Some(i).zip(header.get(i))).filter(|(_, n)| !n.is_empty()) {
-            return RecordError::on(name, &format!("not valid UTF-8 (column {})", i + 1));
-        }
-    }
-    not_utf8_error()
-}
-
-/// The id of a CSV record that is not UTF-8, read from column `column` when that field is
-/// UTF-8, not empty and at most [`MAX_ID_BYTES`] (trimmed, as a readable record's id).
-fn csv_id_of_bytes(bytes: &[u8], column: usize) -> Option<String> {
+/// A CSV record that is not UTF-8 (`bytes`, one record), split into fields once: its error
+/// names the first such field by its header column when there is one (`job_title: not
+/// valid UTF-8 (column 4)`), and its id is kept when the `id_column` field is UTF-8, not
+/// empty and at most [`MAX_ID_BYTES`] (trimmed, as a readable record's id).
+fn not_utf8_in_csv(bytes: &[u8], header: &[String], id_column: usize) -> (RecordError, Option<String>) {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut record = csv::ByteRecord::new();
     if !matches!(reader.read_byte_record(&mut record), Ok(true)) {
-        return None;
+        return (not_utf8_error(), None);
     }
-    let id = std::str::from_utf8(record.get(column)?).ok()?.trim();
-    (!id.is_empty() && id.len() <= MAX_ID_BYTES).then(|| id.to_string())
+    let id = record
+        .get(id_column)
+        .and_then(|f| std::str::from_utf8(f).ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= MAX_ID_BYTES)
+        .map(str::to_string);
+    let bad = record.iter().position(|field| std::str::from_utf8(field).is_err());
+    let error = match bad.and_then(|i| Some(i).zip(header.get(i))).filter(|(_, n)| !n.is_empty()) {
+        Some((i, name)) => RecordError::on(name, &format!("not valid UTF-8 (column {})", i + 1)),
+        None => not_utf8_error(),
+    };
+    (error, id)
 }
 
 /// The error record of a record longer than the limit.
@@ -233,8 +231,10 @@ enum RawCsv {
     Blank,
     /// The record's text is the reader's buffer (UTF-8 checked).
     Text,
-    /// The record cannot be read: too long, not UTF-8, an unclosed quote.
+    /// The record cannot be read: too long, an unclosed quote.
     Bad(RecordError),
+    /// The record is not UTF-8: its error, and its id when that field is readable.
+    NotUtf8(RecordError, Option<String>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -297,7 +297,7 @@ impl<R: BufRead> ProfileReader<R> {
             let line = self.line_of_record;
             let header = match raw {
                 RawCsv::Blank => continue,
-                RawCsv::Bad(e) => Err(e.reason),
+                RawCsv::Bad(e) | RawCsv::NotUtf8(e, _) => Err(e.reason),
                 RawCsv::Text => parse_csv_line(&self.text()),
             };
             self.header_read = true;
@@ -359,6 +359,9 @@ impl<R: BufRead> ProfileReader<R> {
                     let record = match raw {
                         RawCsv::Blank => continue,
                         RawCsv::Bad(e) => Err(e),
+                        // A record refused as not UTF-8 keeps its id when the id's own column
+                        // is UTF-8 (a Latin-1 job title does not hide whose record it is).
+                        RawCsv::NotUtf8(e, id) => return Ok(Some(InputRecord { line, id, profile: Err(e) })),
                         RawCsv::Text => {
                             parse_csv_line(&self.text()).map_err(|reason| RecordError { field: "line".into(), reason })
                         }
@@ -374,15 +377,7 @@ impl<R: BufRead> ProfileReader<R> {
                             }
                         }
                         Ok(record) => parse_csv_record(line, columns, self.header.len(), &record),
-                        Err(e) => {
-                            // A record refused as not UTF-8 keeps its id when the id's own column
-                            // is UTF-8 (a Latin-1 job title does not hide whose record it is).
-                            let id = std::str::from_utf8(&self.bytes)
-                                .is_err()
-                                .then(|| csv_id_of_bytes(&self.bytes, columns.id))
-                                .flatten();
-                            InputRecord { line, id, profile: Err(e) }
-                        }
+                        Err(e) => InputRecord { line, id: None, profile: Err(e) },
                     }));
                 }
             }
@@ -433,7 +428,9 @@ impl<R: BufRead> ProfileReader<R> {
             return Ok(Some(RawCsv::Bad(too_long(size, max))));
         }
         let Ok(text) = std::str::from_utf8(&self.bytes) else {
-            return Ok(Some(RawCsv::Bad(not_utf8_in_csv(&self.bytes, &self.header))));
+            let id_column = self.columns.map_or(0, |c| c.id);
+            let (error, id) = not_utf8_in_csv(&self.bytes, &self.header, id_column);
+            return Ok(Some(RawCsv::NotUtf8(error, id)));
         };
         // The csv crate drops a byte-order mark at the start of each record (files joined with
         // `cat` carry one per file); a line holding only one is blank.
