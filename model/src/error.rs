@@ -172,6 +172,28 @@ pub fn echo_number(value: f64) -> String {
     }
 }
 
+/// The first of `names` that a CSV header gives more than once, as the start of a reason:
+/// `` the column `certification` appears 2 times (columns 1 and 8) `` (1-based columns).
+/// `None` when each of `names` appears at most once. Callers say why that is ambiguous.
+///
+/// ```
+/// use passerelle_model::error::repeated_column;
+/// let header = ["id", "occupation_code", "id", "id"];
+/// assert_eq!(
+///     repeated_column(&header, ["occupation_code", "id"]).as_deref(),
+///     Some("the column `id` appears 3 times (columns 1, 3 and 4)")
+/// );
+/// assert_eq!(repeated_column(&header, ["occupation_code"]), None);
+/// ```
+pub fn repeated_column<'a, H: AsRef<str>>(header: &[H], names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    names.into_iter().find_map(|name| {
+        let at: Vec<String> =
+            header.iter().enumerate().filter(|(_, h)| h.as_ref() == name).map(|(i, _)| (i + 1).to_string()).collect();
+        let (last, first @ [_, ..]) = at.split_last()? else { return None };
+        Some(format!("the column `{name}` appears {} times (columns {} and {last})", at.len(), first.join(", ")))
+    })
+}
+
 impl QueryError {
     /// The request field this error is about (for a `BadRequest` field violation).
     pub fn field(&self) -> &str {

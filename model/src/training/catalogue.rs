@@ -320,20 +320,12 @@ fn columns(file: &str, rows: &mut CsvRows<'_>, wanted: &[&'static str]) -> Resul
     let header: Vec<String> = header.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_string()).collect();
     // A column given twice is ambiguous: refused, not resolved by taking the first (as
     // `score` does for its input). Other columns are ignored, so their repeats do not matter.
-    for w in wanted {
-        let at: Vec<String> =
-            header.iter().enumerate().filter(|(_, h)| h == w).map(|(i, _)| (i + 1).to_string()).collect();
-        if let Some((last, first @ [_, ..])) = at.split_last() {
-            return Err(DataError::BadRow {
-                file: file.to_string(),
-                line: 1,
-                reason: format!(
-                    "the column `{w}` appears {} times (columns {} and {last}): which one to read is ambiguous",
-                    at.len(),
-                    first.join(", ")
-                ),
-            });
-        }
+    if let Some(repeated) = crate::error::repeated_column(&header, wanted.iter().copied()) {
+        return Err(DataError::BadRow {
+            file: file.to_string(),
+            line: 1,
+            reason: format!("{repeated}: which one to read is ambiguous"),
+        });
     }
     wanted
         .iter()

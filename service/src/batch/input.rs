@@ -36,7 +36,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use passerelle_model::engine::ProfileQuery;
-use passerelle_model::error::echo;
+use passerelle_model::error::{echo, repeated_column};
 use serde_json::Value;
 
 /// Default largest record, in bytes (1 MiB; `--max-record-bytes`): a profile of 2 × 1,000
@@ -511,16 +511,8 @@ fn header_columns(line: u64, header: &csv::StringRecord) -> Result<Columns, Head
     let fail = |reason: &str| HeaderError { line, reason: reason.to_string(), found: found.clone() };
     // A profile column given twice is ambiguous (which one holds the profile?): refused, not
     // resolved by taking the first. Other columns are ignored, so their repeats do not matter.
-    for name in FIELDS {
-        let at: Vec<String> =
-            names.iter().enumerate().filter(|(_, h)| **h == name).map(|(i, _)| (i + 1).to_string()).collect();
-        if let Some((last, first @ [_, ..])) = at.split_last() {
-            return Err(fail(&format!(
-                "the column `{name}` appears {} times (columns {} and {last}): which one holds the profile is ambiguous",
-                at.len(),
-                first.join(", ")
-            )));
-        }
+    if let Some(repeated) = repeated_column(&names, FIELDS) {
+        return Err(fail(&format!("{repeated}: which one holds the profile is ambiguous")));
     }
     // A column that differs from a profile column only by case or separators (`ID`,
     // `Occupation Code`) would be ignored, its data silently lost: refused with the exact names.
