@@ -15,7 +15,7 @@ use passerelle_model::engine::Engine;
 use passerelle_model::error::DataError;
 use passerelle_model::search;
 use passerelle_model::target_set::TargetSets;
-use passerelle_model::training::catalogue::TrainingCatalogue;
+use passerelle_model::training::catalogue::{RowIssue, TrainingCatalogue};
 use passerelle_model::transition::ModelArtifact;
 use tokio::net::TcpListener;
 use tokio_stream::{Stream, StreamExt};
@@ -145,6 +145,20 @@ impl EngineSource {
     /// # Errors
     /// [`DataError`] when the operator file cannot be read or lacks a column.
     pub fn load_training(&self, catalogue: &Catalogue) -> Result<TrainingCatalogue, DataError> {
+        let (training, issues) = self.read_training(catalogue)?;
+        for issue in &issues {
+            tracing::warn!(%issue, "operator training catalogue: row refused");
+        }
+        Ok(training)
+    }
+
+    /// The training catalogue on `catalogue` (embedded facts, then the operator's file if
+    /// `training_catalogue` is set) and the operator rows refused, each with its line, for
+    /// the caller to report (the server logs them, the CLI prints them on stderr).
+    ///
+    /// # Errors
+    /// [`DataError`] if the operator file cannot be read or lacks a column.
+    pub fn read_training(&self, catalogue: &Catalogue) -> Result<(TrainingCatalogue, Vec<RowIssue>), DataError> {
         let operator = match &self.training_catalogue {
             // Bytes, not text: a row with invalid UTF-8 is refused with its line, like any
             // other bad row, rather than the whole file without one.
@@ -154,12 +168,7 @@ impl EngineSource {
             )),
             None => None,
         };
-        let (training, issues) =
-            embedded::training_catalogue(catalogue, operator.as_ref().map(|(n, t)| (n.as_str(), t.as_slice())))?;
-        for issue in &issues {
-            tracing::warn!(%issue, "operator training catalogue: row refused");
-        }
-        Ok(training)
+        embedded::training_catalogue(catalogue, operator.as_ref().map(|(n, t)| (n.as_str(), t.as_slice())))
     }
 }
 

@@ -53,19 +53,7 @@ impl PlanProfileArgs {
     fn load(&self) -> Result<(Engine, TrainingCatalogue), CliError> {
         let source = EngineSource { training_catalogue: self.training_catalogue.clone(), ..self.source.clone().into() };
         let engine = source.load()?;
-        let operator = match &source.training_catalogue {
-            Some(path) => Some((
-                path.display().to_string(),
-                // Bytes: a row with invalid UTF-8 is refused with its line (see `load_training`).
-                std::fs::read(path)
-                    .map_err(|e| passerelle_model::error::DataError::Io { file: path.clone(), source: e })?,
-            )),
-            None => None,
-        };
-        let (training, issues) = embedded::training_catalogue(
-            engine.catalogue(),
-            operator.as_ref().map(|(n, t)| (n.as_str(), t.as_slice())),
-        )?;
+        let (training, issues) = source.read_training(engine.catalogue())?;
         for issue in &issues {
             eprintln!("warning: row refused: {issue}");
         }
