@@ -113,7 +113,7 @@ pub(crate) fn with_negative_values(command: clap::Command) -> clap::Command {
 /// any bytes and are left alone; so are positional arguments (`search`'s text has its own
 /// parser, which names it). The parser is chosen by the type the option parses to, so an
 /// option with its own parser of one of these types would lose it: the listening addresses
-/// (`serve_cmd::parse_listen_addr`) are mapped to their own parser here, and any new custom
+/// (`settings::parse_listen_addr`) are mapped to their own parser here, and any new custom
 /// parser of a `String` or `f64` must be too.
 pub(crate) fn with_named_utf8_errors(command: clap::Command) -> clap::Command {
     use clap::builder::ValueParser;
@@ -143,7 +143,7 @@ pub(crate) fn with_named_utf8_errors(command: clap::Command) -> clap::Command {
                 // names are not resolved).
                 () if id == address => arg.value_parser(ValueParser::new(clap::builder::TypedValueParser::try_map(
                     clap::builder::OsStringValueParser::new(),
-                    |text| crate::serve_cmd::parse_listen_addr(text.to_str().ok_or_else(|| NOT_UTF8.to_string())?),
+                    |text| crate::settings::parse_listen_addr(text.to_str().ok_or_else(|| NOT_UTF8.to_string())?),
                 ))),
                 () => arg,
             }

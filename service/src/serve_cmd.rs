@@ -9,7 +9,7 @@ use clap::Args;
 use crate::auth::ApiKeys;
 use crate::cli::{whole, CliError, SourceArgs};
 use crate::server::serve_with_settings;
-use crate::settings::{ranges, Settings, SettingsOverrides, API_KEYS_ENV};
+use crate::settings::{parse_listen_addr, ranges, Settings, SettingsOverrides, API_KEYS_ENV};
 use crate::telemetry::{self, LogFormat};
 
 /// `passerelle serve`. Settings come from compiled defaults, then the `--config` TOML file
@@ -72,17 +72,6 @@ pub struct ServeArgs {
     /// Prometheus endpoint; off when unset [key metrics_addr].
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
     pub metrics_addr: Option<SocketAddr>,
-}
-
-/// An address to listen on: an IP address and a port. The standard library's own message
-/// (`invalid socket address syntax`) says neither what is expected nor that a host name
-/// such as `localhost` is not resolved.
-pub(crate) fn parse_listen_addr(value: &str) -> Result<SocketAddr, String> {
-    value.parse().map_err(|_| {
-        "expected an IP address and a port, such as 127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051 \
-         (host names such as localhost are not resolved)"
-            .to_string()
-    })
 }
 
 const SERVE_AFTER_HELP: &str = "\

@@ -464,8 +464,23 @@ fn origin(md: &figment::Metadata, key: &str) -> Option<String> {
     }
 }
 
+/// An address to listen on: an IP address and a port. The standard library's own message
+/// (`invalid socket address syntax`) says neither what is expected nor that a host name
+/// such as `localhost` is not resolved. Used by the `--addr`/`--metrics-addr` flags and
+/// by the `addr`/`metrics_addr` keys of the config file and environment.
+///
+/// # Errors
+/// The reason, for clap or serde to wrap with the option or key.
+pub fn parse_listen_addr(value: &str) -> Result<SocketAddr, String> {
+    value.parse().map_err(|_| {
+        "expected an IP address and a port, such as 127.0.0.1:50051, 0.0.0.0:50051 or [::1]:50051 \
+         (host names such as localhost are not resolved)"
+            .to_string()
+    })
+}
+
 /// `addr` and `metrics_addr` from the config file or the environment, with the reason the
-/// flags give ([`crate::serve_cmd::parse_listen_addr`]) instead of serde's
+/// flags give ([`parse_listen_addr`]) instead of serde's
 /// `invalid socket address syntax`.
 mod listen_addr {
     use std::fmt;
@@ -487,7 +502,7 @@ mod listen_addr {
             if v.is_empty() {
                 return Err(E::custom("the address is empty; leave the key out for its default"));
             }
-            crate::serve_cmd::parse_listen_addr(v)
+            super::parse_listen_addr(v)
                 .map_err(|reason| E::custom(format!("`{}`: {reason}", passerelle_model::error::echo(v))))
         }
 
