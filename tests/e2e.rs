@@ -196,6 +196,42 @@ async fn unknown_item_code_is_invalid_argument() {
 }
 
 #[tokio::test]
+async fn every_unknown_code_of_a_profile_is_reported_at_once() {
+    // An adviser's platform with three stale codes learns of all three in one answer.
+    let mut req = request("X9999", TargetSet::All, None);
+    if let Some(p) = req.profile.as_mut() {
+        p.item_codes = vec!["100023".into(), "12x".into()];
+        p.removed_item_codes = vec!["abc".into()];
+    }
+    let app = spawn_app().await;
+    let status = app.pathways().recommend_pathways(req).await.expect_err("must be refused");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "profile.occupation_code: unknown ROME code `X9999`; profile.item_codes[1]: unknown item code `12x`; \
+         profile.removed_item_codes[0]: unknown item code `abc`"
+    );
+    let details = status.get_error_details();
+    let fields: Vec<&str> =
+        details.bad_request().expect("BadRequest details").field_violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, ["profile.occupation_code", "profile.item_codes[1]", "profile.removed_item_codes[0]"]);
+    // Twelve unknown codes: five listed (message and details), seven counted.
+    let mut req = request("I1315", TargetSet::All, None);
+    if let Some(p) = req.profile.as_mut() {
+        p.item_codes = (0..12).map(|i| format!("x{i}")).collect();
+    }
+    let status = app.pathways().recommend_pathways(req).await.expect_err("must be refused");
+    assert!(status.message().starts_with("profile.item_codes[0]: unknown item code `x0`; "), "{}", status.message());
+    assert!(
+        status.message().ends_with("profile.item_codes[4]: unknown item code `x4` (and 7 more)"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(status.get_error_details().bad_request().map(|b| b.field_violations.len()), Some(5));
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn empty_or_missing_profile_is_invalid_argument() {
     assert_invalid(
         request("", TargetSet::All, None),

@@ -448,21 +448,41 @@ impl Engine {
     /// Resolves a profile to its items and declared occupation.
     ///
     /// # Errors
-    /// [`QueryError::UnknownOccupation`], [`QueryError::UnknownItem`] naming the field and
-    /// value, [`QueryError::TooManyItems`], [`QueryError::EmptyProfile`].
+    /// [`QueryError::TooManyItems`]; [`QueryError::UnknownOccupation`] or
+    /// [`QueryError::UnknownItem`] naming the field and value, or [`QueryError::Several`]
+    /// listing every unknown code when there are more than one; [`QueryError::EmptyProfile`].
     pub fn resolve(&self, profile: &ProfileQuery) -> Result<(Vec<ItemId>, Option<OccupationId>), QueryError> {
+        for (codes, field) in
+            [(&profile.item_codes, "profile.item_codes"), (&profile.removed_item_codes, "profile.removed_item_codes")]
+        {
+            if codes.len() > MAX_PROFILE_ITEMS {
+                return Err(QueryError::TooManyItems {
+                    field: field.to_string(),
+                    got: codes.len(),
+                    max: MAX_PROFILE_ITEMS,
+                });
+            }
+        }
+        let mut unknown = Vec::new();
         let occupation = match &profile.occupation_code {
             Some(code) if !code.trim().is_empty() => {
                 let normalised = code.trim().to_ascii_uppercase();
-                Some(self.catalogue.occupation_id(&normalised).ok_or_else(|| QueryError::UnknownOccupation {
-                    field: "profile.occupation_code".to_string(),
-                    code: echo(code),
-                })?)
+                let id = self.catalogue.occupation_id(&normalised);
+                if id.is_none() {
+                    unknown.push(QueryError::UnknownOccupation {
+                        field: "profile.occupation_code".to_string(),
+                        code: echo(code),
+                    });
+                }
+                id
             }
             _ => None,
         };
-        let added = self.item_ids(&profile.item_codes, "profile.item_codes")?;
-        let removed = self.item_ids(&profile.removed_item_codes, "profile.removed_item_codes")?;
+        let added = self.item_ids(&profile.item_codes, "profile.item_codes", &mut unknown);
+        let removed = self.item_ids(&profile.removed_item_codes, "profile.removed_item_codes", &mut unknown);
+        if let Some(err) = QueryError::combine(unknown) {
+            return Err(err);
+        }
         let mut items: Vec<ItemId> =
             occupation.map(|o| self.catalogue.occupation(o).items.iter().map(|l| l.item).collect()).unwrap_or_default();
         items.extend(added);
@@ -475,29 +495,20 @@ impl Engine {
         Ok((items, occupation))
     }
 
-    fn item_ids(&self, codes: &[String], field: &str) -> Result<Vec<ItemId>, QueryError> {
-        if codes.len() > MAX_PROFILE_ITEMS {
-            return Err(QueryError::TooManyItems {
-                field: field.to_string(),
-                got: codes.len(),
-                max: MAX_PROFILE_ITEMS,
-            });
+    /// The known items of `codes`; each unknown one is pushed to `unknown`, naming
+    /// `field[i]`.
+    fn item_ids(&self, codes: &[String], field: &str, unknown: &mut Vec<QueryError>) -> Vec<ItemId> {
+        let mut items = Vec::with_capacity(codes.len());
+        for (i, code) in codes.iter().enumerate() {
+            let digits = code.trim();
+            // A code_ogr is a plain decimal number: no sign, no leading zero.
+            let plain = !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            match plain.then(|| digits.parse::<u32>().ok()).flatten().and_then(|c| self.catalogue.item_id(c)) {
+                Some(item) => items.push(item),
+                None => unknown.push(QueryError::UnknownItem { field: format!("{field}[{i}]"), code: echo(code) }),
+            }
         }
-        codes
-            .iter()
-            .enumerate()
-            .map(|(i, code)| {
-                let digits = code.trim();
-                // A code_ogr is a plain decimal number: no sign, no leading zero.
-                let plain =
-                    !digits.starts_with('0') && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-                plain
-                    .then(|| digits.parse::<u32>().ok())
-                    .flatten()
-                    .and_then(|c| self.catalogue.item_id(c))
-                    .ok_or_else(|| QueryError::UnknownItem { field: format!("{field}[{i}]"), code: echo(code) })
-            })
-            .collect()
+        items
     }
 
     /// Ranks the occupations of the query's target set for the profile.

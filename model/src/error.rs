@@ -135,6 +135,36 @@ pub enum QueryError {
         /// What is missing.
         what: &'static str,
     },
+    /// More than one code of a profile is unknown ([`QueryError::UnknownOccupation`],
+    /// [`QueryError::UnknownItem`]): each one, in request order (occupation code, then
+    /// `item_codes`, then `removed_item_codes`), so a caller fixes them all at once. The
+    /// message lists the first [`MAX_LISTED_ERRORS`] and counts the rest.
+    #[error("{}", list_messages(.0.iter().map(ToString::to_string), .0.len()))]
+    Several(Vec<QueryError>),
+}
+
+/// Most errors a [`QueryError::Several`] message (and its gRPC `BadRequest` details) lists;
+/// the rest are counted. Error messages and details travel in gRPC headers, which clients
+/// cap at 8–16 KiB: five echoes of 40 characters keep both under about 3 KiB.
+pub const MAX_LISTED_ERRORS: usize = 5;
+
+/// The messages of several errors as one: the first [`MAX_LISTED_ERRORS`] of `messages`
+/// joined by `; `, then `(and N more)` when `total` is larger.
+///
+/// ```
+/// use passerelle_model::error::list_messages;
+/// let messages = (0..12).map(|i| format!("item_codes[{i}]: unknown item code `x`"));
+/// let joined = list_messages(messages, 12);
+/// assert!(joined.starts_with("item_codes[0]: unknown item code `x`; item_codes[1]: "));
+/// assert!(joined.ends_with("item_codes[4]: unknown item code `x` (and 7 more)"));
+/// ```
+pub fn list_messages(messages: impl Iterator<Item = String>, total: usize) -> String {
+    let listed: Vec<String> = messages.take(MAX_LISTED_ERRORS).collect();
+    let mut out = listed.join("; ");
+    if total > listed.len() {
+        out.push_str(&format!(" (and {} more)", total - listed.len()));
+    }
+    out
 }
 
 /// Longest echo of a client value in an error message, in characters: error messages
@@ -208,6 +238,26 @@ impl QueryError {
             QueryError::EmptyProfile => "profile",
             QueryError::TopKOutOfRange { .. } => "top_k",
             QueryError::UnknownTargetSet { .. } => "target_set",
+            QueryError::Several(errors) => errors.first().map_or("profile", QueryError::field),
+        }
+    }
+
+    /// The errors this one stands for: the list of a [`QueryError::Several`], else itself.
+    /// One `BadRequest` field violation (or batch error field) each.
+    pub fn violations(&self) -> &[QueryError] {
+        match self {
+            QueryError::Several(errors) => errors,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// `errors` as one error: `None` for none, the error itself for one, else
+    /// [`QueryError::Several`].
+    pub fn combine(mut errors: Vec<QueryError>) -> Option<QueryError> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(QueryError::Several(errors)),
         }
     }
 }

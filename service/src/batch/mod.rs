@@ -232,8 +232,29 @@ fn progress_bar(input_len: Option<u64>) -> indicatif::ProgressBar {
 }
 
 /// The message of a record refused by the engine, in the record's own field names
-/// (`item_codes[2]` rather than the RPC's `profile.item_codes[2]`).
+/// (`item_codes[2]` rather than the RPC's `profile.item_codes[2]`); for several unknown
+/// codes, the field of the first and every code in the reason.
 pub fn record_error(err: &QueryError) -> input::RecordError {
     let strip = |s: &str| s.strip_prefix("profile.").map(str::to_string).unwrap_or_else(|| s.to_string());
-    input::RecordError { field: strip(err.field()), reason: strip(&err.to_string()) }
+    let all = err.violations();
+    let reason = passerelle_model::error::list_messages(all.iter().map(|e| strip(&e.to_string())), all.len());
+    input::RecordError { field: strip(err.field()), reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_unknown_codes_make_one_record_error_in_the_record_field_names() {
+        let err = QueryError::Several(vec![
+            QueryError::UnknownOccupation { field: "profile.occupation_code".into(), code: "X9999".into() },
+            QueryError::UnknownItem { field: "profile.item_codes[1]".into(), code: "12x".into() },
+        ]);
+        let record = record_error(&err);
+        assert_eq!(record.field, "occupation_code");
+        assert_eq!(record.reason, "occupation_code: unknown ROME code `X9999`; item_codes[1]: unknown item code `12x`");
+        let one = QueryError::UnknownItem { field: "profile.item_codes[0]".into(), code: "12x".into() };
+        assert_eq!(record_error(&one).reason, "item_codes[0]: unknown item code `12x`");
+    }
 }

@@ -1,14 +1,16 @@
 //! The one place where domain errors become gRPC statuses. The `match` is exhaustive with no
 //! wildcard arm: a new error variant forces a decision here.
 
-use passerelle_model::error::QueryError;
+use passerelle_model::error::{QueryError, MAX_LISTED_ERRORS};
 
 use crate::reload::ReloadError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// Maps a query error to `INVALID_ARGUMENT` with a `google.rpc.BadRequest` field violation
-/// naming the request field (e.g. `profile.item_codes[2]`).
+/// naming the request field (e.g. `profile.item_codes[2]`), one per unknown code for a
+/// [`QueryError::Several`] (at most [`MAX_LISTED_ERRORS`]); `FAILED_PRECONDITION` for data
+/// the server was started without.
 pub fn from_query_error(err: &QueryError) -> Status {
     let code = match err {
         QueryError::UnknownOccupation { .. }
@@ -19,11 +21,17 @@ pub fn from_query_error(err: &QueryError) -> Status {
         | QueryError::UnknownTargetSet { .. }
         | QueryError::InvalidValue { .. }
         | QueryError::NoMatchingOccupation { .. }
-        | QueryError::UnknownArea { .. } => Code::InvalidArgument,
+        | QueryError::UnknownArea { .. }
+        // Only unknown codes are gathered, each of them the caller's to fix.
+        | QueryError::Several(_) => Code::InvalidArgument,
         // The server was started without the data a field needs: not the caller's fault.
         QueryError::NotLoaded { .. } => Code::FailedPrecondition,
     };
-    invalid_field(code, err.field(), &err.to_string())
+    let mut details = ErrorDetails::new();
+    for one in err.violations().iter().take(MAX_LISTED_ERRORS) {
+        details.add_bad_request_violation(one.field(), one.to_string());
+    }
+    Status::with_error_details(code, err.to_string(), details)
 }
 
 /// Maps a refused reload: `FAILED_PRECONDITION` with a `PreconditionFailure` violation
