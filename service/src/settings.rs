@@ -296,6 +296,30 @@ impl Settings {
                 warnings.push(format!("environment variable {name} is not a setting; ignored"));
             }
         }
+        // figment reads an environment value that is not UTF-8 with U+FFFD for the bad bytes
+        // (a path then names another file), and cannot serialize a flag's path that is not
+        // UTF-8 (its message named an internal type): both refused naming their source.
+        for (key, path) in flags.paths() {
+            if path.is_some_and(|p| p.to_str().is_none()) {
+                // `data`, `target_sets` and `model` come through clap from their variable too.
+                let name = env_name(key);
+                let from_env =
+                    std::env::var_os(&name).is_some_and(|v| Some(v.as_os_str()) == path.map(Path::as_os_str));
+                let from = if from_env {
+                    format!("environment variable {name}")
+                } else {
+                    format!("--{}", key.replace('_', "-"))
+                };
+                return Err(not_utf8(key, &from));
+            }
+        }
+        let from_flags = Figment::from(Serialized::defaults(flags));
+        for key in known.into_iter().filter(|key| !from_flags.contains(key)) {
+            let name = env_name(key);
+            if std::env::var_os(&name).is_some_and(|v| v.to_str().is_none()) {
+                return Err(not_utf8(key, &format!("environment variable {name}")));
+            }
+        }
         let only: Vec<&str> = known.to_vec();
         figment = figment.merge(Env::prefixed(ENV_PREFIX).only(&only).ignore(ENV_NOT_KEYS));
         figment = figment.merge(Serialized::defaults(flags));
@@ -429,6 +453,20 @@ impl Settings {
     }
 }
 
+/// The environment variable of `key` (`PASSERELLE_MAX_TOP_K` for `max_top_k`).
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// The error of a value of `key` from `from` (`environment variable PASSERELLE_DATA`,
+/// `--data`) that is not UTF-8.
+fn not_utf8(key: &'static str, from: &str) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        reason: format!("the value is not valid UTF-8 (settings are UTF-8 text), from {from}"),
+    }
+}
+
 /// A figment error as a [`SettingsError::Parse`] naming the key and where the value came
 /// from (`environment variable PASSERELLE_MAX_TOP_K`, `config file /etc/passerelle.toml`).
 fn parse_error(e: figment::Error) -> SettingsError {
@@ -458,7 +496,7 @@ fn origin(md: &figment::Metadata, key: &str) -> Option<String> {
     match &md.source {
         Some(figment::Source::File(path)) => Some(format!("config file {}", path.display())),
         _ if md.name.contains("environment") && !key.is_empty() => {
-            Some(format!("environment variable {ENV_PREFIX}{}", key.to_ascii_uppercase()))
+            Some(format!("environment variable {}", env_name(key)))
         }
         _ => None,
     }
@@ -614,6 +652,22 @@ pub struct SettingsOverrides {
     /// `metrics_addr`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_addr: Option<SocketAddr>,
+}
+
+impl SettingsOverrides {
+    /// The path keys and their values.
+    fn paths(&self) -> [(&'static str, Option<&Path>); 8] {
+        [
+            ("data", self.data.as_deref()),
+            ("target_sets", self.target_sets.as_deref()),
+            ("model", self.model.as_deref()),
+            ("tls_cert", self.tls_cert.as_deref()),
+            ("tls_key", self.tls_key.as_deref()),
+            ("tls_client_ca", self.tls_client_ca.as_deref()),
+            ("api_keys_file", self.api_keys_file.as_deref()),
+            ("training_catalogue", self.training_catalogue.as_deref()),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -151,6 +151,39 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A path that is not UTF-8 names its variable (figment's message named an internal
+    // type, or read the bad bytes as U+FFFD and named another file).
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let latin1 = std::ffi::OsStr::from_bytes(b"/srv/caf\xe9");
+        for (name, key) in [("PASSERELLE_DATA", "data"), ("PASSERELLE_TLS_CERT", "tls_cert")] {
+            let out = run(bin().args(["serve"]).env(name, latin1));
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr).trim(),
+                format!(
+                    "error: invalid setting `{key}`: the value is not valid UTF-8 (settings are UTF-8 text), from \
+                     environment variable {name}"
+                )
+            );
+        }
+        let out = run(bin().args(["serve".as_ref(), "--model".as_ref(), latin1]));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "error: invalid setting `model`: the value is not valid UTF-8 (settings are UTF-8 text), from --model"
+        );
+        // A flag given on the command line replaces the variable, which is then not read.
+        let out = run(bin()
+            .args(["serve", "--data", "/srv/rome"])
+            .env("PASSERELLE_DATA", latin1)
+            .env("PASSERELLE_LOG_FORMAT", "yaml"));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "error: invalid setting `log_format`: `yaml` is neither `text` nor `json`, from environment variable \
+             PASSERELLE_LOG_FORMAT"
+        );
+    }
     // A bad API key names its line, never the key.
     let keys = dir.path().join("keys.txt");
     std::fs::write(&keys, "# operators\nshort-secret\n").unwrap();
