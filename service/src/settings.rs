@@ -63,11 +63,13 @@ impl SettingRange {
     pub fn check(&self, value: impl TryInto<u64> + std::fmt::Display + Copy) -> Result<(), SettingsError> {
         match value.try_into() {
             Ok(v) if self.values().contains(&v) => Ok(()),
-            _ => Err(SettingsError::Invalid {
-                key: self.key,
-                reason: format!("{value} is out of range {}..={}{}", self.min, self.max, self.why_max),
-            }),
+            _ => Err(SettingsError::Invalid { key: self.key, reason: self.out_of_range(value) }),
         }
+    }
+
+    /// Why `value` (any whole number, negative ones included) is refused.
+    fn out_of_range(&self, value: impl std::fmt::Display) -> String {
+        format!("{value} is out of range {}..={}{}", self.min, self.max, self.why_max)
     }
 }
 
@@ -470,7 +472,25 @@ fn not_utf8(key: &'static str, from: &str) -> SettingsError {
 /// A figment error as a [`SettingsError::Parse`] naming the key and where the value came
 /// from (`environment variable PASSERELLE_MAX_TOP_K`, `config file /etc/passerelle.toml`).
 fn parse_error(e: figment::Error) -> SettingsError {
+    use figment::error::{Actual, Kind};
     let key = e.path.last().cloned();
+    // A whole number the setting's type cannot hold (`-1`, or over `u32::MAX` for
+    // `max_top_k`) is out of its range: the range message of the values it can hold, where
+    // figment said `invalid type: found signed int `-1`, expected u64`.
+    if let (Some(k), Kind::InvalidType(actual, _) | Kind::InvalidValue(actual, _)) = (&key, &e.kind) {
+        let value = match actual {
+            Actual::Signed(v) => Some(v.to_string()),
+            Actual::Unsigned(v) => Some(v.to_string()),
+            _ => None,
+        };
+        if let (Some(value), Some(range)) = (value, ranges::ALL.iter().find(|r| r.key.eq_ignore_ascii_case(k))) {
+            let reason = match e.metadata.as_ref().and_then(|md| origin(md, range.key)) {
+                Some(from) => format!("{}, from {from}", range.out_of_range(value)),
+                None => range.out_of_range(value),
+            };
+            return SettingsError::Invalid { key: range.key, reason };
+        }
+    }
     let origin = match &e.metadata {
         Some(md) => match origin(md, key.as_deref().unwrap_or_default()) {
             Some(from) => format!(" in {from}"),
@@ -480,7 +500,7 @@ fn parse_error(e: figment::Error) -> SettingsError {
     };
     // figment's own wording quotes the list as a whole and each key in it (`one of `addr`, …`).
     let kind = match &e.kind {
-        figment::error::Kind::UnknownField(found, expected) => format!(
+        Kind::UnknownField(found, expected) => format!(
             "unknown field: found `{found}`, expected one of {}",
             expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
         ),
@@ -777,6 +797,47 @@ mod tests {
             err,
             format!(
                 "invalid setting `log_format`: `yaml` is neither `text` nor `json`, from config file {}",
+                path.display()
+            )
+        );
+    }
+
+    /// figment said `invalid type: found signed int `-1`, expected u64` (or `invalid value`
+    /// for a `u32`): a whole number the key's type cannot hold gets the range message.
+    #[test]
+    fn a_negative_or_too_large_whole_number_in_the_file_gets_the_range_message() {
+        let dir = scratch();
+        let path = config(&dir, "n.toml", "max_top_k = -1\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `max_top_k`: -1 is out of range 1..=100 (the engine's hard cap), from config file {}",
+                path.display()
+            )
+        );
+        for range in ranges::ALL {
+            let path = config(&dir, "n.toml", &format!("{} = -1\n", range.key));
+            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "invalid setting `{}`: -1 is out of range {}..={}{}, from config file {}",
+                    range.key,
+                    range.min,
+                    range.max,
+                    range.why_max,
+                    path.display()
+                )
+            );
+        }
+        let path = config(&dir, "n.toml", "max_top_k = 5000000000\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `max_top_k`: 5000000000 is out of range 1..=100 (the engine's hard cap), from config \
+                 file {}",
                 path.display()
             )
         );

@@ -111,6 +111,15 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("error: cannot listen on {addr}: ")), "{stderr}");
+    // A negative whole number gets the range message, not figment's `invalid type: found
+    // signed int `-1`, expected u64`.
+    let out = run(bin().args(["serve"]).env("PASSERELLE_SHUTDOWN_GRACE_SECS", "-1"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `shutdown_grace_secs`: -1 is out of range 0..=3600, from environment variable \
+         PASSERELLE_SHUTDOWN_GRACE_SECS"
+    );
     // A value of the wrong type names the variable.
     let out = run(bin().args(["serve"]).env("PASSERELLE_MAX_CONNECTIONS", "many"));
     assert_eq!(out.status.code(), Some(1));
