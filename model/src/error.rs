@@ -224,6 +224,21 @@ pub fn repeated_column<'a, H: AsRef<str>>(header: &[H], names: impl IntoIterator
     })
 }
 
+/// `bytes` as text, or the 1-based line of its first byte that is not UTF-8 (a line ends
+/// at `\n`), for a text file refused with that line rather than as a whole.
+///
+/// ```
+/// use passerelle_model::error::utf8_or_line;
+/// assert_eq!(utf8_or_line(b"a = 1\n"), Ok("a = 1\n"));
+/// assert_eq!(utf8_or_line(b"a = 1\r\n# caf\xe9\n"), Err(2));
+/// ```
+///
+/// # Errors
+/// The line of the first invalid byte.
+pub fn utf8_or_line(bytes: &[u8]) -> Result<&str, usize> {
+    std::str::from_utf8(bytes).map_err(|e| bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1)
+}
+
 impl QueryError {
     /// The request field this error is about (for a `BadRequest` field violation).
     pub fn field(&self) -> &str {

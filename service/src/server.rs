@@ -112,8 +112,16 @@ impl EngineSource {
         };
         let sets = match &self.target_sets {
             Some(path) => {
-                let text = read(path)?;
-                TargetSets::from_toml(&path.display().to_string(), &text, &catalogue)?
+                let bytes = std::fs::read(path).map_err(|source| DataError::Io { file: path.clone(), source })?;
+                // Read as text, a byte that is not UTF-8 was "stream did not contain valid
+                // UTF-8" for the whole file, naming no line.
+                let file = path.display().to_string();
+                let text = passerelle_model::error::utf8_or_line(&bytes).map_err(|line| DataError::BadRow {
+                    file: file.clone(),
+                    line: line as u64,
+                    reason: "not valid UTF-8 (the file is TOML, UTF-8 text)".into(),
+                })?;
+                TargetSets::from_toml(&file, text, &catalogue)?
             }
             None => TargetSets::from_toml("data/target_sets.toml", embedded::TARGET_SETS_TOML, &catalogue)?,
         };
@@ -205,10 +213,6 @@ fn read_limited(path: &PathBuf, limit: u64) -> Result<String, DataError> {
     String::from_utf8(bytes).map_err(|e| DataError::Artifact {
         reason: format!("{}: not UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()),
     })
-}
-
-fn read(path: &PathBuf) -> Result<String, DataError> {
-    std::fs::read_to_string(path).map_err(|source| DataError::Io { file: path.clone(), source })
 }
 
 /// Serves on `listener` until `shutdown` resolves (or the engine fails to load), with the
@@ -578,6 +582,19 @@ mod tests {
             .expect_err("not UTF-8")
             .to_string()
             .ends_with("small.json: not UTF-8 (byte 0)"));
+        dir.close().expect("clean up");
+    }
+
+    /// A target-set file that is not UTF-8 was refused as a whole ("stream did not contain
+    /// valid UTF-8"), naming no line.
+    #[test]
+    fn a_target_set_file_that_is_not_utf8_is_refused_naming_the_line() {
+        let dir = tempfile::Builder::new().prefix("passerelle-sets-utf8-").tempdir().expect("temp dir");
+        let path = dir.path().join("sets.toml");
+        std::fs::write(&path, b"[sets.x]\r\ndescription = 'caf\xe9'\ninclude = ['I1315']\n").expect("write");
+        let source = EngineSource { target_sets: Some(path.clone()), ..EngineSource::default() };
+        let err = source.load().expect_err("refused").to_string();
+        assert_eq!(err, format!("{}: line 2: not valid UTF-8 (the file is TOML, UTF-8 text)", path.display()));
         dir.close().expect("clean up");
     }
 

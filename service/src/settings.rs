@@ -281,8 +281,7 @@ impl Settings {
                 .and_then(|()| std::fs::read(path))
                 .map_err(|source| SettingsError::ConfigFile { file: path.to_path_buf(), source })?;
             // figment's own message for this is split over two lines and names no line.
-            if let Err(e) = std::str::from_utf8(&bytes) {
-                let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            if let Err(line) = passerelle_model::error::utf8_or_line(&bytes) {
                 return Err(SettingsError::ConfigNotUtf8 { file: path.to_path_buf(), line });
             }
             figment = figment.merge(Toml::file_exact(path));
