@@ -9,8 +9,8 @@
 //! - `include`: its ROME code is listed.
 //!
 //! `exclude` removes codes. Every code named in the file must exist in the catalogue (any
-//! case, as the API reads codes), every `domaines` prefix must start a domaine of the
-//! catalogue, and every set needs a non-empty `description`.
+//! case, as the API reads codes), every `domaines` prefix must be non-empty and start a
+//! domaine of the catalogue, and every set needs a non-empty `description`.
 //! The set `ALL` (every occupation) always exists and cannot be redefined.
 
 use std::collections::BTreeMap;
@@ -93,7 +93,7 @@ impl TargetSets {
     /// # Errors
     /// [`DataError::Invalid`] naming `file` for malformed TOML, an unknown key, a set named
     /// `ALL`, an empty description, a code that is not in the catalogue, a `domaines` prefix
-    /// that starts no domaine, or a set with no member.
+    /// that is empty or starts no domaine, or a set with no member.
     pub fn from_toml(file: &str, text: &str, catalogue: &Catalogue) -> Result<Self, DataError> {
         let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
         // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
@@ -162,6 +162,13 @@ impl TargetSets {
             let mut keyword_rules: Vec<(bool, Vec<String>, Vec<String>)> = Vec::new();
             for (i, r) in rules.label_rules.iter().enumerate() {
                 let domaines: Vec<String> = r.domaines.iter().map(|d| normalise(d)).collect();
+                // Every domaine starts with the empty prefix: the rule would silently take them all.
+                if domaines.iter().any(String::is_empty) {
+                    return Err(invalid(format!(
+                        "sets.{raw_name}.label_rules[{i}].domaines: an empty prefix would match every domaine \
+                         (leave `domaines` out for all of them, or give a prefix such as `I` or `I13`)"
+                    )));
+                }
                 // A prefix that starts no domaine would make the rule match nothing, silently.
                 if let Some((_, given)) = domaines
                     .iter()
@@ -312,6 +319,24 @@ include=['A1001']
             "t.toml: sets.x.label_rules[1].domaines: `Z` is no grand domaine or domaine professionnel of the \
              catalogue (a prefix such as `I` or `I13`)"
         );
+    }
+
+    /// `domaines = [""]` was accepted and matched every domaine.
+    #[test]
+    fn an_empty_domaine_prefix_is_refused_naming_the_set_and_the_field() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        for empty in ["''", "' '"] {
+            let toml = format!(
+                "[sets.x]\ndescription='d'\n[[sets.x.label_rules]]\ndomaines=['A10']\nkeywords=['metier']\n\
+                 [[sets.x.label_rules]]\ndomaines=['A10', {empty}]\nkeywords=['metier']\n"
+            );
+            let err = TargetSets::from_toml("t.toml", &toml, &cat).expect_err("empty domaine");
+            assert_eq!(
+                err.to_string(),
+                "t.toml: sets.x.label_rules[1].domaines: an empty prefix would match every domaine (leave `domaines` \
+                 out for all of them, or give a prefix such as `I` or `I13`)"
+            );
+        }
     }
 
     /// `include = ["i1315"]` was refused although the API takes codes in any case.
