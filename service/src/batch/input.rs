@@ -576,7 +576,8 @@ fn parse_csv_record(line: u64, columns: Columns, header_len: usize, record: &csv
     let given = |c: Option<usize>| c.and_then(|i| record.get(i)).is_some_and(|v| !v.trim().is_empty());
     if record.len() < header_len && ![columns.occupation, columns.items, columns.job_title].into_iter().any(given) {
         let fields = if record.len() == 1 { "field" } else { "fields" };
-        let reason = format!("line {line}: {} {fields}, the header has {header_len}", record.len());
+        // The record carries its line: the reason does not repeat it.
+        let reason = format!("{} {fields}, the header has {header_len}", record.len());
         return InputRecord { line, id, profile: Err(RecordError { field: "line".into(), reason }) };
     }
     let Some(id) = id else {
@@ -1110,12 +1111,12 @@ mod tests {
         let text = "id,occupation_code\nb\nc,I1315\n";
         let records = read_all(text, InputFormat::Csv);
         let err = records[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
-        assert_eq!(err, Some(("line", "line 2: 1 field, the header has 2")));
+        assert_eq!(err, Some(("line", "1 field, the header has 2")));
         assert_eq!(records[0].id.as_deref(), Some("b"));
         let text = "id,occupation_code,item_codes,job_title\nb,,\nc,I1315\n";
         let records = read_all(text, InputFormat::Csv);
         let err = records[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
-        assert_eq!(err, Some(("line", "line 2: 3 fields, the header has 4")));
+        assert_eq!(err, Some(("line", "3 fields, the header has 4")));
         assert!(records[1].profile.is_ok(), "a short line with a profile is read, its last columns empty");
     }
 
