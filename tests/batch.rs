@@ -139,11 +139,11 @@ async fn a_long_stream_is_answered_in_order() {
 }
 
 /// A person is counted once: a later profile whose id was already counted is refused naming
-/// the sequence of the first one; an id whose first profile was refused is counted at its
+/// the first one by its message and place (`messages[0].profiles[0].id`); an id whose first profile was refused is counted at its
 /// next valid one; empty ids are anonymous. The report equals that of the cohort without the
 /// repeated profiles.
 #[tokio::test]
-async fn analyze_cohort_counts_a_repeated_id_once_and_names_its_first_sequence() {
+async fn analyze_cohort_counts_a_repeated_id_once_and_names_its_first_profile() {
     let app = spawn_app().await;
     let mut client = BatchServiceClient::new(app.channel.clone());
     let options = || CohortOptions { moves_per_person: Some(3), rows: Some(1000), ..Default::default() };
@@ -181,7 +181,8 @@ async fn analyze_cohort_counts_a_repeated_id_once_and_names_its_first_sequence()
     assert_eq!(error.field, "messages[1].profiles[0].id");
     assert_eq!(
         error.message,
-        "messages[1].profiles[0].id: this id was already counted (sequence 0): a person is counted once; this profile is left out"
+        "messages[1].profiles[0].id: this id was already counted (messages[0].profiles[0].id): a person is counted \
+         once; this profile is left out"
     );
     assert_eq!(report.refused_profiles[0].id, "C");
     app.stop().await.expect("clean stop");
@@ -234,6 +235,47 @@ async fn analyze_cohort_names_a_refused_profile_by_message_and_refuses_long_ids(
             ),
         ]
     );
+    app.stop().await.expect("clean stop");
+}
+
+/// Options errors are named by their message, as profile errors are
+/// (`messages[0].options.rows`, like `messages[m].profiles[i].profile`); they were
+/// `options.rows`.
+#[tokio::test]
+async fn analyze_cohort_names_an_options_error_by_its_message() {
+    use tonic_types::StatusExt;
+    let app = spawn_app().await;
+    let mut client = BatchServiceClient::new(app.channel.clone());
+    let cases = [
+        (
+            CohortOptions { rows: Some(0), ..Default::default() },
+            "messages[0].options.rows",
+            "messages[0].options.rows: 0 is out of range 1..=1000",
+        ),
+        (
+            CohortOptions { moves_per_person: Some(101), ..Default::default() },
+            "messages[0].options.moves_per_person",
+            "messages[0].options.moves_per_person: 101 is out of range 1..=100",
+        ),
+        (
+            CohortOptions { target_set_name: "NOPE".into(), ..Default::default() },
+            "messages[0].options.target_set_name",
+            "messages[0].options.target_set_name: unknown target set `NOPE`",
+        ),
+    ];
+    for (options, field, message) in cases {
+        let messages = vec![AnalyzeCohortRequest {
+            options: Some(options),
+            profiles: vec![CohortProfile { id: "a".into(), profile: Some(profile("I1315", &[])) }],
+        }];
+        let status = client.analyze_cohort(tokio_stream::iter(messages)).await.expect_err("refused");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(status.message(), message);
+        let details = status.get_error_details();
+        let fields: Vec<&str> =
+            details.bad_request().expect("BadRequest").field_violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, [field]);
+    }
     app.stop().await.expect("clean stop");
 }
 

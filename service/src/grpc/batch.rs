@@ -123,25 +123,42 @@ fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) 
     pb::ScoreProfilesResponse { id, sequence, outcome }
 }
 
+/// Where profile `i` of message `m` of an `AnalyzeCohort` stream sits, as one number (for
+/// [`DistinctIds`]): exact, as a message holds at most
+/// [`MAX_COHORT_PROFILES_PER_MESSAGE`] profiles.
+fn profile_position(m: usize, i: usize) -> u64 {
+    (m as u64).saturating_mul(MAX_COHORT_PROFILES_PER_MESSAGE as u64).saturating_add(i as u64)
+}
+
+/// The path of a profile from its [`profile_position`]: `messages[m].profiles[i]`.
+fn profile_path(position: u64) -> String {
+    let per_message = MAX_COHORT_PROFILES_PER_MESSAGE as u64;
+    format!("messages[{}].profiles[{}]", position / per_message, position % per_message)
+}
+
 /// Validated cohort options.
 struct CohortQuery {
     template: RecommendQuery,
     rows: usize,
 }
 
-fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>) -> Result<CohortQuery, Status> {
+/// The options of a cohort, their fields named under `prefix` (`messages[0].options.`, as
+/// the profiles' fields are named under `messages[m].profiles[i].`).
+fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>, prefix: &str) -> Result<CohortQuery, Status> {
     let pb::CohortOptions { target_set, target_set_name, moves_per_person, rows, model_only } =
         options.unwrap_or_default();
-    let target_set = convert::checked_target_set(engine, target_set, &target_set_name, "options.")?;
+    let target_set = convert::checked_target_set(engine, target_set, &target_set_name, prefix)?;
     let top_k = moves_per_person.unwrap_or(DEFAULT_TOP_K);
     if !(1..=MAX_TOP_K).contains(&top_k) {
-        let msg = format!("options.moves_per_person: {top_k} is out of range 1..={MAX_TOP_K}");
-        return Err(invalid_field(Code::InvalidArgument, "options.moves_per_person", &msg));
+        let field = format!("{prefix}moves_per_person");
+        let msg = format!("{field}: {top_k} is out of range 1..={MAX_TOP_K}");
+        return Err(invalid_field(Code::InvalidArgument, &field, &msg));
     }
     let rows = rows.map_or(DEFAULT_COHORT_ROWS, |r| r as usize);
     if !(1..=MAX_COHORT_ROWS).contains(&rows) {
-        let msg = format!("options.rows: {rows} is out of range 1..={MAX_COHORT_ROWS}");
-        return Err(invalid_field(Code::InvalidArgument, "options.rows", &msg));
+        let field = format!("{prefix}rows");
+        let msg = format!("{field}: {rows} is out of range 1..={MAX_COHORT_ROWS}");
+        return Err(invalid_field(Code::InvalidArgument, &field, &msg));
     }
     Ok(CohortQuery {
         template: RecommendQuery {
@@ -303,7 +320,10 @@ impl pb::batch_service_server::BatchService for BatchApi {
                     }
                     Arc::clone(q)
                 }
-                None => Arc::clone(query.insert(Arc::new(cohort_query(&engine, options)?))),
+                None => {
+                    let prefix = format!("messages[{message_index}].options.");
+                    Arc::clone(query.insert(Arc::new(cohort_query(&engine, options, &prefix)?)))
+                }
             };
             if profiles.len() > MAX_COHORT_PROFILES_PER_MESSAGE {
                 let field = format!("messages[{message_index}].profiles");
@@ -391,11 +411,15 @@ impl pb::batch_service_server::BatchService for BatchApi {
             for (i, id, answer) in answers {
                 // A person is counted once: the first profile of an id that is analysed counts
                 // (an empty id is anonymous).
-                let answer = answer.and_then(|ok| match ids.first_seen(&id, sequence) {
+                let answer = answer.and_then(|ok| match ids.first_seen(&id, profile_position(message_index, i)) {
                     None => Ok(ok),
                     Some(first) => {
                         let field = format!("messages[{message_index}].profiles[{i}].id");
-                        let message = format!("{field}: this id was already counted (sequence {first}): a person is counted once; this profile is left out");
+                        let message = format!(
+                            "{field}: this id was already counted ({}.id): a person is counted once; this profile is \
+                             left out",
+                            profile_path(first)
+                        );
                         Err(pb::RecordError { field, message })
                     }
                 });
@@ -419,7 +443,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
         }
         let query = match query {
             Some(q) => q,
-            None => Arc::new(cohort_query(&engine, None)?),
+            None => Arc::new(cohort_query(&engine, None, "messages[0].options.")?),
         };
         tracing::debug!(people = acc.people(), refused, "cohort analysed");
         let report = acc.finish(query.rows);
