@@ -217,6 +217,64 @@ fn not_utf8_in_csv(bytes: &[u8], header: &[String], id_column: usize) -> (Record
     (error, id)
 }
 
+/// A JSON Lines record that is not UTF-8 (`bytes`, one line), read with the bytes that are
+/// not UTF-8 replaced: when it is then a JSON object, its error names the first profile
+/// field holding such bytes (`job_title: not valid UTF-8`, `item_codes[1]: …`), and its id
+/// is kept when the `id` is one a readable record would have and holds none of them. The
+/// line is read as a whole (no field, no id) when the bytes are outside a string, or when
+/// the record holds U+FFFD itself (the replacement character would be ambiguous).
+fn not_utf8_in_json(bytes: &[u8]) -> (RecordError, Option<String>) {
+    const REPLACED: char = char::REPLACEMENT_CHARACTER;
+    let whole = (not_utf8_error(), None);
+    let lossy = String::from_utf8_lossy(bytes);
+    if bytes.utf8_chunks().any(|chunk| chunk.valid().contains(REPLACED)) {
+        return whole;
+    }
+    let text = lossy.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
+    let Ok(JsonEntries(entries)) = serde_json::from_str::<JsonEntries>(text) else { return whole };
+    let replaced = |v: &Value| match v {
+        Value::String(s) => s.contains(REPLACED),
+        other => other.to_string().contains(REPLACED),
+    };
+    let id = entries.iter().rev().find(|(k, _)| k == "id").and_then(|(_, v)| match v {
+        Value::String(s) if !s.trim().is_empty() && s.len() <= MAX_ID_BYTES && !s.contains(REPLACED) => Some(s.clone()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
+    });
+    let error = match entries.iter().find(|(k, v)| k.contains(REPLACED) || replaced(v)) {
+        Some((key, Value::Array(values))) if FIELDS.contains(&key.as_str()) => match values.iter().position(replaced) {
+            Some(i) => RecordError::on(&format!("{key}[{i}]"), "not valid UTF-8"),
+            None => RecordError::on(key, "not valid UTF-8"),
+        },
+        Some((key, _)) if FIELDS.contains(&key.as_str()) => RecordError::on(key, "not valid UTF-8"),
+        _ => not_utf8_error(),
+    };
+    (error, id)
+}
+
+/// The entries of a JSON object in the order of the text (serde_json's `Map` sorts them).
+struct JsonEntries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = JsonEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(JsonEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
 /// The error record of a record longer than the limit.
 fn too_long(size: u64, max: usize) -> RecordError {
     RecordError {
@@ -340,7 +398,10 @@ impl<R: BufRead> ProfileReader<R> {
                     return Ok(Some(InputRecord { line, id: None, profile: Err(too_long(size, max)) }));
                 }
                 let Ok(text) = std::str::from_utf8(&self.bytes) else {
-                    return Ok(Some(InputRecord { line, id: None, profile: Err(not_utf8_error()) }));
+                    // The id is kept when it is UTF-8 itself (a Latin-1 job title does not hide
+                    // whose record it is), as for CSV.
+                    let (error, id) = not_utf8_in_json(&self.bytes);
+                    return Ok(Some(InputRecord { line, id, profile: Err(error) }));
                 };
                 // A byte-order mark (spreadsheet exports) is not part of the record, at the start
                 // of the file or of any line (files joined with `cat` carry one per file).
@@ -837,7 +898,7 @@ mod tests {
             summary,
             [
                 (1, Some("a".to_string()), None),
-                (2, None, Some("not valid UTF-8".to_string())),
+                (2, None, Some("id: not valid UTF-8".to_string())),
                 (3, Some("c".to_string()), None),
                 (4, Some("d".to_string()), None),
             ]
@@ -1162,6 +1223,38 @@ mod tests {
                 (3, some("b"), "job_title".to_string(), "job_title: not valid UTF-8 (column 3)".to_string()),
                 (4, some("c"), "line".to_string(), "not valid UTF-8".to_string()),
                 (5, None, "id".to_string(), "id: not valid UTF-8 (column 1)".to_string()),
+            ]
+        );
+    }
+
+    /// A JSON Lines record that is not UTF-8 had no id and named no field, even when its id
+    /// was readable (the CSV path named both).
+    #[test]
+    fn a_json_line_that_is_not_utf8_names_its_field_and_keeps_its_id() {
+        let mut bytes = b"{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n".to_vec();
+        bytes.extend_from_slice(b"{\"id\":\"b\",\"occupation_code\":\"I1315\",\"job_title\":\"Soud\xe9\"}\n");
+        bytes.extend_from_slice(b"{\"item_codes\":[\"403964\",\"4\xff\"],\"id\":17,\"region\":\"\xe9\"}\n");
+        bytes.extend_from_slice(b"{\"id\":\"d\xe9\",\"occupation_code\":\"I1315\"}\n");
+        bytes.extend_from_slice(b"{\"id\":\"e\",\"colour\":\"\xe9\"}\n");
+        bytes.extend_from_slice(b"{\"id\":\"f\"}\xff\n");
+        bytes.extend_from_slice(b"{\"id\":\"g\",\"job_title\":\"\xef\xbf\xbd \xe9\"}\n");
+        let mut reader = ProfileReader::new(bytes.as_slice(), InputFormat::Jsonl);
+        let mut errors = Vec::new();
+        while let Some(r) = reader.next_record().expect("in memory") {
+            if let Err(e) = r.profile {
+                errors.push((r.line, r.id, e.field, e.reason));
+            }
+        }
+        let some = |id: &str| Some(id.to_string());
+        assert_eq!(
+            errors,
+            [
+                (2, some("b"), "job_title".to_string(), "job_title: not valid UTF-8".to_string()),
+                (3, some("17"), "item_codes[1]".to_string(), "item_codes[1]: not valid UTF-8".to_string()),
+                (4, None, "id".to_string(), "id: not valid UTF-8".to_string()),
+                (5, some("e"), "line".to_string(), "not valid UTF-8".to_string()),
+                (6, None, "line".to_string(), "not valid UTF-8".to_string()),
+                (7, None, "line".to_string(), "not valid UTF-8".to_string()),
             ]
         );
     }
