@@ -468,6 +468,21 @@ pub struct RecommendArgs {
     pub source: SourceArgs,
 }
 
+/// How standard output is named in [`CliError::Write`].
+const STDOUT: &str = "<stdout>";
+
+/// Prints `value` as pretty JSON on standard output (`recommend`, `search`, `plan`,
+/// `explore`).
+///
+/// # Errors
+/// [`CliError::Write`] on standard output; a broken pipe (the reader stopped early) is a
+/// quiet stop ([`CliError::is_closed_stdout`]).
+pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    writeln!(std::io::stdout().lock(), "{text}")
+        .map_err(|source| CliError::Write { path: PathBuf::from(STDOUT), source })
+}
+
 /// A command failed; the message names the file, line, field or parameter at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -516,10 +531,17 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// Whether a batch command stopped because standard output was closed early (`| head`):
-    /// a normal stop, exit code 0 and no message.
+    /// Whether a command stopped because standard output was closed early (`| head`): a
+    /// normal stop, exit code 0 and no message. Batch commands (standard output as `-`)
+    /// and the commands printing JSON ([`print_json`]) alike.
     pub fn is_closed_stdout(&self) -> bool {
-        matches!(self, CliError::Batch(e) if e.is_closed_stdout())
+        match self {
+            CliError::Batch(e) => e.is_closed_stdout(),
+            CliError::Write { path, source } => {
+                path == Path::new(STDOUT) && source.kind() == std::io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
     }
 
     /// The process exit code: [`crate::batch::EXIT_SOME_FAILED`] when a batch completed with
@@ -845,9 +867,7 @@ fn recommend_command(args: RecommendArgs) -> Result<(), CliError> {
         "data_source": embedded::ROME_ATTRIBUTION,
         "probability_basis": crate::grpc::convert::probability_basis(engine.model_info().calibrated),
     });
-    let mut stdout = std::io::stdout().lock();
-    let text = serde_json::to_string_pretty(&out).unwrap_or_default();
-    writeln!(stdout, "{text}").map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
+    print_json(&out)
 }
 
 #[cfg(test)]

@@ -1,8 +1,5 @@
 //! `passerelle search`: occupations (or items) from words, printed as JSON.
 
-use std::io::Write;
-use std::path::PathBuf;
-
 use clap::Args;
 use passerelle_model::embedded;
 use passerelle_model::search::{DEFAULT_SEARCH_TOP_K, MAX_SEARCH_TOP_K};
@@ -52,7 +49,8 @@ pub fn search_text(text: &str) -> Result<String, String> {
 ///
 /// # Errors
 /// [`CliError::Data`] if the data cannot be loaded, [`CliError::Query`] for an empty or too
-/// long text, [`CliError::Write`] if stdout is closed.
+/// long text, [`CliError::Write`] if standard output cannot be written (a closed pipe is a
+/// quiet stop).
 pub fn search_command(args: SearchArgs) -> Result<(), CliError> {
     let engine = EngineSource::from(args.source).load()?;
     let out = if args.skills {
@@ -66,7 +64,5 @@ pub fn search_command(args: SearchArgs) -> Result<(), CliError> {
             "data_source": embedded::ROME_ATTRIBUTION,
         })
     };
-    let text = serde_json::to_string_pretty(&out).unwrap_or_default();
-    writeln!(std::io::stdout().lock(), "{text}")
-        .map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
+    crate::cli::print_json(&out)
 }

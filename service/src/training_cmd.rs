@@ -1,7 +1,6 @@
 //! `passerelle plan` and `passerelle explore`: training plans and multi-step pathways,
 //! computed locally and printed as JSON (domain field names).
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -97,12 +96,6 @@ pub struct ExploreArgs {
     pub profile: PlanProfileArgs,
 }
 
-fn print(value: &serde_json::Value) -> Result<(), CliError> {
-    let mut stdout = std::io::stdout().lock();
-    let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    writeln!(stdout, "{text}").map_err(|source| CliError::Write { path: PathBuf::from("<stdout>"), source })
-}
-
 /// Runs `passerelle plan`.
 ///
 /// # Errors
@@ -115,7 +108,7 @@ pub fn plan_command(args: PlanArgs) -> Result<(), CliError> {
         target_occupation_code: args.target,
         constraints: args.profile.constraints(),
     })?;
-    print(&serde_json::json!({
+    crate::cli::print_json(&serde_json::json!({
         "summary": summary(&plan),
         "plan": plan,
         "training_basis": TRAINING_BASIS,
@@ -142,7 +135,7 @@ pub fn explore_command(args: ExploreArgs) -> Result<(), CliError> {
             constraints: args.profile.constraints(),
         },
     )?;
-    print(&serde_json::json!({
+    crate::cli::print_json(&serde_json::json!({
         "exploration": answer,
         "score_basis": SCORE_BASIS,
         "training_basis": TRAINING_BASIS,

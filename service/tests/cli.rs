@@ -378,3 +378,29 @@ fn explore_help_states_its_default_target_set_and_the_rpc_s() {
         "{help}"
     );
 }
+
+/// `recommend … | head -1` (and `search`, `plan`, `explore`): the reader stops early; that
+/// is a normal stop (exit code 0, no message), as for the batch commands. It was
+/// `error: cannot write <stdout>: Broken pipe (os error 32)` and exit code 1.
+#[test]
+fn a_closed_standard_output_is_a_quiet_early_stop() {
+    let runs: [&[&str]; 4] = [
+        &["recommend", "--occupation", "I1315"],
+        &["search", "fibre"],
+        &["plan", "--occupation", "I1315", "--target", "F1623"],
+        &["explore", "--occupation", "I1315"],
+    ];
+    for args in runs {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the command writes (it loads the data first).
+        drop(child.stdout.take());
+        let run = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!((run.status.code(), stderr.as_ref()), (Some(0), ""), "{}", args[0]);
+    }
+}
