@@ -46,6 +46,22 @@ async fn score_stream(
 }
 
 #[tokio::test]
+async fn score_profiles_names_every_unknown_code_of_a_message_under_its_request() {
+    let app = spawn_app().await;
+    let messages =
+        vec![ScoreProfilesRequest { id: "c".into(), request: Some(request(profile("Z9999", &["12x", "400772"]), 5)) }];
+    let responses = score_stream(&app, messages).await;
+    let Some(Outcome::Error(c)) = &responses[0].outcome else { panic!("c is refused: {:?}", responses[0]) };
+    assert_eq!(c.field, "request.profile.occupation_code");
+    assert_eq!(
+        c.message,
+        "request.profile.occupation_code: unknown ROME code `Z9999`; request.profile.removed_item_codes[0]: unknown \
+         item code `12x`"
+    );
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
 async fn score_profiles_stream_equals_unary_answers_and_goes_on_after_bad_messages() {
     let app = spawn_app().await;
     let messages = vec![

@@ -13,7 +13,7 @@ use passerelle_model::cohort::{
     plan_moves, CohortAccumulator, CohortReport, DistinctIds, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS,
 };
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
-use passerelle_model::error::echo;
+use passerelle_model::error::{echo, list_messages, QueryError};
 use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::training::plan::Planner;
 use rayon::prelude::*;
@@ -24,7 +24,7 @@ use tonic_types::StatusExt;
 
 use crate::grpc::convert;
 use crate::grpc::pathway::EngineSlot;
-use crate::grpc::status::{from_query_error, invalid_field};
+use crate::grpc::status::invalid_field;
 use crate::grpc::training::TrainingSlot;
 use crate::proto::v1 as pb;
 
@@ -89,6 +89,16 @@ fn record_error(prefix: &str, status: &Status) -> pb::RecordError {
     pb::RecordError { field, message: format!("{prefix}{}", status.message()) }
 }
 
+/// A refused record from an engine error, its fields prefixed by where it sits in the batch
+/// message: every code of a [`QueryError::Several`] gets the prefix, not only the first.
+fn query_record_error(prefix: &str, err: &QueryError) -> pb::RecordError {
+    let all = err.violations();
+    pb::RecordError {
+        field: format!("{prefix}{}", err.field()),
+        message: list_messages(all.iter().map(|e| format!("{prefix}{e}")), all.len()),
+    }
+}
+
 /// Scores one request of a `ScoreProfiles` stream (blocking: call on the blocking pool).
 fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) -> pb::ScoreProfilesResponse {
     let pb::ScoreProfilesRequest { id, request } = message;
@@ -110,10 +120,9 @@ fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) 
                             answer,
                             engine.model_info(),
                         ))),
-                        Err(err) => Some(pb::score_profiles_response::Outcome::Error(record_error(
-                            "request.",
-                            &from_query_error(&err),
-                        ))),
+                        Err(err) => {
+                            Some(pb::score_profiles_response::Outcome::Error(query_record_error("request.", &err)))
+                        }
                     },
                 }
             }
@@ -371,7 +380,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                         let answer = match &profile {
                             Err(error) => Err(error.clone()),
                             Ok(_) => match scored.next() {
-                                Some(answer) => answer.map_err(|e| record_error(&prefix(i), &from_query_error(&e))),
+                                Some(answer) => answer.map_err(|e| query_record_error(&prefix(i), &e)),
                                 None => Err(pb::RecordError {
                                     field: format!("{}profile", prefix(i)),
                                     message: "internal: no answer".to_string(),
