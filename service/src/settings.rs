@@ -801,6 +801,24 @@ mod tests {
         );
     }
 
+    /// The doc table of [`Settings`] writes each range by hand: it must say what
+    /// [`ranges::ALL`] enforces, and the defaults must lie in their ranges.
+    #[test]
+    fn the_settings_doc_table_gives_the_enforced_ranges() {
+        let source = include_str!("settings.rs");
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        for range in ranges::ALL {
+            let row = source
+                .lines()
+                .find(|l| l.starts_with(&format!("/// | `{}` |", range.key)))
+                .unwrap_or_else(|| panic!("no doc row for {}", range.key));
+            let cells: Vec<&str> = row.split(" | ").collect();
+            assert!(cells[3].starts_with(&format!("{}..={}", range.min, range.max)), "{row}");
+            assert_eq!(cells[2], defaults[range.key].to_string(), "{row}");
+            range.check(defaults[range.key].as_u64().unwrap()).unwrap();
+        }
+    }
+
     /// figment said `invalid type: found signed int `-1`, expected u64` (or `invalid value`
     /// for a `u32`): a whole number the key's type cannot hold gets the range message.
     #[test]
