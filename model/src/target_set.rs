@@ -93,7 +93,7 @@ impl TargetSets {
     /// # Errors
     /// [`DataError::Invalid`] naming `file` for malformed TOML, an unknown key, a set named
     /// `ALL`, an empty description, a code that is not in the catalogue, a `domaines` prefix
-    /// that is empty or starts no domaine, or a set with no member.
+    /// that is empty or starts no domaine, an empty keyword, or a set with no member.
     pub fn from_toml(file: &str, text: &str, catalogue: &Catalogue) -> Result<Self, DataError> {
         let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
         // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
@@ -179,6 +179,13 @@ impl TargetSets {
                         "sets.{raw_name}.label_rules[{i}].domaines: `{}` is no grand domaine or domaine \
                          professionnel of the catalogue (a prefix such as `I` or `I13`)",
                         echo(given)
+                    )));
+                }
+                // Every title word starts with the empty keyword: the rule would silently take them all.
+                if r.keywords.iter().any(|k| k.trim().is_empty()) {
+                    return Err(invalid(format!(
+                        "sets.{raw_name}.label_rules[{i}].keywords: an empty keyword would match every title \
+                         (give a word or the start of one, such as `fibre`)"
                     )));
                 }
                 keyword_rules.push((r.transition_num_only, domaines, r.keywords.iter().map(|k| fold(k)).collect()));
@@ -335,6 +342,24 @@ include=['A1001']
                 err.to_string(),
                 "t.toml: sets.x.label_rules[1].domaines: an empty prefix would match every domaine (leave `domaines` \
                  out for all of them, or give a prefix such as `I` or `I13`)"
+            );
+        }
+    }
+
+    /// `keywords = [""]` was accepted and matched every occupation (`" "` most of them).
+    #[test]
+    fn an_empty_keyword_is_refused_naming_the_set_and_the_field() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        for empty in ["''", "' '"] {
+            let toml = format!(
+                "[sets.x]\ndescription='d'\n[[sets.x.label_rules]]\nkeywords=['metier']\n\
+                 [[sets.x.label_rules]]\nkeywords=['metier', {empty}]\n"
+            );
+            let err = TargetSets::from_toml("t.toml", &toml, &cat).expect_err("empty keyword");
+            assert_eq!(
+                err.to_string(),
+                "t.toml: sets.x.label_rules[1].keywords: an empty keyword would match every title (give a word or the \
+                 start of one, such as `fibre`)"
             );
         }
     }
