@@ -476,16 +476,26 @@ fn parse_error(e: figment::Error) -> SettingsError {
     // A whole number the setting's type cannot hold (`-1`, or over `u32::MAX` for
     // `max_top_k`) is out of its range: the range message of the values it can hold, where
     // figment said `invalid type: found signed int `-1`, expected u64`.
+    // Any other value is no whole number: said so with the range, where figment named the
+    // Rust type (`found string "many", expected usize`).
     if let (Some(k), Kind::InvalidType(actual, _) | Kind::InvalidValue(actual, _)) = (&key, &e.kind) {
-        let value = match actual {
-            Actual::Signed(v) => Some(v.to_string()),
-            Actual::Unsigned(v) => Some(v.to_string()),
-            _ => None,
-        };
-        if let (Some(value), Some(range)) = (value, ranges::ALL.iter().find(|r| r.key.eq_ignore_ascii_case(k))) {
+        if let Some(range) = ranges::ALL.iter().find(|r| r.key.eq_ignore_ascii_case(k)) {
+            let reason = match actual {
+                Actual::Signed(v) => range.out_of_range(v),
+                Actual::Unsigned(v) => range.out_of_range(v),
+                // figment reads a variable too large for any integer as a string.
+                Actual::Str(v)
+                    if is_whole_number(v) && v.trim().parse::<u64>().map_or(true, |n| !range.values().contains(&n)) =>
+                {
+                    range.out_of_range(v.trim())
+                }
+                other => {
+                    format!("found {other}, expected a whole number in {}..={}{}", range.min, range.max, range.why_max)
+                }
+            };
             let reason = match e.metadata.as_ref().and_then(|md| origin(md, range.key)) {
-                Some(from) => format!("{}, from {from}", range.out_of_range(value)),
-                None => range.out_of_range(value),
+                Some(from) => format!("{reason}, from {from}"),
+                None => reason,
             };
             return SettingsError::Invalid { key: range.key, reason };
         }
@@ -506,6 +516,13 @@ fn parse_error(e: figment::Error) -> SettingsError {
         kind => kind.to_string(),
     };
     SettingsError::Parse { key: key.map(|k| k.to_ascii_lowercase()), reason: format!("{kind}{origin}") }
+}
+
+/// Digits with an optional sign (surrounding spaces ignored), of any length.
+fn is_whole_number(value: &str) -> bool {
+    let value = value.trim();
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Where the value of `key` came from, when it came from the config file
@@ -858,6 +875,23 @@ mod tests {
                 path.display()
             )
         );
+    }
+
+    /// figment named the Rust type (`found string "many", expected usize`), and read a
+    /// variable too large for any integer as such a string.
+    #[test]
+    fn a_value_that_is_no_whole_number_names_the_range_not_a_rust_type() {
+        let dir = scratch();
+        for (text, reason) in [
+            ("\"many\"", "found string \"many\", expected a whole number in 1..=100 (the engine's hard cap)"),
+            ("1.5", "found float `1.5`, expected a whole number in 1..=100 (the engine's hard cap)"),
+            ("\"5\"", "found string \"5\", expected a whole number in 1..=100 (the engine's hard cap)"),
+            ("\"99999999999999999999999\"", "99999999999999999999999 is out of range 1..=100 (the engine's hard cap)"),
+        ] {
+            let path = config(&dir, "t.toml", &format!("max_top_k = {text}\n"));
+            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            assert_eq!(err, format!("invalid setting `max_top_k`: {reason}, from config file {}", path.display()));
+        }
     }
 
     /// figment said `invalid socket address syntax`; the flags give the reason.

@@ -125,7 +125,16 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid configuration of `max_connections`: invalid type: found string \"many\", expected usize in environment variable PASSERELLE_MAX_CONNECTIONS"
+        "error: invalid setting `max_connections`: found string \"many\", expected a whole number in 1..=100000, from \
+         environment variable PASSERELLE_MAX_CONNECTIONS"
+    );
+    // A number too large for any integer is out of range too (figment read it as a string).
+    let out = run(bin().args(["serve"]).env("PASSERELLE_MAX_TOP_K", "99999999999999999999999"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `max_top_k`: 99999999999999999999999 is out of range 1..=100 (the engine's hard cap), \
+         from environment variable PASSERELLE_MAX_TOP_K"
     );
     // An unknown key in the file names it.
     std::fs::write(&config, "max_conections = 5\n").unwrap();
