@@ -170,6 +170,40 @@ async fn configured_item_and_top_k_limits_are_invalid_argument() {
     app.stop().await.expect("clean stop");
 }
 
+/// `ScoreProfiles` answered `top_k` 50 and 4 items past quotas of 20 and 3, and its default
+/// `top_k` ignored a smaller `max_top_k`: its requests now meet the quotas of
+/// `RecommendPathways`, each breach that request's error record.
+#[tokio::test]
+async fn configured_limits_apply_to_each_request_of_a_score_profiles_stream() {
+    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+    use passerelle_service::proto::v1::{score_profiles_response::Outcome, ScoreProfilesRequest};
+    let app = started(Settings { max_profile_items: 3, max_top_k: 5, ..settings() }, None).await;
+    let mut items = request("I1315", None);
+    items.profile.as_mut().unwrap().item_codes = vec!["100023".to_string(); 4];
+    let requests = [request("I1315", Some(6)), items, request("I1315", None), request("I1315", Some(5))];
+    let stream = tokio_stream::iter(
+        requests.into_iter().enumerate().map(|(i, r)| ScoreProfilesRequest { id: i.to_string(), request: Some(r) }),
+    );
+    let mut answers = BatchServiceClient::new(app.channel.clone()).score_profiles(stream).await.unwrap().into_inner();
+    let mut outcomes = Vec::new();
+    while let Some(answer) = answers.message().await.expect("the stream goes on") {
+        outcomes.push(match answer.outcome.unwrap() {
+            Outcome::Error(e) => format!("{} {}", e.field, e.message),
+            Outcome::Result(r) => format!("{} pathways", r.pathways.len()),
+        });
+    }
+    assert_eq!(
+        outcomes,
+        [
+            "request.top_k request.top_k: 6 is out of range 1..=5",
+            "request.profile.item_codes request.profile.item_codes: 4 entries, at most 3 are accepted",
+            "5 pathways",
+            "5 pathways",
+        ]
+    );
+    app.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn overload_is_resource_exhausted_at_once_and_health_stays_open() {
     let app = started(Settings { max_concurrent_requests: 1, ..settings() }, None).await;

@@ -389,9 +389,11 @@ async fn serve_inner(
     let search_api = SearchServiceServer::new(SearchApi::new(Arc::clone(&slot)))
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
-    let batch_api = BatchServiceServer::new(BatchApi::new(Arc::clone(&slot)).with_training(Arc::clone(&training_slot)))
-        .max_decoding_message_size(settings.max_request_bytes)
-        .max_encoding_message_size(settings.max_response_bytes);
+    let batch_api = BatchServiceServer::new(
+        BatchApi::new(Arc::clone(&slot)).with_training(Arc::clone(&training_slot)).with_limits(limits),
+    )
+    .max_decoding_message_size(settings.max_request_bytes)
+    .max_encoding_message_size(settings.max_response_bytes);
 
     let (load_failed_tx, load_failed_rx) = tokio::sync::oneshot::channel::<DataError>();
     let loader_reporter = reporter.clone();

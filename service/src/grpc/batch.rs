@@ -26,6 +26,7 @@ use crate::grpc::convert;
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::status::invalid_field;
 use crate::grpc::training::TrainingSlot;
+use crate::limits::RequestLimits;
 use crate::proto::v1 as pb;
 
 /// Requests of one `ScoreProfiles` stream scored at once (on the blocking pool).
@@ -51,12 +52,20 @@ pub const MAX_LISTED_REFUSED: usize = 100;
 pub struct BatchApi {
     engine: EngineSlot,
     training: Option<TrainingSlot>,
+    limits: RequestLimits,
 }
 
 impl BatchApi {
     /// A service answering from `engine` (`UNAVAILABLE` while the slot is empty).
     pub fn new(engine: EngineSlot) -> Self {
-        BatchApi { engine, training: None }
+        BatchApi { engine, training: None, limits: RequestLimits::default() }
+    }
+
+    /// Applies the operator quotas (`max_profile_items`, `max_top_k`) to each request of
+    /// `ScoreProfiles`, as `RecommendPathways` does: a breach is that request's error record.
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Also lists the certifications of `AnalyzeCohort` from this training catalogue slot;
@@ -100,7 +109,12 @@ fn query_record_error(prefix: &str, err: &QueryError) -> pb::RecordError {
 }
 
 /// Scores one request of a `ScoreProfiles` stream (blocking: call on the blocking pool).
-fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) -> pb::ScoreProfilesResponse {
+fn score_one(
+    engine: &Engine,
+    limits: &RequestLimits,
+    sequence: u64,
+    message: pb::ScoreProfilesRequest,
+) -> pb::ScoreProfilesResponse {
     let pb::ScoreProfilesRequest { id, request } = message;
     let error = |field: &str, message: String| {
         Some(pb::score_profiles_response::Outcome::Error(pb::RecordError { field: field.to_string(), message }))
@@ -115,7 +129,10 @@ fn score_one(engine: &Engine, sequence: u64, message: pb::ScoreProfilesRequest) 
                     .and_then(|_| convert::recommend_query(request))
                 {
                     Err(status) => Some(pb::score_profiles_response::Outcome::Error(record_error("request.", &status))),
-                    Ok(query) => match engine.recommend(&query) {
+                    Ok(mut query) => match limits.check(&query).and_then(|()| {
+                        query.top_k = Some(query.top_k.unwrap_or(limits.default_top_k()));
+                        engine.recommend(&query)
+                    }) {
                         Ok(answer) => Some(pb::score_profiles_response::Outcome::Result(convert::recommend_response(
                             answer,
                             engine.model_info(),
@@ -251,6 +268,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
         request: Request<Streaming<pb::ScoreProfilesRequest>>,
     ) -> Result<Response<Self::ScoreProfilesStream>, Status> {
         let engine = self.engine()?;
+        let limits = self.limits;
         let mut inbound = request.into_inner();
         type Pending = Result<tokio::task::JoinHandle<pb::ScoreProfilesResponse>, Status>;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(ANSWERS_QUEUED);
@@ -269,7 +287,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                         sequence += 1;
                         Ok(tokio::task::spawn_blocking(move || {
                             let _permit = permit;
-                            score_one(&engine, seq, message)
+                            score_one(&engine, &limits, seq, message)
                         }))
                     }
                     Ok(None) => break,
