@@ -204,6 +204,45 @@ async fn configured_limits_apply_to_each_request_of_a_score_profiles_stream() {
     app.stop().await.expect("clean stop");
 }
 
+/// One `ScoreProfiles` answer over `max_response_bytes` ended the whole stream with
+/// `OUT_OF_RANGE` (tonic's encoder), losing the requests after it: it is now that request's
+/// error record and the stream goes on.
+#[tokio::test]
+async fn a_score_profiles_answer_over_the_response_limit_is_its_error_record() {
+    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+    use passerelle_service::proto::v1::{score_profiles_response::Outcome, ScoreProfilesRequest};
+    let app = started(Settings { max_response_bytes: 65536, ..settings() }, None).await;
+    let mut big = request("I1315", Some(100));
+    big.target_set = TargetSet::All as i32;
+    big.max_other_skills = Some(1000);
+    let requests = [request("I1315", Some(1)), big, request("I1315", Some(2))];
+    let stream = tokio_stream::iter(
+        requests.into_iter().enumerate().map(|(i, r)| ScoreProfilesRequest { id: i.to_string(), request: Some(r) }),
+    );
+    let mut answers = BatchServiceClient::new(app.channel.clone()).score_profiles(stream).await.unwrap().into_inner();
+    let mut outcomes = Vec::new();
+    while let Some(answer) = answers.message().await.expect("the stream goes on") {
+        outcomes.push(match answer.outcome.unwrap() {
+            Outcome::Error(e) => (e.field, e.message),
+            Outcome::Result(r) => (String::new(), format!("{} pathways", r.pathways.len())),
+        });
+    }
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    assert_eq!(outcomes[0].1, "1 pathways");
+    assert_eq!(outcomes[2].1, "2 pathways");
+    assert_eq!(outcomes[1].0, "request");
+    let len: usize = outcomes[1].1.split(' ').nth(4).and_then(|n| n.parse().ok()).expect("a size");
+    assert!(len > 65536, "{len}");
+    assert_eq!(
+        outcomes[1].1,
+        format!(
+            "request: the answer is {len} bytes, over the server's limit of 65536 (max_response_bytes); ask a smaller \
+             top_k or max_other_skills"
+        )
+    );
+    app.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn overload_is_resource_exhausted_at_once_and_health_stays_open() {
     let app = started(Settings { max_concurrent_requests: 1, ..settings() }, None).await;

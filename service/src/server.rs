@@ -390,7 +390,10 @@ async fn serve_inner(
         .max_decoding_message_size(settings.max_request_bytes)
         .max_encoding_message_size(settings.max_response_bytes);
     let batch_api = BatchServiceServer::new(
-        BatchApi::new(Arc::clone(&slot)).with_training(Arc::clone(&training_slot)).with_limits(limits),
+        BatchApi::new(Arc::clone(&slot))
+            .with_training(Arc::clone(&training_slot))
+            .with_limits(limits)
+            .with_max_response_bytes(settings.max_response_bytes),
     )
     .max_decoding_message_size(settings.max_request_bytes)
     .max_encoding_message_size(settings.max_response_bytes);

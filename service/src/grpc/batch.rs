@@ -53,18 +53,31 @@ pub struct BatchApi {
     engine: EngineSlot,
     training: Option<TrainingSlot>,
     limits: RequestLimits,
+    max_response_bytes: usize,
 }
 
 impl BatchApi {
     /// A service answering from `engine` (`UNAVAILABLE` while the slot is empty).
     pub fn new(engine: EngineSlot) -> Self {
-        BatchApi { engine, training: None, limits: RequestLimits::default() }
+        BatchApi {
+            engine,
+            training: None,
+            limits: RequestLimits::default(),
+            max_response_bytes: crate::server::MAX_RESPONSE_BYTES,
+        }
     }
 
     /// Applies the operator quotas (`max_profile_items`, `max_top_k`) to each request of
     /// `ScoreProfiles`, as `RecommendPathways` does: a breach is that request's error record.
     pub fn with_limits(mut self, limits: RequestLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The server's `max_response_bytes`: a `ScoreProfiles` answer over it is that request's
+    /// error record (tonic would end the whole stream, losing the requests after it).
+    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
         self
     }
 
@@ -112,6 +125,7 @@ fn query_record_error(prefix: &str, err: &QueryError) -> pb::RecordError {
 fn score_one(
     engine: &Engine,
     limits: &RequestLimits,
+    max_response_bytes: usize,
     sequence: u64,
     message: pb::ScoreProfilesRequest,
 ) -> pb::ScoreProfilesResponse {
@@ -146,7 +160,16 @@ fn score_one(
         }
     };
     let id = if id.len() > MAX_ID_BYTES { echo(&id) } else { id };
-    pb::ScoreProfilesResponse { id, sequence, outcome }
+    let mut response = pb::ScoreProfilesResponse { id, sequence, outcome };
+    let len = prost::Message::encoded_len(&response);
+    if len > max_response_bytes {
+        let message = format!(
+            "request: the answer is {len} bytes, over the server's limit of {max_response_bytes} \
+             (max_response_bytes); ask a smaller top_k or max_other_skills"
+        );
+        response.outcome = error("request", message);
+    }
+    response
 }
 
 /// Where profile `i` of message `m` of an `AnalyzeCohort` stream sits, as one number (for
@@ -268,7 +291,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
         request: Request<Streaming<pb::ScoreProfilesRequest>>,
     ) -> Result<Response<Self::ScoreProfilesStream>, Status> {
         let engine = self.engine()?;
-        let limits = self.limits;
+        let (limits, max_response_bytes) = (self.limits, self.max_response_bytes);
         let mut inbound = request.into_inner();
         type Pending = Result<tokio::task::JoinHandle<pb::ScoreProfilesResponse>, Status>;
         let (pending_tx, mut pending_rx) = mpsc::channel::<Pending>(ANSWERS_QUEUED);
@@ -287,7 +310,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                         sequence += 1;
                         Ok(tokio::task::spawn_blocking(move || {
                             let _permit = permit;
-                            score_one(&engine, &limits, seq, message)
+                            score_one(&engine, &limits, max_response_bytes, seq, message)
                         }))
                     }
                     Ok(None) => break,
