@@ -204,6 +204,36 @@ async fn configured_limits_apply_to_each_request_of_a_score_profiles_stream() {
     app.stop().await.expect("clean stop");
 }
 
+/// `AnalyzeCohort` took 50 moves per person and 4 items past quotas of 5 and 3, and
+/// defaulted to 10 moves: the options and each profile now meet the quotas.
+#[tokio::test]
+async fn configured_limits_apply_to_a_cohort_and_each_of_its_profiles() {
+    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
+    use passerelle_service::proto::v1::{AnalyzeCohortRequest, CohortOptions, CohortProfile};
+    let app = started(Settings { max_profile_items: 3, max_top_k: 5, ..settings() }, None).await;
+    let mut batch = BatchServiceClient::new(app.channel.clone());
+    let person = |id: &str, items: usize| CohortProfile {
+        id: id.to_string(),
+        profile: Some(Profile {
+            occupation_code: "I1315".to_string(),
+            item_codes: vec!["100023".to_string(); items],
+            ..Default::default()
+        }),
+    };
+    let options = CohortOptions { moves_per_person: Some(6), ..Default::default() };
+    let message = AnalyzeCohortRequest { options: Some(options), profiles: vec![person("a", 0)] };
+    let status = batch.analyze_cohort(tokio_stream::iter([message])).await.expect_err("over max_top_k");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "messages[0].options.moves_per_person: 6 is out of range 1..=5");
+    let message = AnalyzeCohortRequest { options: None, profiles: vec![person("a", 3), person("b", 4)] };
+    let report = batch.analyze_cohort(tokio_stream::iter([message])).await.expect("a report").into_inner();
+    assert_eq!((report.people, report.moves_per_person, report.refused), (1, 5, 1));
+    let error = report.refused_profiles[0].error.clone().unwrap();
+    assert_eq!(error.field, "messages[0].profiles[1].profile.item_codes");
+    assert_eq!(error.message, "messages[0].profiles[1].profile.item_codes: 4 entries, at most 3 are accepted");
+    app.stop().await.expect("clean stop");
+}
+
 /// One `ScoreProfiles` answer over `max_response_bytes` ended the whole stream with
 /// `OUT_OF_RANGE` (tonic's encoder), losing the requests after it: it is now that request's
 /// error record and the stream goes on.

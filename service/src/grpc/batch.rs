@@ -193,14 +193,21 @@ struct CohortQuery {
 
 /// The options of a cohort, their fields named under `prefix` (`messages[0].options.`, as
 /// the profiles' fields are named under `messages[m].profiles[i].`).
-fn cohort_query(engine: &Engine, options: Option<pb::CohortOptions>, prefix: &str) -> Result<CohortQuery, Status> {
+fn cohort_query(
+    engine: &Engine,
+    limits: &RequestLimits,
+    options: Option<pb::CohortOptions>,
+    prefix: &str,
+) -> Result<CohortQuery, Status> {
     let pb::CohortOptions { target_set, target_set_name, moves_per_person, rows, model_only } =
         options.unwrap_or_default();
     let target_set = convert::checked_target_set(engine, target_set, &target_set_name, prefix)?;
-    let top_k = moves_per_person.unwrap_or(DEFAULT_TOP_K);
-    if !(1..=MAX_TOP_K).contains(&top_k) {
+    // The operator's max_top_k bounds the moves per person as it bounds top_k.
+    let max_top_k = limits.max_top_k.min(MAX_TOP_K);
+    let top_k = moves_per_person.unwrap_or(DEFAULT_TOP_K.min(max_top_k));
+    if !(1..=max_top_k).contains(&top_k) {
         let field = format!("{prefix}moves_per_person");
-        let msg = format!("{field}: {top_k} is out of range 1..={MAX_TOP_K}");
+        let msg = format!("{field}: {top_k} is out of range 1..={max_top_k}");
         return Err(invalid_field(Code::InvalidArgument, &field, &msg));
     }
     let rows = rows.map_or(DEFAULT_COHORT_ROWS, |r| r as usize);
@@ -372,7 +379,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
                 }
                 None => {
                     let prefix = format!("messages[{message_index}].options.");
-                    Arc::clone(query.insert(Arc::new(cohort_query(&engine, options, &prefix)?)))
+                    Arc::clone(query.insert(Arc::new(cohort_query(&engine, &self.limits, options, &prefix)?)))
                 }
             };
             if profiles.len() > MAX_COHORT_PROFILES_PER_MESSAGE {
@@ -385,6 +392,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
             }
             let scorer = Arc::clone(&engine);
             let training = training.clone();
+            let limits = self.limits;
             let answers = tokio::task::spawn_blocking(move || {
                 let planner = training.as_deref().and_then(|t| Planner::new(&scorer, t).ok());
                 // A profile's fields are named by its message and its place in that
@@ -404,6 +412,12 @@ impl pb::batch_service_server::BatchService for BatchApi {
                                 pb::RecordError { message: format!("{field}: required"), field }
                             })
                         };
+                        // The operator's max_profile_items, as in RecommendPathways.
+                        let profile = profile.and_then(|p| {
+                            let query = RecommendQuery { profile: p, ..q.template.clone() };
+                            limits.check(&query).map_err(|e| query_record_error(&prefix(i), &e))?;
+                            Ok(query.profile)
+                        });
                         (i, id, profile)
                     })
                     .collect();
@@ -493,7 +507,7 @@ impl pb::batch_service_server::BatchService for BatchApi {
         }
         let query = match query {
             Some(q) => q,
-            None => Arc::new(cohort_query(&engine, None, "messages[0].options.")?),
+            None => Arc::new(cohort_query(&engine, &self.limits, None, "messages[0].options.")?),
         };
         tracing::debug!(people = acc.people(), refused, "cohort analysed");
         let report = acc.finish(query.rows);
