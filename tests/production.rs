@@ -234,6 +234,32 @@ async fn configured_limits_apply_to_a_cohort_and_each_of_its_profiles() {
     app.stop().await.expect("clean stop");
 }
 
+/// `PlanTraining` and `ExplorePathways` took profiles past `max_profile_items`.
+#[tokio::test]
+async fn the_item_quota_applies_to_training_plans_and_explorations() {
+    use passerelle_service::proto::v1::{ExplorePathwaysRequest, PlanTrainingRequest};
+    let app = started(Settings { max_profile_items: 3, ..settings() }, None).await;
+    let profile = |items: usize, removed: usize| {
+        Some(Profile {
+            occupation_code: "I1315".to_string(),
+            item_codes: vec!["100023".to_string(); items],
+            removed_item_codes: vec!["100063".to_string(); removed],
+            ..Default::default()
+        })
+    };
+    let plan = |p| PlanTrainingRequest { profile: p, target_occupation_code: "F1623".into(), ..Default::default() };
+    let status = app.training().plan_training(plan(profile(4, 0))).await.expect_err("over the quota");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "profile.item_codes: 4 entries, at most 3 are accepted");
+    assert_eq!(status.get_error_details().bad_request().unwrap().field_violations[0].field, "profile.item_codes");
+    app.training().plan_training(plan(profile(3, 3))).await.expect("at the quota");
+    let explore = ExplorePathwaysRequest { profile: profile(0, 4), max_intermediates: Some(0), ..Default::default() };
+    let status = app.training().explore_pathways(explore).await.expect_err("over the quota");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "profile.removed_item_codes: 4 entries, at most 3 are accepted");
+    app.stop().await.expect("clean stop");
+}
+
 /// One `ScoreProfiles` answer over `max_response_bytes` ended the whole stream with
 /// `OUT_OF_RANGE` (tonic's encoder), losing the requests after it: it is now that request's
 /// error record and the stream goes on.

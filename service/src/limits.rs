@@ -3,7 +3,7 @@
 //! [`QueryError`] the engine gives at its own caps, so the client sees the same
 //! `INVALID_ARGUMENT` with a `BadRequest` field violation, naming the configured maximum.
 
-use passerelle_model::engine::{RecommendQuery, DEFAULT_TOP_K, MAX_PROFILE_ITEMS, MAX_TOP_K};
+use passerelle_model::engine::{ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_PROFILE_ITEMS, MAX_TOP_K};
 use passerelle_model::error::QueryError;
 
 /// The quotas.
@@ -29,10 +29,23 @@ impl RequestLimits {
     /// [`QueryError::TooManyItems`] naming `profile.item_codes` or
     /// `profile.removed_item_codes`; [`QueryError::TopKOutOfRange`].
     pub fn check(&self, query: &RecommendQuery) -> Result<(), QueryError> {
-        for (field, list) in [
-            ("profile.item_codes", &query.profile.item_codes),
-            ("profile.removed_item_codes", &query.profile.removed_item_codes),
-        ] {
+        self.check_profile(&query.profile)?;
+        let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K.min(self.max_top_k));
+        if !(1..=self.max_top_k).contains(&top_k) {
+            return Err(QueryError::TopKOutOfRange { got: top_k, max: self.max_top_k });
+        }
+        Ok(())
+    }
+
+    /// Checks a profile's item lists against `max_profile_items` (also for the profiles of
+    /// `PlanTraining` and `ExplorePathways`).
+    ///
+    /// # Errors
+    /// [`QueryError::TooManyItems`] naming `profile.item_codes` or `profile.removed_item_codes`.
+    pub fn check_profile(&self, profile: &ProfileQuery) -> Result<(), QueryError> {
+        for (field, list) in
+            [("profile.item_codes", &profile.item_codes), ("profile.removed_item_codes", &profile.removed_item_codes)]
+        {
             if list.len() > self.max_profile_items {
                 return Err(QueryError::TooManyItems {
                     field: field.to_string(),
@@ -40,10 +53,6 @@ impl RequestLimits {
                     max: self.max_profile_items,
                 });
             }
-        }
-        let top_k = query.top_k.unwrap_or(DEFAULT_TOP_K.min(self.max_top_k));
-        if !(1..=self.max_top_k).contains(&top_k) {
-            return Err(QueryError::TopKOutOfRange { got: top_k, max: self.max_top_k });
         }
         Ok(())
     }

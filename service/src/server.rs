@@ -374,9 +374,10 @@ async fn serve_inner(
     .max_decoding_message_size(settings.max_request_bytes)
     .max_encoding_message_size(settings.max_response_bytes);
     let source = settings.engine_source();
-    let training_api = TrainingServiceServer::new(TrainingApi::new(Arc::clone(&slot), Arc::clone(&training_slot)))
-        .max_decoding_message_size(settings.max_request_bytes)
-        .max_encoding_message_size(settings.max_response_bytes);
+    let training_api =
+        TrainingServiceServer::new(TrainingApi::new(Arc::clone(&slot), Arc::clone(&training_slot)).with_limits(limits))
+            .max_decoding_message_size(settings.max_request_bytes)
+            .max_encoding_message_size(settings.max_response_bytes);
     let reloader = Arc::new(
         Reloader::new(source.clone(), Arc::clone(&slot))
             .with_training(Arc::clone(&training_slot))

@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use crate::grpc::pathway::EngineSlot;
 use crate::grpc::training_convert as convert;
+use crate::limits::RequestLimits;
 use crate::proto::v1 as pb;
 
 /// The training catalogue currently served: empty while loading, swapped with the engine.
@@ -21,12 +22,27 @@ pub type TrainingSlot = Arc<ArcSwapOption<TrainingCatalogue>>;
 pub struct TrainingApi {
     engine: EngineSlot,
     training: TrainingSlot,
+    limits: RequestLimits,
 }
 
 impl TrainingApi {
     /// A service answering from the two slots (`UNAVAILABLE` while either is empty).
     pub fn new(engine: EngineSlot, training: TrainingSlot) -> Self {
-        TrainingApi { engine, training }
+        TrainingApi { engine, training, limits: RequestLimits::default() }
+    }
+
+    /// Applies the operator's `max_profile_items` to the profiles, as `RecommendPathways` does.
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// `INVALID_ARGUMENT` naming the item list over the operator's quota.
+    fn check_profile(&self, profile: &passerelle_model::engine::ProfileQuery) -> Result<(), Status> {
+        self.limits.check_profile(profile).map_err(|err| {
+            tracing::info!(field = err.field(), "invalid request: over a configured limit");
+            crate::grpc::status::from_query_error(&err)
+        })
     }
 }
 
@@ -50,6 +66,7 @@ impl pb::training_service_server::TrainingService for TrainingApi {
     ) -> Result<Response<pb::PlanTrainingResponse>, Status> {
         let (engine, training) = loaded(&self.engine, &self.training)?;
         let query = convert::plan_query(request.into_inner())?;
+        self.check_profile(&query.profile)?;
         // The plan does not use the area, but a wrong one is refused as RecommendPathways does.
         if let Err(err) = crate::grpc::convert::check_area(&engine, &query.profile) {
             tracing::info!(field = err.field(), "invalid request");
@@ -83,6 +100,7 @@ impl pb::training_service_server::TrainingService for TrainingApi {
         let request = request.into_inner();
         crate::grpc::convert::checked_target_set(&engine, request.target_set, &request.target_set_name, "")?;
         let query = convert::explore_query(request)?;
+        self.check_profile(&query.profile)?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
         let answer = crate::compute::run_heavy(move || explore(&e, &t, &query))
             .await
