@@ -1116,8 +1116,9 @@ impl ModelArtifact {
         struct Head {
             format_version: u32,
         }
-        let head: Head = serde_json::from_str(text)
-            .map_err(|e| DataError::Artifact { reason: format!("not a Passerelle model artifact: {e}") })?;
+        let head: Head = serde_json::from_str(text).map_err(|e| DataError::Artifact {
+            reason: format!("not a Passerelle model artifact: {}", plain_reason(&e)),
+        })?;
         if !(MIN_ARTIFACT_FORMAT_VERSION..=ARTIFACT_FORMAT_VERSION).contains(&head.format_version) {
             return Err(DataError::Artifact {
                 reason: format!(
@@ -1136,7 +1137,7 @@ impl ModelArtifact {
             let reason = if serde_json::from_str::<CardHead>(text).is_ok_and(|card| !card.model.is_empty()) {
                 "this is a model card (the `.card.json` that `passerelle train` writes beside the artifact), not the artifact: give the artifact file".to_string()
             } else {
-                format!("malformed artifact: {e}")
+                format!("malformed artifact: {}", plain_reason(&e))
             };
             DataError::Artifact { reason }
         })?;
@@ -1172,6 +1173,23 @@ impl ModelArtifact {
         }
         Ok(artifact)
     }
+}
+
+/// serde's reason without the Rust types it names (`expected struct Reranker`, `expected
+/// u32`): what the JSON should hold there, for the operator who edits the file.
+fn plain_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let Some(at) = text.find("expected ").map(|i| i + "expected ".len()) else { return text };
+    let end = text[at..].find(" at line ").map_or(text.len(), |i| at + i);
+    let what = &text[at..end];
+    let plain = match what {
+        _ if what.starts_with("struct ") || what.starts_with("tuple struct ") => "a JSON object",
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        _ => what,
+    };
+    format!("{}{plain}{}", &text[..at], &text[end..])
 }
 
 #[cfg(test)]
@@ -1374,6 +1392,29 @@ mod tests {
             r.trees = None;
         }
         assert!(!artifact.to_json().expect("serialises").contains("\"trees\""));
+    }
+
+    /// serde named the artifact's Rust types (`expected struct Head with 1 element`,
+    /// `expected struct DataVersion`, `expected u32`).
+    #[test]
+    fn a_malformed_artifact_is_described_without_rust_type_names() {
+        for (text, reason) in [
+            ("[]", "not a Passerelle model artifact: invalid length 0, expected a JSON object at line 1 column 2"),
+            ("\"x\"", "not a Passerelle model artifact: invalid type: string \"x\", expected a JSON object at line 1 column 3"),
+            (
+                "{\"format_version\": \"3\"}",
+                "not a Passerelle model artifact: invalid type: string \"3\", expected a whole number, 0 or more at line 1 \
+                 column 22",
+            ),
+            (
+                "{\"format_version\": 3, \"model_kind\": \"x\", \"data\": 5}",
+                "malformed artifact: invalid type: integer `5`, expected a JSON object at line 1 column 50",
+            ),
+            ("{", "not a Passerelle model artifact: EOF while parsing an object at line 1 column 1"),
+        ] {
+            let err = ModelArtifact::from_json(text).expect_err(text);
+            assert_eq!(err.to_string(), format!("model artifact refused: {reason}"), "{text}");
+        }
     }
 
     #[test]
