@@ -122,6 +122,43 @@ async fn a_bad_max_other_skills_in_a_stream_is_that_messages_error_and_the_strea
     app.stop().await.expect("clean stop");
 }
 
+/// `include_training_plan` was answered without plans and a bad `plan_constraints` was
+/// accepted: the first is now refused by name, the second checked as `RecommendPathways`
+/// checks it, and the stream goes on.
+#[tokio::test]
+async fn training_plan_fields_in_a_stream_are_refused_or_checked_not_ignored() {
+    use passerelle_service::proto::v1::PlanConstraints;
+    let app = spawn_app().await;
+    let with = |id: &str, include_training_plan: bool, max_level: Option<u32>| ScoreProfilesRequest {
+        id: id.into(),
+        request: Some(RecommendPathwaysRequest {
+            include_training_plan,
+            plan_constraints: max_level.map(|l| PlanConstraints { max_level: Some(l), ..Default::default() }),
+            ..request(profile("I1315", &[]), 1)
+        }),
+    };
+    let messages = vec![with("a", true, None), with("b", false, Some(0)), with("c", false, Some(3))];
+    let outcomes: Vec<String> = score_stream(&app, messages)
+        .await
+        .into_iter()
+        .map(|r| match r.outcome {
+            Some(Outcome::Error(e)) => format!("{} | {}", e.field, e.message),
+            Some(Outcome::Result(r)) => format!("{} pathways", r.pathways.len()),
+            None => "nothing".into(),
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "request.include_training_plan | request.include_training_plan: ScoreProfiles attaches no training plans; \
+             call RecommendPathways or PlanTraining for them",
+            "request.plan_constraints.max_level | request.plan_constraints.max_level: 0 is not a qualification level 1-8",
+            "1 pathways",
+        ]
+    );
+    app.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn a_long_stream_is_answered_in_order() {
     let app = spawn_app().await;

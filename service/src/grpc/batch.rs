@@ -138,9 +138,24 @@ fn score_one(
     } else {
         match request {
             None => error("request", "request: required".to_string()),
+            // Plans are not attached here: refused rather than answered without them.
+            Some(request) if request.include_training_plan => error(
+                "request.include_training_plan",
+                "request.include_training_plan: ScoreProfiles attaches no training plans; call RecommendPathways or \
+                 PlanTraining for them"
+                    .to_string(),
+            ),
             Some(request) => {
                 match convert::checked_target_set(engine, request.target_set, &request.target_set_name, "")
-                    .and_then(|_| convert::recommend_query(request))
+                    .and_then(|_| match &request.plan_constraints {
+                        // Checked as RecommendPathways checks them without plans.
+                        Some(c) => crate::grpc::training_convert::constraints(Some(c.clone()))
+                            .validate(engine, "plan_constraints")
+                            .map(drop)
+                            .map_err(|e| crate::grpc::training_convert::from_plan_error(&e)),
+                        None => Ok(()),
+                    })
+                    .and_then(|()| convert::recommend_query(request))
                 {
                     Err(status) => Some(pb::score_profiles_response::Outcome::Error(record_error("request.", &status))),
                     Ok(mut query) => match limits.check(&query).and_then(|()| {
