@@ -171,16 +171,32 @@ pub fn list_messages(messages: impl Iterator<Item = String>, total: usize) -> St
 /// travel in gRPC headers (clients refuse headers over 8–16 KiB).
 pub const MAX_ECHO_CHARS: usize = 40;
 
-/// A client value as echoed in an error: control characters shown as `?`, at most
-/// [`MAX_ECHO_CHARS`] characters, then `…`.
+/// A client value as echoed in an error: control characters, and the invisible ones that
+/// reorder or hide text around them (bidirectional overrides and isolates such as U+202E,
+/// zero-width characters, the byte-order mark), shown as `?`; at most [`MAX_ECHO_CHARS`]
+/// characters, then `…`. An echo cannot turn the rest of a message or log line around.
+///
+/// ```
+/// use passerelle_model::error::echo;
+/// assert_eq!(echo("I13\u{202E}51"), "I13?51");
+/// assert_eq!(echo("a\u{200B}b\tc\u{FEFF}"), "a?b?c?");
+/// assert_eq!(echo("Électricien"), "Électricien");
+/// ```
 pub fn echo(value: &str) -> String {
-    let mut chars = value.chars().map(|c| if c.is_control() { '?' } else { c });
+    let mut chars = value.chars().map(|c| if c.is_control() || hides_text(c) { '?' } else { c });
     let head: String = chars.by_ref().take(MAX_ECHO_CHARS).collect();
     if chars.next().is_some() {
         head + "…"
     } else {
         head
     }
+}
+
+/// Unicode format characters that change how the text around them reads without being
+/// seen: zero-width spaces and joiners, directional marks, embeddings, overrides and
+/// isolates, word joiners and invisible operators, the byte-order mark.
+fn hides_text(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// A client number as echoed in an error: as written (`-0.3`, `1.5`, `NaN`) when that
