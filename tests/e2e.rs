@@ -215,6 +215,17 @@ async fn every_unknown_code_of_a_profile_is_reported_at_once() {
     let fields: Vec<&str> =
         details.bad_request().expect("BadRequest details").field_violations.iter().map(|v| v.field.as_str()).collect();
     assert_eq!(fields, ["profile.occupation_code", "profile.item_codes[1]", "profile.removed_item_codes[0]"]);
+    // An unknown region comes with the unknown codes, after them (field order).
+    let mut req = request("X9999", TargetSet::All, None);
+    if let Some(p) = req.profile.as_mut() {
+        p.region = "99".into();
+    }
+    let status = app.pathways().recommend_pathways(req).await.expect_err("must be refused");
+    assert_eq!(
+        status.message(),
+        "profile.occupation_code: unknown ROME code `X9999`; profile.region: `99` is not an INSEE region code covered \
+         by the DARES tension data"
+    );
     // Twelve unknown codes: five listed (message and details), seven counted.
     let mut req = request("I1315", TargetSet::All, None);
     if let Some(p) = req.profile.as_mut() {

@@ -601,8 +601,9 @@ impl Engine {
                 reason: format!("{} is out of range 0..=1", echo_number(weight)),
             });
         }
+        // An unknown area is reported with the profile's unknown codes, if any (below).
         let area = match &self.tensions {
-            Some(t) => Some(t.area(query.profile.region.as_deref(), query.profile.department.as_deref())?),
+            Some(t) => t.area(query.profile.region.as_deref(), query.profile.department.as_deref()).map(Some),
             None => {
                 let given = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
                 let field = if given(&query.profile.region) {
@@ -617,7 +618,7 @@ impl Engine {
                 if let Some(field) = field {
                     return Err(QueryError::NotLoaded { field: field.to_string(), what: "tension data" });
                 }
-                None
+                Ok(None)
             }
         };
         let (job_title, items, declared) = match resolved {
@@ -634,10 +635,20 @@ impl Engine {
                     }
                     None => &query.profile,
                 };
-                let (items, declared) = self.resolve(profile_query)?;
+                let (items, declared) = match (self.resolve(profile_query), &area) {
+                    (Ok(resolved), _) => resolved,
+                    // Unknown codes and an unknown area: all in one answer, in field order.
+                    (Err(codes), Err(area @ QueryError::UnknownArea { .. })) if codes.is_unknown_code() => {
+                        let mut all = codes.violations().to_vec();
+                        all.push(area.clone());
+                        return Err(QueryError::Several(all));
+                    }
+                    (Err(other), _) => return Err(other),
+                };
                 (job_title, items, declared)
             }
         };
+        let area = area?;
         let profile = ProfileVector::new(&self.index, &items);
         Ok(Prepared {
             top_k,

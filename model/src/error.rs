@@ -136,9 +136,10 @@ pub enum QueryError {
         what: &'static str,
     },
     /// More than one code of a profile is unknown ([`QueryError::UnknownOccupation`],
-    /// [`QueryError::UnknownItem`]): each one, in request order (occupation code, then
-    /// `item_codes`, then `removed_item_codes`), so a caller fixes them all at once. The
-    /// message lists the first [`MAX_LISTED_ERRORS`] and counts the rest.
+    /// [`QueryError::UnknownItem`], [`QueryError::UnknownArea`]): each one, in request order
+    /// (occupation code, `item_codes`, `removed_item_codes`, then region or department), so
+    /// a caller fixes them all at once. The message lists the first [`MAX_LISTED_ERRORS`]
+    /// and counts the rest.
     #[error("{}", list_messages(.0.iter().map(ToString::to_string), .0.len()))]
     Several(Vec<QueryError>),
 }
@@ -280,6 +281,19 @@ impl QueryError {
             QueryError::Several(errors) => errors,
             one => std::slice::from_ref(one),
         }
+    }
+
+    /// Whether this is an unknown code of a profile, or several
+    /// ([`QueryError::UnknownOccupation`], [`QueryError::UnknownItem`],
+    /// [`QueryError::UnknownArea`], [`QueryError::Several`]): the errors reported together.
+    pub fn is_unknown_code(&self) -> bool {
+        matches!(
+            self,
+            QueryError::UnknownOccupation { .. }
+                | QueryError::UnknownItem { .. }
+                | QueryError::UnknownArea { .. }
+                | QueryError::Several(_)
+        )
     }
 
     /// `errors` as one error: `None` for none, the error itself for one, else

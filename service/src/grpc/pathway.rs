@@ -46,7 +46,10 @@ impl PathwayApi {
     fn checked_query(&self, request: pb::RecommendPathwaysRequest) -> Result<RecommendQuery, Status> {
         let mut query = convert::recommend_query(request)?;
         if let Err(err) = self.limits.check(&query) {
-            tracing::info!(field = err.field(), "invalid request: over a configured limit");
+            tracing::info!(
+                field = err.field(),
+                "invalid request: outside the configured quotas (max_top_k, max_profile_items)"
+            );
             return Err(status::from_query_error(&err));
         }
         query.top_k = Some(query.top_k.unwrap_or(self.limits.default_top_k()));
