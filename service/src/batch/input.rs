@@ -641,6 +641,16 @@ fn parse_csv_record(line: u64, columns: Columns, header_len: usize, record: &csv
         let reason = format!("{} {fields}, the header has {header_len}", record.len());
         return InputRecord { line, id, profile: Err(RecordError { field: "line".into(), reason }) };
     }
+    // A long line with something past the header's columns is a value holding an unquoted
+    // comma (`Technicien, fibre`): the columns after it are shifted, so no field can be
+    // trusted. Empty fields past the header (a trailing comma) are ignored.
+    if record.iter().skip(header_len).any(|v| !v.trim().is_empty()) {
+        let reason = format!(
+            "{} fields, the header has {header_len} (a value that holds a comma must be quoted: \"Technicien, fibre\")",
+            record.len()
+        );
+        return InputRecord { line, id, profile: Err(RecordError { field: "line".into(), reason }) };
+    }
     let Some(id) = id else {
         return InputRecord { line, id: None, profile: Err(RecordError::on("id", "required")) };
     };
@@ -1179,6 +1189,24 @@ mod tests {
         let err = records[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
         assert_eq!(err, Some(("line", "3 fields, the header has 4")));
         assert!(records[1].profile.is_ok(), "a short line with a profile is read, its last columns empty");
+    }
+
+    /// A line with more fields than the header was read as if its columns were in place.
+    #[test]
+    fn a_csv_line_longer_than_the_header_is_refused_unless_the_extra_fields_are_empty() {
+        let text = "id,occupation_code,job_title\na,,Technicien, fibre\nb,I1315,,\nc,I1315\n";
+        let records = read_all(text, InputFormat::Csv);
+        let err = records[0].profile.as_ref().err().map(|e| (e.field.as_str(), e.reason.as_str()));
+        assert_eq!(
+            err,
+            Some((
+                "line",
+                "4 fields, the header has 3 (a value that holds a comma must be quoted: \"Technicien, fibre\")"
+            ))
+        );
+        assert_eq!(records[0].id.as_deref(), Some("a"));
+        assert!(records[1].profile.is_ok(), "an empty field past the header (a trailing comma) is ignored");
+        assert!(records[2].profile.is_ok());
     }
 
     #[test]
