@@ -269,6 +269,31 @@ fn operator_catalogue_lines_are_physical_with_crlf_and_blank_lines() {
     assert_eq!((hours(490945).value, hours(490945).source.as_str()), (20.0, "operator catalogue opco.csv: line 4"));
 }
 
+/// A cut row (`490945` alone) and a row whose provider holds an unquoted comma (the
+/// columns after it shifted) were read silently; a trailing comma is still accepted.
+#[test]
+fn operator_catalogue_rows_with_the_wrong_field_count_are_refused_by_line() {
+    let (engine, _) = fixtures();
+    let csv = "certification,level,hours,cost,region,provider,covered_items\n\
+               490944,3,250,,,,,\n\
+               490945\n\
+               490946,,40,,84,AFPA, Lyon,125917\n\
+               490947,,20,,,,\n";
+    let (training, issues) =
+        embedded::training_catalogue(engine.catalogue(), Some(("opco.csv", csv.as_bytes()))).expect("loads");
+    let issues: Vec<String> = issues.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        issues,
+        [
+            "opco.csv: line 3: 1 field, the header has 7 (a value that holds a comma must be quoted)",
+            "opco.csv: line 4: 8 fields, the header has 7 (a value that holds a comma must be quoted)",
+        ]
+    );
+    let cert = |code| training.certification(engine.catalogue().item_id(code).expect("item")).expect("cert");
+    assert_eq!(cert(490944).hours.source, "operator catalogue opco.csv: line 2");
+    assert_eq!(cert(490946).provider, None, "the refused row gives nothing");
+}
+
 /// An invalid UTF-8 byte refuses its row only, naming the line and the field, like any bad
 /// row of an operator catalogue; the other rows load. In the header it refuses the file, as
 /// a missing column does.

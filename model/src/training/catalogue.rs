@@ -310,8 +310,8 @@ fn leading_number(text: &str) -> Option<f64> {
     Some(first)
 }
 
-/// Positions of `wanted` columns in the header of `rows`.
-fn columns(file: &str, rows: &mut CsvRows<'_>, wanted: &[&'static str]) -> Result<Vec<usize>, DataError> {
+/// Positions of `wanted` columns in the header of `rows`, and the header's length.
+fn columns(file: &str, rows: &mut CsvRows<'_>, wanted: &[&'static str]) -> Result<(Vec<usize>, usize), DataError> {
     let header = rows.headers().map_err(|e| DataError::BadRow {
         file: file.to_string(),
         line: 1,
@@ -327,17 +327,19 @@ fn columns(file: &str, rows: &mut CsvRows<'_>, wanted: &[&'static str]) -> Resul
             reason: format!("{repeated}: which one to read is ambiguous"),
         });
     }
-    wanted
+    let positions = wanted
         .iter()
         .map(|w| {
             header.iter().position(|h| h == w).ok_or(DataError::MissingColumn { file: file.to_string(), column: w })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((positions, header.len()))
 }
 
-/// Visits each record with its physical line ([`CsvRows`]) and wanted fields (missing
-/// trailing fields read as ""). A record that cannot be read (invalid UTF-8) goes to
-/// `on_error` like a refused one.
+/// Visits each record with its physical line ([`CsvRows`]) and wanted fields. A record
+/// that cannot be read (invalid UTF-8), or whose field count is not the header's (a cut
+/// line, or a value with an unquoted comma that shifts the columns after it; empty fields
+/// past the header, a trailing comma, are ignored), goes to `on_error` like a refused one.
 fn for_each_row(
     file: &str,
     bytes: &[u8],
@@ -346,7 +348,7 @@ fn for_each_row(
     mut on_error: impl FnMut(RowIssue) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
     let mut rows = CsvRows::new(csv::ReaderBuilder::new().has_headers(true).flexible(true), bytes);
-    let cols = columns(file, &mut rows, wanted)?;
+    let (cols, header_len) = columns(file, &mut rows, wanted)?;
     while let Some((line, record)) = rows.next_row() {
         let record = match record {
             Ok(record) => record,
@@ -356,6 +358,15 @@ fn for_each_row(
             }
         };
         if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if record.len() < header_len || record.iter().skip(header_len).any(|f| !f.trim().is_empty()) {
+            let n = record.len();
+            let reason = format!(
+                "{n} field{}, the header has {header_len} (a value that holds a comma must be quoted)",
+                if n == 1 { "" } else { "s" }
+            );
+            on_error(RowIssue { file: file.to_string(), line, reason })?;
             continue;
         }
         let fields = cols.iter().map(|&c| record.get(c).unwrap_or("")).collect();
