@@ -499,10 +499,14 @@ impl<R: BufRead> ProfileReader<R> {
             return Ok(Some(RawCsv::Blank));
         }
         if unclosed {
-            let reason = format!(
-                "malformed CSV: a quoted field opened on line {} is never closed; lines {}–{} (the end of the file) were read as this one record and none of them is scored",
-                self.line_of_record, self.line_of_record, self.line
-            );
+            let (first, last) = (self.line_of_record, self.line);
+            let reason = if last > first {
+                format!(
+                    "malformed CSV: a quoted field opened on line {first} is never closed; lines {first}–{last} (the end of the file) were read as this one record and none of them is scored"
+                )
+            } else {
+                format!("malformed CSV: a quoted field opened on line {first}, the last line, is never closed; it is not scored")
+            };
             return Ok(Some(RawCsv::Bad(RecordError { field: "line".into(), reason })));
         }
         Ok(Some(RawCsv::Text))
@@ -893,6 +897,13 @@ mod tests {
             records.iter().map(|r| (r.line, r.id.as_deref(), r.profile.is_ok())).collect();
         assert_eq!(summary, [(2, Some("multi\nline"), true), (4, Some("b"), true), (5, None, false)]);
         assert!(records[2].profile.as_ref().is_err_and(|e| e.reason.contains("is never closed")));
+        // On the last line: one line, not "lines 3–3".
+        let records = read_all("id,occupation_code\na,I1315\n\"open,I1315\n", InputFormat::Csv);
+        let reason = records[1].profile.as_ref().err().map(|e| e.reason.as_str());
+        assert_eq!(
+            reason,
+            Some("malformed CSV: a quoted field opened on line 3, the last line, is never closed; it is not scored")
+        );
     }
 
     #[test]
