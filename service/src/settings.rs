@@ -508,14 +508,24 @@ fn parse_error(e: figment::Error) -> SettingsError {
         None => String::new(),
     };
     // figment's own wording quotes the list as a whole and each key in it (`one of `addr`, …`).
-    let kind = match &e.kind {
-        Kind::UnknownField(found, expected) => format!(
-            "unknown field: found `{found}`, expected one of {}",
-            expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-        ),
-        kind => kind.to_string(),
+    let (key, kind) = match &e.kind {
+        // The key as written: `Max_Top_K` is not `max_top_k`, which would read as accepted.
+        Kind::UnknownField(found, expected) => {
+            let lower = found.to_ascii_lowercase();
+            let case = if *found != lower && expected.contains(&lower.as_str()) {
+                format!(" (keys are lower case: `{lower}`)")
+            } else {
+                String::new()
+            };
+            let kind = format!(
+                "unknown field: found `{found}`{case}, expected one of {}",
+                expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            );
+            (Some(found.clone()), kind)
+        }
+        kind => (key.map(|k| k.to_ascii_lowercase()), kind.to_string()),
     };
-    SettingsError::Parse { key: key.map(|k| k.to_ascii_lowercase()), reason: format!("{kind}{origin}") }
+    SettingsError::Parse { key, reason: format!("{kind}{origin}") }
 }
 
 /// Digits with an optional sign (surrounding spaces ignored), of any length.
@@ -786,6 +796,16 @@ mod tests {
         assert!(err.contains(", expected one of `addr`, `log_format`, `data`,"), "{err}");
         assert!(err.contains("`training_catalogue`, `metrics_addr` in config file "), "{err}");
         assert!(!err.contains("``") && !err.contains("`one of"), "{err}");
+        // A key in the wrong case is named as written, with the key it was meant to be.
+        let path = config(&dir, "case.toml", "Max_Top_K = 5\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "invalid configuration of `Max_Top_K`: unknown field: found `Max_Top_K` (keys are lower case: \
+                 `max_top_k`), expected one of `addr`,"
+            ),
+            "{err}"
+        );
         let path = config(&dir, "type.toml", "max_top_k = \"twenty\"\n");
         let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
         assert!(err.contains("max_top_k") && err.contains(&path.display().to_string()), "{err}");
