@@ -483,17 +483,71 @@ pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
         .map_err(|source| CliError::Write { path: PathBuf::from(STDOUT), source })
 }
 
+/// The option of `recommend`, `plan`, `explore` or `search` that sets a request field
+/// (`--max-hours` for `constraints.max_total_hours`), with the value's place for a list
+/// (`--item (value 3)` for `profile.item_codes[2]`); the field itself when no option sets it.
+pub fn option_of(field: &str) -> String {
+    let (base, index) = match field.split_once('[') {
+        Some((base, rest)) => (base, rest.strip_suffix(']').and_then(|i| i.parse::<usize>().ok())),
+        None => (field, None),
+    };
+    let option = match base {
+        "profile.occupation_code" => "--occupation",
+        "profile.item_codes" => "--item",
+        "profile.removed_item_codes" => "--remove",
+        "profile.job_title" => "--job-title",
+        "profile.region" => "--region",
+        "profile.department" => "--department",
+        "top_k" => "--top-k",
+        "max_other_skills" => "--max-other-skills",
+        "tension_weight" => "--tension-weight",
+        "target_set" => "--target-set",
+        "target_occupation_code" => "--target",
+        "constraints.max_total_hours" => "--max-hours",
+        "constraints.max_level" => "--max-level",
+        "constraints.held_certifications" => "--held",
+        "max_intermediates" => "--max-intermediates",
+        "fan_out" => "--fan-out",
+        _ => return field.to_string(),
+    };
+    match index {
+        Some(i) => format!("{option} (value {})", i.saturating_add(1)),
+        None => option.to_string(),
+    }
+}
+
+/// `message` (`field: reason`) with its field named by [`option_of`].
+pub fn in_cli_terms(field: &str, message: &str) -> String {
+    match message.strip_prefix(field).and_then(|rest| rest.strip_prefix(": ")) {
+        Some(reason) if !field.is_empty() => format!("{}: {reason}", option_of(field)),
+        _ => message.to_string(),
+    }
+}
+
+fn query_in_cli_terms(err: &QueryError) -> String {
+    let all = err.violations();
+    passerelle_model::error::list_messages(all.iter().map(|e| in_cli_terms(e.field(), &e.to_string())), all.len())
+}
+
+fn plan_in_cli_terms(err: &passerelle_model::training::PlanError) -> String {
+    match err {
+        passerelle_model::training::PlanError::Query(q) => query_in_cli_terms(q),
+        other => in_cli_terms(other.field(), &other.to_string()),
+    }
+}
+
 /// A command failed; the message names the file, line, field or parameter at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// Data or artifact problem.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// Invalid recommendation query.
-    #[error("invalid query: {0}")]
+    /// Invalid recommendation query, its fields named by the options that set them
+    /// ([`in_cli_terms`]).
+    #[error("invalid query: {}", query_in_cli_terms(.0))]
     Query(#[from] QueryError),
-    /// Invalid plan or exploration query.
-    #[error("invalid query: {0}")]
+    /// Invalid plan or exploration query, its field named by the option that sets it.
+    #[error("invalid query: {}", plan_in_cli_terms(.0))]
     Plan(#[from] passerelle_model::training::PlanError),
     /// Training failed.
     #[error(transparent)]

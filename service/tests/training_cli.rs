@@ -73,12 +73,20 @@ fn an_invalid_utf8_row_of_the_operator_catalogue_is_refused_with_its_line() {
 }
 
 #[test]
+fn plan_limits_are_named_by_their_options() {
+    let out = passerelle(&["plan", "--occupation", "I1315", "--target", "F1623", "--max-hours", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.trim().starts_with("error: invalid query: --max-hours: "), "{stderr}");
+}
+
+#[test]
 fn plan_with_unknown_target_fails_naming_the_field() {
     let out = passerelle(&["plan", "--occupation", "I1315", "--target", "Z9999"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid query: target_occupation_code: unknown ROME code `Z9999`"
+        "error: invalid query: --target: unknown ROME code `Z9999`"
     );
 }
 
