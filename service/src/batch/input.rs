@@ -117,9 +117,15 @@ pub struct ProfileReader<R: BufRead> {
     /// CSV: the header's column names (trimmed, without a byte-order mark).
     header: Vec<String>,
     header_read: bool,
+    /// Whether the first bytes were checked for a UTF-16 byte-order mark.
+    encoding_checked: bool,
     /// First physical line of the record last read.
     line_of_record: u64,
 }
+
+/// Why a UTF-16 file is refused as a whole: each of its lines would be "not valid UTF-8".
+pub const UTF16_REFUSED: &str = "the file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8 \
+                                 (\"CSV UTF-8\" in a spreadsheet, or `iconv -f UTF-16 -t UTF-8`)";
 
 /// What one physical line held.
 struct Physical {
@@ -325,6 +331,7 @@ impl<R: BufRead> ProfileReader<R> {
             columns: None,
             header: Vec::new(),
             header_read: false,
+            encoding_checked: false,
             line_of_record: 0,
         }
     }
@@ -336,14 +343,23 @@ impl<R: BufRead> ProfileReader<R> {
         self
     }
 
-    /// Reads the CSV header now (nothing for JSON Lines), so that a file that is not a
-    /// profile file is refused before anything is written. [`Self::next_record`] does it
-    /// on its first call otherwise.
+    /// Checks that the input is not UTF-16 and reads the CSV header now (no header for JSON
+    /// Lines), so that a file that is not a profile file is refused before anything is
+    /// written. [`Self::next_record`] does it on its first call otherwise.
     ///
     /// # Errors
-    /// An I/O error; a header that cannot be a profile header is an I/O error of kind
-    /// `InvalidData` carrying a [`HeaderError`] (see [`HeaderError::of`]).
+    /// An I/O error; a file that starts with a UTF-16 byte-order mark is an I/O error of
+    /// kind `InvalidData` saying [`UTF16_REFUSED`]; a header that cannot be a profile header
+    /// is an I/O error of kind `InvalidData` carrying a [`HeaderError`] (see
+    /// [`HeaderError::of`]).
     pub fn start(&mut self) -> std::io::Result<()> {
+        if !self.encoding_checked {
+            self.encoding_checked = true;
+            let head = self.reader.fill_buf()?;
+            if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, UTF16_REFUSED));
+            }
+        }
         if self.format != InputFormat::Csv || self.header_read {
             return Ok(());
         }
@@ -386,6 +402,7 @@ impl<R: BufRead> ProfileReader<R> {
     pub fn next_record(&mut self) -> std::io::Result<Option<InputRecord>> {
         match self.format {
             InputFormat::Jsonl => loop {
+                self.start()?;
                 let max = self.max_record_bytes;
                 self.bytes.clear();
                 let Some(p) = read_physical_line(&mut self.reader, &mut self.bytes, max.saturating_add(2))? else {
@@ -1296,6 +1313,25 @@ mod tests {
                 (7, None, "line".to_string(), "not valid UTF-8".to_string()),
             ]
         );
+    }
+
+    /// A UTF-16 export (a spreadsheet's "Unicode text") was refused line by line as "not
+    /// valid UTF-8", or as an unreadable header.
+    #[test]
+    fn a_utf16_file_is_refused_as_a_whole_saying_so() {
+        for format in [InputFormat::Csv, InputFormat::Jsonl] {
+            for bom in [[0xFF, 0xFE], [0xFE, 0xFF]] {
+                let mut bytes = bom.to_vec();
+                bytes.extend("id,occupation_code\n".encode_utf16().flat_map(u16::to_le_bytes));
+                let mut reader = ProfileReader::new(bytes.as_slice(), format);
+                let err = reader.next_record().expect_err("refused");
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+                assert_eq!(err.to_string(), UTF16_REFUSED);
+            }
+        }
+        // A UTF-8 byte-order mark is read as before.
+        let records = read_all("\u{feff}id,occupation_code\na,I1315\n", InputFormat::Csv);
+        assert!(records[0].profile.is_ok());
     }
 
     #[test]
