@@ -125,7 +125,9 @@ impl TargetSets {
         sets.insert(ALL.to_string(), all);
         let labels: Vec<String> = catalogue.occupations.iter().map(|o| fold(&o.label)).collect();
         for (raw_name, rules) in parsed.sets {
-            let name = raw_name.to_uppercase();
+            // ASCII case only: `to_uppercase` maps the dotless `ı` and the long `ſ` to `I`
+            // and `S`, so `dıgıtal` would have named `DIGITAL`.
+            let name = raw_name.to_ascii_uppercase();
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
                 return Err(invalid(format!("sets.{raw_name}: a set name is letters A-Z, digits and _")));
             }
@@ -214,9 +216,10 @@ impl TargetSets {
         Ok(TargetSets { sets })
     }
 
-    /// The set called `name` (case-insensitive).
+    /// The set called `name` (ASCII case-insensitive: `digital_infrastructure` names
+    /// `DIGITAL_INFRASTRUCTURE`, `dıgıtal_ınfrastructure` with dotless `ı` names nothing).
     pub fn get(&self, name: &str) -> Option<&TargetSet> {
-        self.sets.get(&name.to_uppercase())
+        self.sets.get(&name.to_ascii_uppercase())
     }
 
     /// All sets, `ALL` included, by name.
@@ -326,6 +329,20 @@ include=['A1001']
             "t.toml: sets.x.label_rules[1].domaines: `Z` is no grand domaine or domaine professionnel of the \
              catalogue (a prefix such as `I` or `I13`)"
         );
+    }
+
+    /// `dıgıtal_ınfrastructure` (dotless ı) named `DIGITAL_INFRASTRUCTURE` through Unicode
+    /// upper-casing, in a request and in the file.
+    #[test]
+    fn set_names_ignore_ascii_case_only() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let sets =
+            TargetSets::from_toml("t.toml", "[sets.fix]\ndescription='d'\ninclude=['A1001']\n", &cat).expect("ok");
+        assert!(sets.get("Fix").is_some());
+        assert!(sets.get("fıx").is_none());
+        let err = TargetSets::from_toml("t.toml", "[sets.\"fıx\"]\ndescription='d'\ninclude=['A1001']\n", &cat)
+            .expect_err("not A-Z");
+        assert_eq!(err.to_string(), "t.toml: sets.fıx: a set name is letters A-Z, digits and _");
     }
 
     /// `domaines = [""]` was accepted and matched every domaine.

@@ -222,7 +222,7 @@ pub fn target_set_name_of(target_set: i32, target_set_name: &str, prefix: &str) 
     match from_enum {
         None if name.is_empty() => Ok(target_set::ALL.to_string()),
         None => Ok(name.to_string()),
-        Some(set) if name.is_empty() || name.to_uppercase() == set => Ok(set.to_string()),
+        Some(set) if name.is_empty() || name.to_ascii_uppercase() == set => Ok(set.to_string()),
         Some(_) => {
             let enum_name = pb::TargetSet::try_from(target_set).map_or("", |t| t.as_str_name());
             let message = format!(
