@@ -429,9 +429,8 @@ impl pb::batch_service_server::BatchService for BatchApi {
                         };
                         // The operator's max_profile_items, as in RecommendPathways.
                         let profile = profile.and_then(|p| {
-                            let query = RecommendQuery { profile: p, ..q.template.clone() };
-                            limits.check(&query).map_err(|e| query_record_error(&prefix(i), &e))?;
-                            Ok(query.profile)
+                            limits.check_profile(&p).map_err(|e| query_record_error(&prefix(i), &e))?;
+                            Ok(p)
                         });
                         (i, id, profile)
                     })
