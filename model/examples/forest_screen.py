@@ -12,27 +12,9 @@ errors over the 1,584 held-out sources.
     python3 model/examples/forest_screen.py rf et ada
 """
 import sys, numpy as np
+from heads import load, metrics
 from sklearn.ensemble import RandomForestClassifier, ExtraTreesClassifier, AdaBoostClassifier
 from sklearn.tree import DecisionTreeClassifier
-W = 55
-def load(p, n=W): return np.fromfile(p, dtype='<f8').reshape(-1, n)
-def metrics(test, meta, score):
-    out = []; start = 0
-    g = test[:, 0]
-    for m in meta:
-        end = start
-        while end < len(test) and g[end] == m[0]: end += 1
-        idx = np.arange(start, end)
-        order = sorted(idx, key=lambda i: (-score[i], test[i, 1]))
-        n_rel = m[1]; hits = dcg = rr = 0.0
-        for r, i in enumerate(order):
-            if test[i, 2] > 0.5:
-                if rr == 0: rr = 1 / (r + 1)
-                if r < 10: hits += 1; dcg += 1 / np.log2(r + 2)
-        if rr == 0: rr = m[2]
-        ideal = sum(1 / np.log2(r + 2) for r in range(int(min(n_rel, 10))))
-        out.append((hits / n_rel, rr, dcg / ideal)); start = end
-    return np.array(out)
 def model(kind, seed):
     if kind == 'rf': return RandomForestClassifier(n_estimators=300, min_samples_leaf=20, max_features='sqrt', n_jobs=1, random_state=seed)
     if kind == 'et': return ExtraTreesClassifier(n_estimators=300, min_samples_leaf=20, max_features='sqrt', n_jobs=1, random_state=seed)

@@ -12,29 +12,12 @@ over the 1,584 held-out sources.
 """
 import sys
 import numpy as np
+from heads import load, metrics
 from scipy.optimize import minimize
 
-W = 55
 KIND = sys.argv[1] if len(sys.argv) > 1 else 'train'
 L2S = [float(a) for a in sys.argv[2:]] or [1e-3]
-def load(p, n=W): return np.fromfile(p, dtype='<f8').reshape(-1, n)
 
-def metrics(test, meta, score):
-    out = []; start = 0; g = test[:, 0]
-    for m in meta:
-        end = start
-        while end < len(test) and g[end] == m[0]: end += 1
-        idx = np.arange(start, end)
-        order = sorted(idx, key=lambda i: (-score[i], test[i, 1]))
-        n_rel = m[1]; hits = dcg = rr = 0.0
-        for r, i in enumerate(order):
-            if test[i, 2] > 0.5:
-                if rr == 0: rr = 1 / (r + 1)
-                if r < 10: hits += 1; dcg += 1 / np.log2(r + 2)
-        if rr == 0: rr = m[2]
-        ideal = sum(1 / np.log2(r + 2) for r in range(int(min(n_rel, 10))))
-        out.append((hits / n_rel, rr, dcg / ideal)); start = end
-    return np.array(out)
 
 def groups(rows):
     """Start offsets of each source's consecutive rows."""

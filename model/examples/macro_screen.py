@@ -14,10 +14,10 @@ with paired differences over the 1,584 held-out sources.
 """
 import csv, sys, math, collections
 import numpy as np
+from heads import load, metrics
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-W = 55
 ROME = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/data/rome-v460'
 KIND = sys.argv[2] if len(sys.argv) > 2 else 'train'
 def rd(name): return list(csv.DictReader(open(f'{ROME}/unix_{name}_v460_utf8.csv', encoding='utf-8')))
@@ -89,23 +89,6 @@ def vote(s, visible):
     _votes[key] = v
     return v
 
-def load(p, n=W): return np.fromfile(p, dtype='<f8').reshape(-1, n)
-def metrics(test, meta, score):
-    out = []; start = 0; g = test[:, 0]
-    for m in meta:
-        end = start
-        while end < len(test) and g[end] == m[0]: end += 1
-        idx_ = np.arange(start, end)
-        order = sorted(idx_, key=lambda i: (-score[i], test[i, 1]))
-        n_rel = m[1]; hits = dcg = rr = 0.0
-        for r, i in enumerate(order):
-            if test[i, 2] > 0.5:
-                if rr == 0: rr = 1 / (r + 1)
-                if r < 10: hits += 1; dcg += 1 / np.log2(r + 2)
-        if rr == 0: rr = m[2]
-        ideal = sum(1 / np.log2(r + 2) for r in range(int(min(n_rel, 10))))
-        out.append((hits / n_rel, rr, dcg / ideal)); start = end
-    return np.array(out)
 
 def fitpred(Xtr, y, Xte):
     sc = StandardScaler().fit(Xtr)
