@@ -170,17 +170,12 @@ async fn configured_item_and_top_k_limits_are_invalid_argument() {
     app.stop().await.expect("clean stop");
 }
 
-/// `ScoreProfiles` answered `top_k` 50 and 4 items past quotas of 20 and 3, and its default
-/// `top_k` ignored a smaller `max_top_k`: its requests now meet the quotas of
-/// `RecommendPathways`, each breach that request's error record.
-#[tokio::test]
-async fn configured_limits_apply_to_each_request_of_a_score_profiles_stream() {
+/// Sends `requests` through one `ScoreProfiles` stream (ids 0, 1, …); each answer as
+/// (field, message) for an error record, ("", "N pathways") for a result. The stream must
+/// go on to its end.
+async fn score_outcomes(app: &TestApp, requests: Vec<RecommendPathwaysRequest>) -> Vec<(String, String)> {
     use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
     use passerelle_service::proto::v1::{score_profiles_response::Outcome, ScoreProfilesRequest};
-    let app = started(Settings { max_profile_items: 3, max_top_k: 5, ..settings() }, None).await;
-    let mut items = request("I1315", None);
-    items.profile.as_mut().unwrap().item_codes = vec!["100023".to_string(); 4];
-    let requests = [request("I1315", Some(6)), items, request("I1315", None), request("I1315", Some(5))];
     let stream = tokio_stream::iter(
         requests.into_iter().enumerate().map(|(i, r)| ScoreProfilesRequest { id: i.to_string(), request: Some(r) }),
     );
@@ -188,17 +183,31 @@ async fn configured_limits_apply_to_each_request_of_a_score_profiles_stream() {
     let mut outcomes = Vec::new();
     while let Some(answer) = answers.message().await.expect("the stream goes on") {
         outcomes.push(match answer.outcome.unwrap() {
-            Outcome::Error(e) => format!("{} {}", e.field, e.message),
-            Outcome::Result(r) => format!("{} pathways", r.pathways.len()),
+            Outcome::Error(e) => (e.field, e.message),
+            Outcome::Result(r) => (String::new(), format!("{} pathways", r.pathways.len())),
         });
     }
+    outcomes
+}
+
+/// `ScoreProfiles` answered `top_k` 50 and 4 items past quotas of 20 and 3, and its default
+/// `top_k` ignored a smaller `max_top_k`: its requests now meet the quotas of
+/// `RecommendPathways`, each breach that request's error record.
+#[tokio::test]
+async fn configured_limits_apply_to_each_request_of_a_score_profiles_stream() {
+    let app = started(Settings { max_profile_items: 3, max_top_k: 5, ..settings() }, None).await;
+    let mut items = request("I1315", None);
+    items.profile.as_mut().unwrap().item_codes = vec!["100023".to_string(); 4];
+    let requests = vec![request("I1315", Some(6)), items, request("I1315", None), request("I1315", Some(5))];
+    let outcomes: Vec<String> =
+        score_outcomes(&app, requests).await.into_iter().map(|(field, text)| format!("{field} {text}")).collect();
     assert_eq!(
         outcomes,
         [
             "request.top_k request.top_k: 6 is out of range 1..=5",
             "request.profile.item_codes request.profile.item_codes: 4 entries, at most 3 are accepted",
-            "5 pathways",
-            "5 pathways",
+            " 5 pathways",
+            " 5 pathways",
         ]
     );
     app.stop().await.expect("clean stop");
@@ -265,24 +274,11 @@ async fn the_item_quota_applies_to_training_plans_and_explorations() {
 /// error record and the stream goes on.
 #[tokio::test]
 async fn a_score_profiles_answer_over_the_response_limit_is_its_error_record() {
-    use passerelle_service::proto::v1::batch_service_client::BatchServiceClient;
-    use passerelle_service::proto::v1::{score_profiles_response::Outcome, ScoreProfilesRequest};
     let app = started(Settings { max_response_bytes: 65536, ..settings() }, None).await;
     let mut big = request("I1315", Some(100));
     big.target_set = TargetSet::All as i32;
     big.max_other_skills = Some(1000);
-    let requests = [request("I1315", Some(1)), big, request("I1315", Some(2))];
-    let stream = tokio_stream::iter(
-        requests.into_iter().enumerate().map(|(i, r)| ScoreProfilesRequest { id: i.to_string(), request: Some(r) }),
-    );
-    let mut answers = BatchServiceClient::new(app.channel.clone()).score_profiles(stream).await.unwrap().into_inner();
-    let mut outcomes = Vec::new();
-    while let Some(answer) = answers.message().await.expect("the stream goes on") {
-        outcomes.push(match answer.outcome.unwrap() {
-            Outcome::Error(e) => (e.field, e.message),
-            Outcome::Result(r) => (String::new(), format!("{} pathways", r.pathways.len())),
-        });
-    }
+    let outcomes = score_outcomes(&app, vec![request("I1315", Some(1)), big, request("I1315", Some(2))]).await;
     assert_eq!(outcomes.len(), 3, "{outcomes:?}");
     assert_eq!(outcomes[0].1, "1 pathways");
     assert_eq!(outcomes[2].1, "2 pathways");

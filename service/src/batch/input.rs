@@ -1258,6 +1258,18 @@ mod tests {
         );
     }
 
+    /// (line, id, field, reason) of each refused record of `bytes`.
+    fn refused(bytes: &[u8], format: InputFormat) -> Vec<(u64, Option<String>, String, String)> {
+        let mut reader = ProfileReader::new(bytes, format);
+        let mut errors = Vec::new();
+        while let Some(r) = reader.next_record().expect("in memory") {
+            if let Err(e) = r.profile {
+                errors.push((r.line, r.id, e.field, e.reason));
+            }
+        }
+        errors
+    }
+
     #[test]
     fn a_csv_line_that_is_not_utf8_names_its_column() {
         let mut bytes = b"id,occupation_code,job_title\na,I1315,Soudeur\nb,I1315,Soud".to_vec();
@@ -1265,13 +1277,7 @@ mod tests {
         bytes.extend_from_slice(b"c,I1315,x,\xff\n");
         // The id is kept when its own column is UTF-8 (it was lost: `"id": null`).
         bytes.extend_from_slice(b"d\xe9,I1315,x\n");
-        let mut reader = ProfileReader::new(bytes.as_slice(), InputFormat::Csv);
-        let mut errors = Vec::new();
-        while let Some(r) = reader.next_record().expect("in memory") {
-            if let Err(e) = r.profile {
-                errors.push((r.line, r.id, e.field, e.reason));
-            }
-        }
+        let errors = refused(&bytes, InputFormat::Csv);
         let some = |id: &str| Some(id.to_string());
         assert_eq!(
             errors,
@@ -1294,13 +1300,7 @@ mod tests {
         bytes.extend_from_slice(b"{\"id\":\"e\",\"colour\":\"\xe9\"}\n");
         bytes.extend_from_slice(b"{\"id\":\"f\"}\xff\n");
         bytes.extend_from_slice(b"{\"id\":\"g\",\"job_title\":\"\xef\xbf\xbd \xe9\"}\n");
-        let mut reader = ProfileReader::new(bytes.as_slice(), InputFormat::Jsonl);
-        let mut errors = Vec::new();
-        while let Some(r) = reader.next_record().expect("in memory") {
-            if let Err(e) = r.profile {
-                errors.push((r.line, r.id, e.field, e.reason));
-            }
-        }
+        let errors = refused(&bytes, InputFormat::Jsonl);
         let some = |id: &str| Some(id.to_string());
         assert_eq!(
             errors,
