@@ -274,6 +274,23 @@ async fn plan_training_refuses_an_unknown_region_or_department_as_recommend_path
         recommend.message(),
         "profile.region: `99` is not an INSEE region code covered by the DARES tension data"
     );
+    // With unknown codes, the area is reported after them in one answer, as RecommendPathways
+    // does (PlanTraining named the region alone; ExplorePathways the codes alone).
+    let profile = Profile {
+        occupation_code: "Z1".into(),
+        item_codes: vec!["1".into()],
+        region: "99".into(),
+        ..Default::default()
+    };
+    let all = "profile.occupation_code: unknown ROME code `Z1`; profile.item_codes[0]: unknown item code `1`; \
+               profile.region: `99` is not an INSEE region code covered by the DARES tension data";
+    let request = PlanTrainingRequest { profile: Some(profile.clone()), ..plan("", "") };
+    let status = client.plan_training(request).await.expect_err("refused");
+    assert_eq!(status.message(), all);
+    assert_eq!(status.get_error_details().bad_request().map(|b| b.field_violations.len()), Some(3));
+    let explore = ExplorePathwaysRequest { profile: Some(profile), ..Default::default() };
+    let status = client.explore_pathways(explore).await.expect_err("refused");
+    assert_eq!(status.message(), all);
     // A covered region and department (La Réunion, 974) are accepted, spaces and case ignored.
     let ok = client.plan_training(plan(" 04 ", "974")).await.expect("valid area").into_inner();
     assert_eq!(ok.plan.expect("plan").total_hours, 307.0);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use passerelle_model::engine::Engine;
+use passerelle_model::error::QueryError;
 use passerelle_model::explore::explore;
 use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::training::plan::Planner;
@@ -37,6 +38,20 @@ impl TrainingApi {
         self
     }
 
+    /// The profile's area checked as `RecommendPathways` checks it: an unknown region or
+    /// department is reported with the profile's unknown codes, if any, in one answer.
+    fn check_area(engine: &Engine, profile: &passerelle_model::engine::ProfileQuery) -> Result<(), Status> {
+        let Err(area) = crate::grpc::convert::check_area(engine, profile) else { return Ok(()) };
+        let err = match engine.resolve(profile) {
+            Err(codes) if codes.is_unknown_code() && matches!(area, QueryError::UnknownArea { .. }) => {
+                QueryError::Several([codes.violations(), std::slice::from_ref(&area)].concat())
+            }
+            _ => area,
+        };
+        tracing::info!(field = err.field(), "invalid request");
+        Err(crate::grpc::status::from_query_error(&err))
+    }
+
     /// `INVALID_ARGUMENT` naming the item list over the operator's quota.
     fn check_profile(&self, profile: &passerelle_model::engine::ProfileQuery) -> Result<(), Status> {
         self.limits.check_profile(profile).map_err(|err| {
@@ -68,10 +83,7 @@ impl pb::training_service_server::TrainingService for TrainingApi {
         let query = convert::plan_query(request.into_inner())?;
         self.check_profile(&query.profile)?;
         // The plan does not use the area, but a wrong one is refused as RecommendPathways does.
-        if let Err(err) = crate::grpc::convert::check_area(&engine, &query.profile) {
-            tracing::info!(field = err.field(), "invalid request");
-            return Err(crate::grpc::status::from_query_error(&err));
-        }
+        Self::check_area(&engine, &query.profile)?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
         let answer = crate::compute::run_heavy(move || Planner::new(&e, &t)?.plan(&query))
             .await
@@ -101,6 +113,7 @@ impl pb::training_service_server::TrainingService for TrainingApi {
         crate::grpc::convert::checked_target_set(&engine, request.target_set, &request.target_set_name, "")?;
         let query = convert::explore_query(request)?;
         self.check_profile(&query.profile)?;
+        Self::check_area(&engine, &query.profile)?;
         let (e, t) = (Arc::clone(&engine), Arc::clone(&training));
         let answer = crate::compute::run_heavy(move || explore(&e, &t, &query))
             .await
