@@ -285,7 +285,7 @@ fn operator_catalogue_rows_with_the_wrong_field_count_are_refused_by_line() {
     assert_eq!(
         issues,
         [
-            "opco.csv: line 3: 1 field, the header has 7 (a value that holds a comma must be quoted)",
+            "opco.csv: line 3: 1 field, the header has 7",
             "opco.csv: line 4: 8 fields, the header has 7 (a value that holds a comma must be quoted)",
         ]
     );

@@ -362,10 +362,9 @@ fn for_each_row(
         }
         if record.len() < header_len || record.iter().skip(header_len).any(|f| !f.trim().is_empty()) {
             let n = record.len();
-            let reason = format!(
-                "{n} field{}, the header has {header_len} (a value that holds a comma must be quoted)",
-                if n == 1 { "" } else { "s" }
-            );
+            // The comma hint only where a comma can be the cause: a short row is cut.
+            let hint = if n > header_len { " (a value that holds a comma must be quoted)" } else { "" };
+            let reason = format!("{n} field{}, the header has {header_len}{hint}", if n == 1 { "" } else { "s" });
             on_error(RowIssue { file: file.to_string(), line, reason })?;
             continue;
         }
