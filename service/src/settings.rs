@@ -517,11 +517,13 @@ fn parse_error(e: figment::Error) -> SettingsError {
             } else {
                 String::new()
             };
+            // Echoed: a key may hold a bidirectional override that turns the message around.
+            let shown = passerelle_model::error::echo(found);
             let kind = format!(
-                "unknown field: found `{found}`{case}, expected one of {}",
+                "unknown field: found `{shown}`{case}, expected one of {}",
                 expected.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
             );
-            (Some(found.clone()), kind)
+            (Some(shown), kind)
         }
         kind => (key.map(|k| k.to_ascii_lowercase()), kind.to_string()),
     };
@@ -804,6 +806,13 @@ mod tests {
                 "invalid configuration of `Max_Top_K`: unknown field: found `Max_Top_K` (keys are lower case: \
                  `max_top_k`), expected one of `addr`,"
             ),
+            "{err}"
+        );
+        // A key is echoed: a bidirectional override in it is shown as `?`.
+        let path = config(&dir, "bidi.toml", "\"max\u{202E}k\" = 5\n");
+        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid configuration of `max?k`: unknown field: found `max?k`, expected one of `addr`,"),
             "{err}"
         );
         let path = config(&dir, "type.toml", "max_top_k = \"twenty\"\n");
