@@ -508,6 +508,8 @@ pub fn option_of(field: &str) -> String {
         "constraints.held_certifications" => "--held",
         "max_intermediates" => "--max-intermediates",
         "fan_out" => "--fan-out",
+        // `search`'s text, named as clap names the argument.
+        "query" => "<TEXT>",
         _ => return field.to_string(),
     };
     match index {

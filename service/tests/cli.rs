@@ -356,7 +356,7 @@ fn search_and_region_errors_name_the_field() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "error: invalid query: query: no searchable word in `de la`"
+        "error: invalid query: <TEXT>: no searchable word in `de la`"
     );
     let out = passerelle(&["recommend", "--occupation", "I1315", "--region", "99"]);
     assert_eq!(out.status.code(), Some(1));
@@ -364,6 +364,9 @@ fn search_and_region_errors_name_the_field() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "error: invalid query: --region: `99` is not an INSEE region code covered by the DARES tension data"
     );
+    // The search text is named as clap names it, not by the request field `query`.
+    let out = passerelle(&["search", ""]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: invalid query: <TEXT>: empty text");
 }
 
 #[test]
