@@ -12,7 +12,7 @@ use crate::server::EngineSource;
 pub struct SearchArgs {
     /// The words to look for, e.g. "monteuse raccordeuse FTTH" (at most 200 characters). A
     /// text may start with one '-' (`search -5G`); one starting with '--' is refused as a
-    /// misspelled option (see [`search_text`]).
+    /// misspelled option.
     #[arg(allow_hyphen_values = true,
           value_parser = clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), |text| {
               search_text(text.to_str().ok_or(crate::cli::NOT_UTF8)?)

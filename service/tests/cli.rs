@@ -241,6 +241,18 @@ fn a_search_text_starting_with_a_dash_is_that_text() {
     assert_eq!(json["occupations"][0]["code"], "I1312");
 }
 
+/// Help texts are the doc comments: a rustdoc link (`[`search_text`]`) showed in `search --help`.
+#[test]
+fn help_texts_carry_no_rustdoc_links() {
+    for command in
+        ["serve", "train", "eval", "recommend", "plan", "explore", "search", "score", "cohort", "gen-profiles"]
+    {
+        let out = passerelle(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(!help.contains("[`"), "{command} --help: {help}");
+    }
+}
+
 #[test]
 fn negative_numbers_are_refused_naming_their_flag() {
     // Clap alone took `-1` for an unknown flag ("unexpected argument '-1' found") and never
