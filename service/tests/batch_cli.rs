@@ -337,7 +337,7 @@ fn cohort_csv_lists_the_refused_records_on_stderr() {
         "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n\
          {\"id\":\"b\",\"occupation_code\":\"F1602\"}\n\
          \n\
-         {\"id\":\"c\",\"occupation_code\":\"Z9999\"}\n\
+         {\"id\":\"c\\u202e\",\"occupation_code\":\"Z9999\"}\n\
          {\"id\":\"d\",\"occupation_code\":\n",
     )
     .unwrap();
@@ -361,7 +361,8 @@ fn cohort_csv_lists_the_refused_records_on_stderr() {
     assert_eq!(
         stderr.lines().collect::<Vec<_>>(),
         [
-            "refused: line 4 (id c): occupation_code: unknown ROME code `Z9999`",
+            // The id is echoed: its U+202E override would turn the rest of the line around.
+            "refused: line 4 (id c?): occupation_code: unknown ROME code `Z9999`",
             "refused: line 5 (id -): malformed JSON at line 5, column 28: EOF while parsing a value",
             "error: 2 of 4 records failed (see the error records listed on standard error)",
         ]

@@ -346,7 +346,9 @@ pub fn refused_lines(c: &CohortOutput) -> Vec<String> {
             } else {
                 format!("{}: {}", e.field, e.reason)
             };
-            format!("refused: line {} (id {}): {reason}", e.line, e.id.as_deref().unwrap_or("-"))
+            // The id echoed: a bidirectional override in it would turn the line around.
+            let id = e.id.as_deref().map_or_else(|| "-".to_string(), passerelle_model::error::echo);
+            format!("refused: line {} (id {id}): {reason}", e.line)
         })
         .collect();
     let unlisted = c.refused.saturating_sub(c.refused_records.len() as u64);
