@@ -708,3 +708,23 @@ fn an_empty_cohort_names_the_target_set_asked_for() {
         assert_eq!(json["report"]["target_set"], set, "{extra:?}");
     }
 }
+
+/// An unknown `--target-set` is named by its flag, not by the request field `target_set`.
+#[test]
+fn an_unknown_target_set_is_named_by_its_flag() {
+    let dir = scratch("target-set-flag");
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "id,occupation_code\na,I1315\n").unwrap();
+    let out = score(&input, &dir.path().join("out.jsonl"), &["--target-set", "d\u{131}gital"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid option: --target-set: unknown target set `d\u{131}gital`"
+    );
+    let out = bin().args(["cohort", "--input"]).arg(&input).args(["--target-set", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid option: --target-set: unknown target set `nope`"
+    );
+}

@@ -37,8 +37,8 @@ pub enum BatchError {
     /// The data, target sets or model could not be loaded.
     #[error(transparent)]
     Load(#[from] DataError),
-    /// An option is invalid (unknown target set…).
-    #[error("invalid option: {0}")]
+    /// An option is invalid (unknown target set…), named by its flag (`--target-set`).
+    #[error("invalid option: {}", crate::cli::in_cli_terms(.0.field(), &.0.to_string()))]
     Option(#[from] QueryError),
     /// The format cannot be told from the file name.
     #[error("{path}: cannot tell the format from the extension (use .jsonl or .csv, or pass --{flag} jsonl|csv)")]
