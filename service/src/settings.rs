@@ -489,6 +489,11 @@ fn parse_error(e: figment::Error) -> SettingsError {
                 {
                     range.out_of_range(v.trim())
                 }
+                // As written: figment shows `5.0` as float `5`, which reads as a whole number.
+                Actual::Float(v) => format!(
+                    "found float `{v:?}`, expected a whole number in {}..={}{}",
+                    range.min, range.max, range.why_max
+                ),
                 other => {
                     format!("found {other}, expected a whole number in {}..={}{}", range.min, range.max, range.why_max)
                 }
@@ -914,6 +919,7 @@ mod tests {
         for (text, reason) in [
             ("\"many\"", "found string \"many\", expected a whole number in 1..=100 (the engine's hard cap)"),
             ("1.5", "found float `1.5`, expected a whole number in 1..=100 (the engine's hard cap)"),
+            ("5.0", "found float `5.0`, expected a whole number in 1..=100 (the engine's hard cap)"),
             ("\"5\"", "found string \"5\", expected a whole number in 1..=100 (the engine's hard cap)"),
             ("\"99999999999999999999999\"", "99999999999999999999999 is out of range 1..=100 (the engine's hard cap)"),
         ] {
