@@ -226,6 +226,19 @@ async fn every_unknown_code_of_a_profile_is_reported_at_once() {
         "profile.occupation_code: unknown ROME code `X9999`; profile.region: `99` is not an INSEE region code covered \
          by the DARES tension data"
     );
+    // An unknown region and department: both, after the codes.
+    let mut req = request("X9999", TargetSet::All, None);
+    if let Some(p) = req.profile.as_mut() {
+        p.region = "99".into();
+        p.department = "2C".into();
+    }
+    let status = app.pathways().recommend_pathways(req).await.expect_err("must be refused");
+    let fields: Vec<String> = status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(fields, ["profile.occupation_code", "profile.region", "profile.department"]);
     // Twelve unknown codes: five listed (message and details), seven counted.
     let mut req = request("I1315", TargetSet::All, None);
     if let Some(p) = req.profile.as_mut() {

@@ -638,10 +638,8 @@ impl Engine {
                 let (items, declared) = match (self.resolve(profile_query), &area) {
                     (Ok(resolved), _) => resolved,
                     // Unknown codes and an unknown area: all in one answer, in field order.
-                    (Err(codes), Err(area @ QueryError::UnknownArea { .. })) if codes.is_unknown_code() => {
-                        let mut all = codes.violations().to_vec();
-                        all.push(area.clone());
-                        return Err(QueryError::Several(all));
+                    (Err(codes), Err(area)) if codes.is_unknown_code() && area.is_unknown_code() => {
+                        return Err(QueryError::Several([codes.violations(), area.violations()].concat()));
                     }
                     (Err(other), _) => return Err(other),
                 };

@@ -387,7 +387,8 @@ impl TensionTable {
     ///
     /// # Errors
     /// [`QueryError::UnknownArea`] on `profile.region` / `profile.department` for a code
-    /// that is not an INSEE code covered by the data.
+    /// that is not an INSEE code covered by the data; [`QueryError::Several`] holding both
+    /// when both are unknown.
     pub fn area(&self, region: Option<&str>, department: Option<&str>) -> Result<Area, QueryError> {
         let check = |value: Option<&str>, set: &BTreeSet<String>, field: &str, what: &'static str| match value
             .map(str::trim)
@@ -403,10 +404,15 @@ impl TensionTable {
                 }
             }
         };
-        Ok(Area {
-            region: check(region, &self.regions, "profile.region", "region")?,
-            department: check(department, &self.departments, "profile.department", "department")?,
-        })
+        match (
+            check(region, &self.regions, "profile.region", "region"),
+            check(department, &self.departments, "profile.department", "department"),
+        ) {
+            (Ok(region), Ok(department)) => Ok(Area { region, department }),
+            // Both unknown: both in one answer, as a profile's unknown codes are.
+            (Err(r), Err(d)) => Err(QueryError::Several(vec![r, d])),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
     }
 
     /// Tension for an occupation (by its ROME v3 parent code) in an area: the department's
@@ -530,6 +536,13 @@ G1Z,4,0.1,1.0,1.0,1.0,1.0,1.0,1.0,1.0,2019,nat,fap 87,,
             matches!(t.area(None, Some("2C")), Err(QueryError::UnknownArea { ref field, .. }) if field == "profile.department")
         );
         assert_eq!(t.area(Some(" "), Some("")).unwrap(), Area::default());
+        // Both unknown: both reported.
+        assert_eq!(
+            t.area(Some("99"), Some("2C")).map_err(|e| e.to_string()),
+            Err("profile.region: `99` is not an INSEE region code covered by the DARES tension data; \
+                 profile.department: `2C` is not an INSEE department code covered by the DARES tension data"
+                .to_string())
+        );
     }
 
     #[test]

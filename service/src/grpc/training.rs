@@ -43,8 +43,8 @@ impl TrainingApi {
     fn check_area(engine: &Engine, profile: &passerelle_model::engine::ProfileQuery) -> Result<(), Status> {
         let Err(area) = crate::grpc::convert::check_area(engine, profile) else { return Ok(()) };
         let err = match engine.resolve(profile) {
-            Err(codes) if codes.is_unknown_code() && matches!(area, QueryError::UnknownArea { .. }) => {
-                QueryError::Several([codes.violations(), std::slice::from_ref(&area)].concat())
+            Err(codes) if codes.is_unknown_code() && area.is_unknown_code() => {
+                QueryError::Several([codes.violations(), area.violations()].concat())
             }
             _ => area,
         };
