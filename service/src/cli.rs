@@ -510,6 +510,8 @@ pub fn option_of(field: &str) -> String {
         "fan_out" => "--fan-out",
         // `search`'s text, named as clap names the argument.
         "query" => "<TEXT>",
+        // An empty profile: the options that give one.
+        "profile" => "--occupation / --item / --job-title",
         _ => return field.to_string(),
     };
     match index {

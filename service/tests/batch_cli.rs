@@ -728,3 +728,15 @@ fn an_unknown_target_set_is_named_by_its_flag() {
         "error: invalid option: --target-set: unknown target set `nope`"
     );
 }
+
+/// The summary said "scored 1 profiles".
+#[test]
+fn the_summary_of_one_profile_is_singular() {
+    let tmp = scratch("one");
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n").unwrap();
+    let run = score(&input, &tmp.path().join("out.jsonl"), &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.starts_with("scored 1 profile (1 ok, 0 failed) in "), "{stderr}");
+}

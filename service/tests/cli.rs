@@ -355,6 +355,12 @@ fn query_errors_name_the_option_and_every_unknown_code() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "error: invalid query: --occupation: unknown ROME code `Z0000`; --item (value 2): unknown item code `12x`"
     );
+    let out = passerelle(&["recommend"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid query: --occupation / --item / --job-title: the profile is empty (give an occupation code or \
+         item codes, and do not remove every item)"
+    );
     let out = passerelle(&["recommend", "--occupation", "I1315", "--tension-weight", "2"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),

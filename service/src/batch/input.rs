@@ -125,7 +125,7 @@ pub struct ProfileReader<R: BufRead> {
 
 /// Why a UTF-16 file is refused as a whole: each of its lines would be "not valid UTF-8".
 pub const UTF16_REFUSED: &str = "the file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8 \
-                                 (\"CSV UTF-8\" in a spreadsheet, or `iconv -f UTF-16 -t UTF-8`)";
+                                 (a spreadsheet's \"CSV UTF-8\", or `iconv -f UTF-16 -t UTF-8`)";
 
 /// What one physical line held.
 struct Physical {

@@ -285,8 +285,9 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
             .map_err(|source| BatchError::Write { path: PathBuf::from(&path), source })?;
     }
     eprintln!(
-        "scored {} profiles ({} ok, {} failed) in {elapsed:.1} s, {rate:.0} profiles/s (including start-up) → {}",
+        "scored {} profile{} ({} ok, {} failed) in {elapsed:.1} s, {rate:.0} profiles/s (including start-up) → {}",
         summary.records,
+        if summary.records == 1 { "" } else { "s" },
         summary.records - summary.failed,
         summary.failed,
         args.output.display()
