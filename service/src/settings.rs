@@ -294,7 +294,10 @@ impl Settings {
             }
             let key = name[ENV_PREFIX.len()..].to_ascii_lowercase();
             if !known.contains(&key.as_str()) && !ENV_NOT_KEYS.contains(&key.as_str()) {
-                warnings.push(format!("environment variable {name} is not a setting; ignored"));
+                warnings.push(format!(
+                    "environment variable {} is not a setting; ignored",
+                    passerelle_model::error::echo(&name)
+                ));
             }
         }
         // figment reads an environment value that is not UTF-8 with U+FFFD for the bad bytes
