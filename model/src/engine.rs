@@ -638,10 +638,8 @@ impl Engine {
                 let (items, declared) = match (self.resolve(profile_query), &area) {
                     (Ok(resolved), _) => resolved,
                     // Unknown codes and an unknown area: all in one answer, in field order.
-                    (Err(codes), Err(area)) if codes.is_unknown_code() && area.is_unknown_code() => {
-                        return Err(QueryError::Several([codes.violations(), area.violations()].concat()));
-                    }
-                    (Err(other), _) => return Err(other),
+                    (Err(codes), Err(area)) => return Err(QueryError::both(&codes, area).unwrap_or(codes)),
+                    (Err(other), Ok(_)) => return Err(other),
                 };
                 (job_title, items, declared)
             }

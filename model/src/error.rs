@@ -256,6 +256,27 @@ pub fn utf8_or_line(bytes: &[u8]) -> Result<&str, usize> {
     std::str::from_utf8(bytes).map_err(|e| bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1)
 }
 
+/// Why a CSV record's field count is refused: `` 1 field, the header has 7 ``.
+pub fn field_count(fields: usize, header_len: usize) -> String {
+    format!("{fields} field{}, the header has {header_len}", if fields == 1 { "" } else { "s" })
+}
+
+/// The usual cause of a record with fields past its header, for the end of a reason.
+pub const QUOTE_THE_COMMA: &str = "a value that holds a comma must be quoted";
+
+/// Whether a CSV record (`fields`) holds something past the header's `header_len` columns:
+/// a value with an unquoted comma, which shifts the columns after it. Empty fields there (a
+/// trailing comma) do not count.
+///
+/// ```
+/// use passerelle_model::error::spills_past_header;
+/// assert!(spills_past_header(["a", "Technicien", " fibre"], 2));
+/// assert!(!spills_past_header(["a", "I1315", ""], 2));
+/// ```
+pub fn spills_past_header<'a>(fields: impl IntoIterator<Item = &'a str>, header_len: usize) -> bool {
+    fields.into_iter().skip(header_len).any(|f| !f.trim().is_empty())
+}
+
 impl QueryError {
     /// The request field this error is about (for a `BadRequest` field violation).
     pub fn field(&self) -> &str {
@@ -286,7 +307,7 @@ impl QueryError {
     /// Whether this is an unknown code of a profile, or several
     /// ([`QueryError::UnknownOccupation`], [`QueryError::UnknownItem`],
     /// [`QueryError::UnknownArea`], [`QueryError::Several`]): the errors reported together.
-    pub fn is_unknown_code(&self) -> bool {
+    fn is_unknown_code(&self) -> bool {
         matches!(
             self,
             QueryError::UnknownOccupation { .. }
@@ -294,6 +315,22 @@ impl QueryError {
                 | QueryError::UnknownArea { .. }
                 | QueryError::Several(_)
         )
+    }
+
+    /// `first` then `second` as one [`QueryError::Several`] when both are unknown codes of
+    /// a profile (the profile's codes and its area, or its region and its department);
+    /// `None` otherwise, for the caller to report the one it checks first.
+    pub fn both(first: &QueryError, second: &QueryError) -> Option<QueryError> {
+        (first.is_unknown_code() && second.is_unknown_code())
+            .then(|| QueryError::Several([first.violations(), second.violations()].concat()))
+    }
+
+    /// The message of this error with each of its [`violations`](Self::violations) written
+    /// by `each` (a batch record's prefix, a CLI option for the field), listed and counted
+    /// as [`list_messages`] does.
+    pub fn describe(&self, each: impl Fn(&QueryError) -> String) -> String {
+        let all = self.violations();
+        list_messages(all.iter().map(each), all.len())
     }
 
     /// `errors` as one error: `None` for none, the error itself for one, else

@@ -410,7 +410,7 @@ impl TensionTable {
         ) {
             (Ok(region), Ok(department)) => Ok(Area { region, department }),
             // Both unknown: both in one answer, as a profile's unknown codes are.
-            (Err(r), Err(d)) => Err(QueryError::Several(vec![r, d])),
+            (Err(r), Err(d)) => Err(QueryError::both(&r, &d).unwrap_or(r)),
             (Err(e), _) | (_, Err(e)) => Err(e),
         }
     }

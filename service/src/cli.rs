@@ -529,8 +529,7 @@ pub fn in_cli_terms(field: &str, message: &str) -> String {
 }
 
 fn query_in_cli_terms(err: &QueryError) -> String {
-    let all = err.violations();
-    passerelle_model::error::list_messages(all.iter().map(|e| in_cli_terms(e.field(), &e.to_string())), all.len())
+    err.describe(|e| in_cli_terms(e.field(), &e.to_string()))
 }
 
 fn plan_in_cli_terms(err: &passerelle_model::training::PlanError) -> String {

@@ -69,7 +69,17 @@ impl SettingRange {
 
     /// Why `value` (any whole number, negative ones included) is refused.
     fn out_of_range(&self, value: impl std::fmt::Display) -> String {
-        format!("{value} is out of range {}..={}{}", self.min, self.max, self.why_max)
+        format!("{value} is out of range {}", self.span())
+    }
+
+    /// Why `found` (figment's account of a value that is no whole number) is refused.
+    fn not_whole(&self, found: impl std::fmt::Display) -> String {
+        format!("found {found}, expected a whole number in {}", self.span())
+    }
+
+    /// `1..=100 (the engine's hard cap)`.
+    fn span(&self) -> String {
+        format!("{}..={}{}", self.min, self.max, self.why_max)
     }
 }
 
@@ -493,13 +503,8 @@ fn parse_error(e: figment::Error) -> SettingsError {
                     range.out_of_range(v.trim())
                 }
                 // As written: figment shows `5.0` as float `5`, which reads as a whole number.
-                Actual::Float(v) => format!(
-                    "found float `{v:?}`, expected a whole number in {}..={}{}",
-                    range.min, range.max, range.why_max
-                ),
-                other => {
-                    format!("found {other}, expected a whole number in {}..={}{}", range.min, range.max, range.why_max)
-                }
+                Actual::Float(v) => range.not_whole(format!("float `{v:?}`")),
+                other => range.not_whole(other),
             };
             let reason = match e.metadata.as_ref().and_then(|md| origin(md, range.key)) {
                 Some(from) => format!("{reason}, from {from}"),

@@ -360,11 +360,11 @@ fn for_each_row(
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        if record.len() < header_len || record.iter().skip(header_len).any(|f| !f.trim().is_empty()) {
-            let n = record.len();
+        if record.len() < header_len || crate::error::spills_past_header(&record, header_len) {
+            let count = crate::error::field_count(record.len(), header_len);
             // The comma hint only where a comma can be the cause: a short row is cut.
-            let hint = if n > header_len { " (a value that holds a comma must be quoted)" } else { "" };
-            let reason = format!("{n} field{}, the header has {header_len}{hint}", if n == 1 { "" } else { "s" });
+            let reason =
+                if record.len() > header_len { format!("{count} ({})", crate::error::QUOTE_THE_COMMA) } else { count };
             on_error(RowIssue { file: file.to_string(), line, reason })?;
             continue;
         }

@@ -36,7 +36,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use passerelle_model::engine::ProfileQuery;
-use passerelle_model::error::{echo, repeated_column};
+use passerelle_model::error::{echo, field_count, repeated_column, spills_past_header, QUOTE_THE_COMMA};
 use serde_json::Value;
 
 /// Default largest record, in bytes (1 MiB; `--max-record-bytes`): a profile of 2 × 1,000
@@ -657,19 +657,15 @@ fn parse_csv_record(line: u64, columns: Columns, header_len: usize, record: &csv
     // delimiter, a cut export), the field count is the error, not an empty profile.
     let given = |c: Option<usize>| c.and_then(|i| record.get(i)).is_some_and(|v| !v.trim().is_empty());
     if record.len() < header_len && ![columns.occupation, columns.items, columns.job_title].into_iter().any(given) {
-        let fields = if record.len() == 1 { "field" } else { "fields" };
         // The record carries its line: the reason does not repeat it.
-        let reason = format!("{} {fields}, the header has {header_len}", record.len());
+        let reason = field_count(record.len(), header_len);
         return InputRecord { line, id, profile: Err(RecordError { field: "line".into(), reason }) };
     }
     // A long line with something past the header's columns is a value holding an unquoted
     // comma (`Technicien, fibre`): the columns after it are shifted, so no field can be
     // trusted. Empty fields past the header (a trailing comma) are ignored.
-    if record.iter().skip(header_len).any(|v| !v.trim().is_empty()) {
-        let reason = format!(
-            "{} fields, the header has {header_len} (a value that holds a comma must be quoted: \"Technicien, fibre\")",
-            record.len()
-        );
+    if spills_past_header(record, header_len) {
+        let reason = format!("{} ({QUOTE_THE_COMMA}: \"Technicien, fibre\")", field_count(record.len(), header_len));
         return InputRecord { line, id, profile: Err(RecordError { field: "line".into(), reason }) };
     }
     let Some(id) = id else {

@@ -236,9 +236,7 @@ fn progress_bar(input_len: Option<u64>) -> indicatif::ProgressBar {
 /// codes, the field of the first and every code in the reason.
 pub fn record_error(err: &QueryError) -> input::RecordError {
     let strip = |s: &str| s.strip_prefix("profile.").map(str::to_string).unwrap_or_else(|| s.to_string());
-    let all = err.violations();
-    let reason = passerelle_model::error::list_messages(all.iter().map(|e| strip(&e.to_string())), all.len());
-    input::RecordError { field: strip(err.field()), reason }
+    input::RecordError { field: strip(err.field()), reason: err.describe(|e| strip(&e.to_string())) }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use passerelle_model::cohort::{
     plan_moves, CohortAccumulator, CohortReport, DistinctIds, DEFAULT_COHORT_ROWS, MAX_COHORT_ROWS,
 };
 use passerelle_model::engine::{Engine, ProfileQuery, RecommendQuery, DEFAULT_TOP_K, MAX_TOP_K};
-use passerelle_model::error::{echo, list_messages, QueryError};
+use passerelle_model::error::{echo, QueryError};
 use passerelle_model::training::catalogue::TrainingCatalogue;
 use passerelle_model::training::plan::Planner;
 use rayon::prelude::*;
@@ -114,11 +114,7 @@ fn record_error(prefix: &str, status: &Status) -> pb::RecordError {
 /// A refused record from an engine error, its fields prefixed by where it sits in the batch
 /// message: every code of a [`QueryError::Several`] gets the prefix, not only the first.
 fn query_record_error(prefix: &str, err: &QueryError) -> pb::RecordError {
-    let all = err.violations();
-    pb::RecordError {
-        field: format!("{prefix}{}", err.field()),
-        message: list_messages(all.iter().map(|e| format!("{prefix}{e}")), all.len()),
-    }
+    pb::RecordError { field: format!("{prefix}{}", err.field()), message: err.describe(|e| format!("{prefix}{e}")) }
 }
 
 /// Scores one request of a `ScoreProfiles` stream (blocking: call on the blocking pool).

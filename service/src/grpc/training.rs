@@ -42,12 +42,7 @@ impl TrainingApi {
     /// department is reported with the profile's unknown codes, if any, in one answer.
     fn check_area(engine: &Engine, profile: &passerelle_model::engine::ProfileQuery) -> Result<(), Status> {
         let Err(area) = crate::grpc::convert::check_area(engine, profile) else { return Ok(()) };
-        let err = match engine.resolve(profile) {
-            Err(codes) if codes.is_unknown_code() && area.is_unknown_code() => {
-                QueryError::Several([codes.violations(), area.violations()].concat())
-            }
-            _ => area,
-        };
+        let err = engine.resolve(profile).err().and_then(|codes| QueryError::both(&codes, &area)).unwrap_or(area);
         tracing::info!(field = err.field(), "invalid request");
         Err(crate::grpc::status::from_query_error(&err))
     }
