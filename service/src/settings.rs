@@ -804,7 +804,7 @@ mod tests {
     fn bad_file_content_names_the_key_and_the_file() {
         let dir = scratch();
         let path = config(&dir, "typo.toml", "max_topk = 20\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert!(err.starts_with("invalid configuration of `max_topk`: unknown field: found `max_topk`"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
         // The list of keys is quoted key by key, not as a whole around quoted keys.
@@ -813,7 +813,7 @@ mod tests {
         assert!(!err.contains("``") && !err.contains("`one of"), "{err}");
         // A key in the wrong case is named as written, with the key it was meant to be.
         let path = config(&dir, "case.toml", "Max_Top_K = 5\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert!(
             err.starts_with(
                 "invalid configuration of `Max_Top_K`: unknown field: found `Max_Top_K` (keys are lower case: \
@@ -823,13 +823,13 @@ mod tests {
         );
         // A key is echoed: a bidirectional override in it is shown as `?`.
         let path = config(&dir, "bidi.toml", "\"max\u{202E}k\" = 5\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert!(
             err.starts_with("invalid configuration of `max?k`: unknown field: found `max?k`, expected one of `addr`,"),
             "{err}"
         );
         let path = config(&dir, "type.toml", "max_top_k = \"twenty\"\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert!(err.contains("max_top_k") && err.contains(&path.display().to_string()), "{err}");
         let missing = path.with_file_name("absent.toml");
         let err = Settings::load(Some(&missing), &SettingsOverrides::default()).unwrap_err().to_string();
@@ -841,7 +841,7 @@ mod tests {
     fn a_value_out_of_range_in_the_file_names_the_file() {
         let dir = scratch();
         let path = config(&dir, "c.toml", "max_top_k = 500\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!(
@@ -850,7 +850,7 @@ mod tests {
             )
         );
         let path = config(&dir, "c.toml", "log_format = \"yaml\"\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!(
@@ -858,6 +858,11 @@ mod tests {
                 path.display()
             )
         );
+    }
+
+    /// The error of loading the config file `path` with no flags.
+    fn file_error(path: &Path) -> String {
+        Settings::load(Some(path), &SettingsOverrides::default()).unwrap_err().to_string()
     }
 
     /// The doc table of [`Settings`] writes each range by hand: it must say what
@@ -884,7 +889,7 @@ mod tests {
     fn a_negative_or_too_large_whole_number_in_the_file_gets_the_range_message() {
         let dir = scratch();
         let path = config(&dir, "n.toml", "max_top_k = -1\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!(
@@ -894,7 +899,7 @@ mod tests {
         );
         for range in ranges::ALL {
             let path = config(&dir, "n.toml", &format!("{} = -1\n", range.key));
-            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            let err = file_error(&path);
             assert_eq!(
                 err,
                 format!(
@@ -908,7 +913,7 @@ mod tests {
             );
         }
         let path = config(&dir, "n.toml", "max_top_k = 5000000000\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!(
@@ -932,7 +937,7 @@ mod tests {
             ("\"99999999999999999999999\"", "99999999999999999999999 is out of range 1..=100 (the engine's hard cap)"),
         ] {
             let path = config(&dir, "t.toml", &format!("max_top_k = {text}\n"));
-            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            let err = file_error(&path);
             assert_eq!(err, format!("invalid setting `max_top_k`: {reason}, from config file {}", path.display()));
         }
     }
@@ -947,7 +952,7 @@ mod tests {
             ("metrics_addr = \"0.0.0.0\"\n", "metrics_addr", "0.0.0.0"),
         ] {
             let path = config(&dir, "a.toml", text);
-            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            let err = file_error(&path);
             assert_eq!(
                 err,
                 format!(
@@ -959,7 +964,7 @@ mod tests {
             );
         }
         let path = config(&dir, "a.toml", "metrics_addr = \"\"\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!(
@@ -982,7 +987,7 @@ mod tests {
         let dir = scratch();
         let path = dir.path().join("c8.toml");
         std::fs::write(&path, b"max_top_k = 20\n# caf\xe9\nmax_connections = 5\n").unwrap();
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!("config file {}: line 2: not valid UTF-8 (the file is TOML, UTF-8 text)", path.display())
@@ -995,7 +1000,7 @@ mod tests {
         let dir = scratch();
         for key in ["data", "target_sets", "model", "tls_client_ca", "api_keys_file", "training_catalogue"] {
             let path = config(&dir, "empty.toml", &format!("{key} = \"\"\n"));
-            let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+            let err = file_error(&path);
             assert_eq!(
                 err,
                 format!(
@@ -1005,7 +1010,7 @@ mod tests {
             );
         }
         let path = config(&dir, "empty.toml", "tls_cert = \"\"\ntls_key = \"k.pem\"\n");
-        let err = Settings::load(Some(&path), &SettingsOverrides::default()).unwrap_err().to_string();
+        let err = file_error(&path);
         assert_eq!(
             err,
             format!(
