@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use linfa::prelude::*;
 use linfa_linear::{FittedIsotonicRegression, IsotonicRegression};
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ShapeBuilder};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -1003,7 +1003,12 @@ fn logistic(
     p: &TrainParams,
     intercept: bool,
 ) -> Result<(Vec<f64>, f64), TrainError> {
-    let dataset = Dataset::new(records, Array1::from(labels));
+    // Column-major records: linfa-logistic's gradient multiplies by the records' transpose
+    // (`x.t().dot(r)`), which walks the columns; contiguous columns make that product a run
+    // of contiguous dot products instead of strided ones (training is several times faster).
+    let mut columns = Array2::<f64>::zeros(records.raw_dim().f());
+    columns.assign(&records);
+    let dataset = Dataset::new(columns, Array1::from(labels));
     let fitted = LogisticRegression::default()
         .alpha(p.alpha)
         .max_iterations(p.max_iterations)
