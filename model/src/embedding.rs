@@ -597,18 +597,6 @@ fn inputs(catalogue: &Catalogue, index: &FeatureIndex, min_df: u32) -> Inputs {
 /// `out[r] = Σ_(c, w) in rows[r] w · m[c]` (sparse rows times a dense matrix).
 fn sparse_times(rows: &[&[(u32, f32)]], m: &Array2<f32>) -> Array2<f32> {
     let mut out = Array2::<f32>::zeros((rows.len(), m.ncols()));
-    let dim = m.ncols();
-    if let (Some(src), Some(dst)) = (m.as_slice(), out.as_slice_mut()) {
-        // Plain slices: the same sums in the same order as `scaled_add`, without its
-        // per-call layout checks (a few hundred million short rows per training).
-        for (o, row) in dst.chunks_exact_mut(dim.max(1)).zip(rows) {
-            for &(c, w) in *row {
-                let c = c as usize;
-                axpy(o, w, &src[c * dim..(c + 1) * dim]);
-            }
-        }
-        return out;
-    }
     for (mut o, row) in out.rows_mut().into_iter().zip(rows) {
         for &(c, w) in *row {
             o.scaled_add(w, &m.row(c as usize));
@@ -619,27 +607,10 @@ fn sparse_times(rows: &[&[(u32, f32)]], m: &Array2<f32>) -> Array2<f32> {
 
 /// `out[c] += Σ_r [c in rows[r]] w · g[r]` (the transpose of [`sparse_times`]).
 fn sparse_transpose_times(rows: &[&[(u32, f32)]], g: &Array2<f32>, out: &mut Array2<f32>) {
-    let dim = g.ncols();
-    if let (Some(src), Some(dst)) = (g.as_slice(), out.as_slice_mut()) {
-        for (gr, row) in src.chunks_exact(dim.max(1)).zip(rows) {
-            for &(c, w) in *row {
-                let c = c as usize;
-                axpy(&mut dst[c * dim..(c + 1) * dim], w, gr);
-            }
-        }
-        return;
-    }
     for (row, gr) in rows.iter().zip(g.rows()) {
         for &(c, w) in *row {
             out.row_mut(c as usize).scaled_add(w, &gr);
         }
-    }
-}
-
-/// `o += w · x`, element by element (what `ArrayBase::scaled_add` computes).
-fn axpy(o: &mut [f32], w: f32, x: &[f32]) {
-    for (o, x) in o.iter_mut().zip(x) {
-        *o += w * *x;
     }
 }
 
