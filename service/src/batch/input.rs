@@ -209,18 +209,36 @@ fn not_utf8_in_csv(bytes: &[u8], header: &[String], id_column: usize) -> (Record
     if !matches!(reader.read_byte_record(&mut record), Ok(true)) {
         return (not_utf8_error(), None);
     }
-    let id = record
-        .get(id_column)
-        .and_then(|f| std::str::from_utf8(f).ok())
-        .map(str::trim)
-        .filter(|id| !id.is_empty() && id.len() <= MAX_ID_BYTES)
-        .map(str::to_string);
+    let id = readable_id(record.get(id_column));
     let bad = record.iter().position(|field| std::str::from_utf8(field).is_err());
     let error = match bad.and_then(|i| Some(i).zip(header.get(i))).filter(|(_, n)| !n.is_empty()) {
         Some((i, name)) => RecordError::on(name, &format!("not valid UTF-8 (column {})", i + 1)),
         None => not_utf8_error(),
     };
     (error, id)
+}
+
+/// A CSV field as the id of a refused record: when it is UTF-8, not empty and at most
+/// [`MAX_ID_BYTES`] (trimmed, as a readable record's id).
+fn readable_id(field: Option<&[u8]>) -> Option<String> {
+    field
+        .and_then(|f| std::str::from_utf8(f).ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= MAX_ID_BYTES)
+        .map(str::to_string)
+}
+
+/// The id of a CSV record whose quoted field is never closed (`bytes`: the record, to the
+/// end of the file), when the `id_column` field comes before that quote and is readable
+/// ([`readable_id`]). The csv reader reads the open field to the end of the input, as the
+/// record's last field: a field before it is whole.
+fn unclosed_record_id(bytes: &[u8], id_column: usize) -> Option<String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    if !matches!(reader.read_byte_record(&mut record), Ok(true)) || id_column + 1 >= record.len() {
+        return None;
+    }
+    readable_id(record.get(id_column))
 }
 
 /// A JSON Lines record that is not UTF-8 (`bytes`, one line), read with the bytes that are
@@ -295,10 +313,9 @@ enum RawCsv {
     Blank,
     /// The record's text is the reader's buffer (UTF-8 checked).
     Text,
-    /// The record cannot be read: too long, an unclosed quote.
-    Bad(RecordError),
-    /// The record is not UTF-8: its error, and its id when that field is readable.
-    NotUtf8(RecordError, Option<String>),
+    /// The record cannot be read (too long, not UTF-8, an unclosed quote): its error, and
+    /// its id when that field is readable.
+    Bad(RecordError, Option<String>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -371,7 +388,7 @@ impl<R: BufRead> ProfileReader<R> {
             let line = self.line_of_record;
             let header = match raw {
                 RawCsv::Blank => continue,
-                RawCsv::Bad(e) | RawCsv::NotUtf8(e, _) => Err(e.reason),
+                RawCsv::Bad(e, _) => Err(e.reason),
                 RawCsv::Text => parse_csv_line(&self.text()),
             };
             self.header_read = true;
@@ -436,10 +453,10 @@ impl<R: BufRead> ProfileReader<R> {
                     let line = self.line_of_record;
                     let record = match raw {
                         RawCsv::Blank => continue,
-                        RawCsv::Bad(e) => Err(e),
-                        // A record refused as not UTF-8 keeps its id when the id's own column
-                        // is UTF-8 (a Latin-1 job title does not hide whose record it is).
-                        RawCsv::NotUtf8(e, id) => return Ok(Some(InputRecord { line, id, profile: Err(e) })),
+                        // A record refused as not UTF-8, or for an unclosed quote, keeps its id
+                        // when the id's own field is readable (a Latin-1 job title, or a quote
+                        // opened in a later column, does not hide whose record it is).
+                        RawCsv::Bad(e, id) => return Ok(Some(InputRecord { line, id, profile: Err(e) })),
                         RawCsv::Text => {
                             parse_csv_line(&self.text()).map_err(|reason| RecordError { field: "line".into(), reason })
                         }
@@ -503,12 +520,12 @@ impl<R: BufRead> ProfileReader<R> {
         let size = size - last_terminator;
         if !stored || size > max as u64 {
             self.bytes.clear();
-            return Ok(Some(RawCsv::Bad(too_long(size, max))));
+            return Ok(Some(RawCsv::Bad(too_long(size, max), None)));
         }
         let Ok(text) = std::str::from_utf8(&self.bytes) else {
             let id_column = self.columns.map_or(0, |c| c.id);
             let (error, id) = not_utf8_in_csv(&self.bytes, &self.header, id_column);
-            return Ok(Some(RawCsv::NotUtf8(error, id)));
+            return Ok(Some(RawCsv::Bad(error, id)));
         };
         // The csv crate drops a byte-order mark at the start of each record (files joined with
         // `cat` carry one per file); a line holding only one is blank.
@@ -524,7 +541,8 @@ impl<R: BufRead> ProfileReader<R> {
             } else {
                 format!("malformed CSV: a quoted field opened on line {first}, the last line, is never closed; it is not scored")
             };
-            return Ok(Some(RawCsv::Bad(RecordError { field: "line".into(), reason })));
+            let id = unclosed_record_id(&self.bytes, self.columns.map_or(0, |c| c.id));
+            return Ok(Some(RawCsv::Bad(RecordError { field: "line".into(), reason }, id)));
         }
         Ok(Some(RawCsv::Text))
     }
@@ -1328,6 +1346,44 @@ mod tests {
         // A UTF-8 byte-order mark is read as before.
         let records = read_all("\u{feff}id,occupation_code\na,I1315\n", InputFormat::Csv);
         assert!(records[0].profile.is_ok());
+    }
+
+    /// A record with an unclosed quote lost its id, also when the quote opened after it.
+    #[test]
+    fn a_csv_record_with_an_unclosed_quote_keeps_its_id_when_the_quote_opens_after_it() {
+        let line = |s: &str| s.to_string();
+        let text = "id,occupation_code,job_title\na,I1315,Soudeur\nb,I1315,\"Technicien\nc,F1602,x\n";
+        assert_eq!(
+            refused(text.as_bytes(), InputFormat::Csv),
+            [(
+                3,
+                Some(line("b")),
+                line("line"),
+                line(
+                    "malformed CSV: a quoted field opened on line 3 is never closed; lines 3–4 (the end of the file) \
+                     were read as this one record and none of them is scored"
+                )
+            )]
+        );
+        // The id column need not be the first.
+        let errors = refused(b"occupation_code,id,job_title\nI1315, c ,\"Soudeur\n", InputFormat::Csv);
+        assert_eq!(errors.iter().map(|e| (e.0, e.1.as_deref())).collect::<Vec<_>>(), [(2, Some("c"))]);
+        // A quote inside an unquoted value (an inch mark) leaves the fields before it whole.
+        let errors = refused(b"id,occupation_code,job_title\nd,I1315,Ecran 15\"\n", InputFormat::Csv);
+        assert_eq!(
+            errors,
+            [(
+                2,
+                Some(line("d")),
+                line("line"),
+                line(
+                    "malformed CSV: a quoted field opened on line 2, the last line, is never closed; it is not scored"
+                )
+            )]
+        );
+        // The quote opens in the id itself: there is no id to keep.
+        let errors = refused(b"id,occupation_code\n\"e,I1315\nf,F1602\n", InputFormat::Csv);
+        assert_eq!(errors.iter().map(|e| (e.0, e.1.as_deref())).collect::<Vec<_>>(), [(2, None)]);
     }
 
     #[test]
