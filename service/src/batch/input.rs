@@ -117,7 +117,7 @@ pub struct ProfileReader<R: BufRead> {
     /// CSV: the header's column names (trimmed, without a byte-order mark).
     header: Vec<String>,
     header_read: bool,
-    /// Whether the first bytes were checked for a UTF-16 byte-order mark.
+    /// Whether the first bytes were checked for a UTF-16 or UTF-32 byte-order mark.
     encoding_checked: bool,
     /// First physical line of the record last read.
     line_of_record: u64,
@@ -126,6 +126,12 @@ pub struct ProfileReader<R: BufRead> {
 /// Why a UTF-16 file is refused as a whole: each of its lines would be "not valid UTF-8".
 pub const UTF16_REFUSED: &str = "the file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8 \
                                  (a spreadsheet's \"CSV UTF-8\", or `iconv -f UTF-16 -t UTF-8`)";
+
+/// Why a UTF-32 file is refused as a whole: it would otherwise be read as UTF-16 (the
+/// little-endian UTF-32 byte-order mark starts with the UTF-16 one), or line by line as
+/// "not valid UTF-8".
+pub const UTF32_REFUSED: &str = "the file is UTF-32 (it starts with a UTF-32 byte-order mark): save it as UTF-8 \
+                                 (`iconv -f UTF-32 -t UTF-8`)";
 
 /// What one physical line held.
 struct Physical {
@@ -360,19 +366,23 @@ impl<R: BufRead> ProfileReader<R> {
         self
     }
 
-    /// Checks that the input is not UTF-16 and reads the CSV header now (no header for JSON
-    /// Lines), so that a file that is not a profile file is refused before anything is
-    /// written. [`Self::next_record`] does it on its first call otherwise.
+    /// Checks that the input is not UTF-16 or UTF-32 and reads the CSV header now (no header
+    /// for JSON Lines), so that a file that is not a profile file is refused before anything
+    /// is written. [`Self::next_record`] does it on its first call otherwise.
     ///
     /// # Errors
-    /// An I/O error; a file that starts with a UTF-16 byte-order mark is an I/O error of
-    /// kind `InvalidData` saying [`UTF16_REFUSED`]; a header that cannot be a profile header
-    /// is an I/O error of kind `InvalidData` carrying a [`HeaderError`] (see
-    /// [`HeaderError::of`]).
+    /// An I/O error; a file that starts with a UTF-16 (UTF-32) byte-order mark is an I/O
+    /// error of kind `InvalidData` saying [`UTF16_REFUSED`] ([`UTF32_REFUSED`]); a header
+    /// that cannot be a profile header is an I/O error of kind `InvalidData` carrying a
+    /// [`HeaderError`] (see [`HeaderError::of`]).
     pub fn start(&mut self) -> std::io::Result<()> {
         if !self.encoding_checked {
             self.encoding_checked = true;
             let head = self.reader.fill_buf()?;
+            // UTF-32 first: its little-endian mark `FF FE 00 00` starts with UTF-16's `FF FE`.
+            if head.starts_with(&[0xFF, 0xFE, 0x00, 0x00]) || head.starts_with(&[0x00, 0x00, 0xFE, 0xFF]) {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, UTF32_REFUSED));
+            }
             if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
                 return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, UTF16_REFUSED));
             }
@@ -1346,6 +1356,29 @@ mod tests {
         // A UTF-8 byte-order mark is read as before.
         let records = read_all("\u{feff}id,occupation_code\na,I1315\n", InputFormat::Csv);
         assert!(records[0].profile.is_ok());
+    }
+
+    /// A UTF-32 export was refused as UTF-16: its little-endian byte-order mark starts with
+    /// the UTF-16 one.
+    #[test]
+    fn a_utf32_file_is_refused_as_a_whole_saying_utf32() {
+        for format in [InputFormat::Csv, InputFormat::Jsonl] {
+            for little_endian in [true, false] {
+                let text = "\u{feff}id,occupation_code\n";
+                let bytes: Vec<u8> = text
+                    .chars()
+                    .flat_map(|c| if little_endian { u32::from(c).to_le_bytes() } else { u32::from(c).to_be_bytes() })
+                    .collect();
+                assert_eq!(bytes[..4], if little_endian { [0xFF, 0xFE, 0, 0] } else { [0, 0, 0xFE, 0xFF] });
+                let err = ProfileReader::new(bytes.as_slice(), format).next_record().expect_err("refused");
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+                assert_eq!(
+                    err.to_string(),
+                    "the file is UTF-32 (it starts with a UTF-32 byte-order mark): save it as UTF-8 (`iconv -f UTF-32 \
+                     -t UTF-8`)"
+                );
+            }
+        }
     }
 
     /// A record with an unclosed quote lost its id, also when the quote opened after it.
