@@ -1419,6 +1419,36 @@ mod tests {
         assert_eq!(errors.iter().map(|e| (e.0, e.1.as_deref())).collect::<Vec<_>>(), [(2, None)]);
     }
 
+    /// Spreadsheet exports may end lines with a comma: an empty field past the header is
+    /// ignored on purpose (the columns are in place), a field holding data there is refused.
+    #[test]
+    fn empty_fields_past_the_header_are_ignored_and_fields_holding_data_are_refused() {
+        let text = "id,occupation_code,job_title\na,I1315,,\nb,F1602,Soudeur,, ,\"\"\nc,I1315,Soudeur,,x\n";
+        let records = read_all(text, InputFormat::Csv);
+        type Read<'a> = (u64, Option<&'a str>, Result<(Option<&'a str>, Option<&'a str>), &'a str>);
+        let read: Vec<Read<'_>> = records
+            .iter()
+            .map(|r| {
+                let profile = r.profile.as_ref().map(|p| (p.occupation_code.as_deref(), p.job_title.as_deref()));
+                (r.line, r.id.as_deref(), profile.map_err(|e| e.reason.as_str()))
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                (2, Some("a"), Ok((Some("I1315"), None))),
+                (3, Some("b"), Ok((Some("F1602"), Some("Soudeur")))),
+                (
+                    4,
+                    Some("c"),
+                    Err(
+                        "5 fields, the header has 3 (a value that holds a comma must be quoted: \"Technicien, fibre\")"
+                    )
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn format_from_extension() {
         assert_eq!(InputFormat::from_path(Path::new("a/b.JSONL")), Some(InputFormat::Jsonl));
