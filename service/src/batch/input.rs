@@ -254,14 +254,26 @@ fn unclosed_record_id(bytes: &[u8], id_column: usize) -> Option<String> {
 /// line is read as a whole (no field, no id) when the bytes are outside a string, or when
 /// the record holds U+FFFD itself (the replacement character would be ambiguous).
 fn not_utf8_in_json(bytes: &[u8]) -> (RecordError, Option<String>) {
-    const REPLACED: char = char::REPLACEMENT_CHARACTER;
     let whole = (not_utf8_error(), None);
     let lossy = String::from_utf8_lossy(bytes);
     if bytes.utf8_chunks().any(|chunk| chunk.valid().contains(REPLACED)) {
         return whole;
     }
     let text = lossy.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
-    let Ok(JsonEntries(entries)) = serde_json::from_str::<JsonEntries>(text) else { return whole };
+    replaced_in_json(text, "not valid UTF-8").unwrap_or(whole)
+}
+
+/// The character that stands for a fault of a JSON Lines record (bytes that are not UTF-8,
+/// a lone surrogate escape) while the rest of the record is read.
+const REPLACED: char = char::REPLACEMENT_CHARACTER;
+
+/// A JSON Lines record read with each of its faults replaced by [`REPLACED`] (`text`), when
+/// it is then a JSON object: the error `reason` on the first profile field holding one
+/// (`job_title`, `item_codes[1]`), or on the line when it is elsewhere (a key, an unknown
+/// field), and the record's id when the `id` is one a readable record would have and holds
+/// none. `None` when `text` is no JSON object (the record is malformed in another way).
+fn replaced_in_json(text: &str, reason: &str) -> Option<(RecordError, Option<String>)> {
+    let JsonEntries(entries) = serde_json::from_str::<JsonEntries>(text).ok()?;
     let replaced = |v: &Value| match v {
         Value::String(s) => s.contains(REPLACED),
         other => other.to_string().contains(REPLACED),
@@ -273,13 +285,73 @@ fn not_utf8_in_json(bytes: &[u8]) -> (RecordError, Option<String>) {
     });
     let error = match entries.iter().find(|(k, v)| k.contains(REPLACED) || replaced(v)) {
         Some((key, Value::Array(values))) if FIELDS.contains(&key.as_str()) => match values.iter().position(replaced) {
-            Some(i) => RecordError::on(&format!("{key}[{i}]"), "not valid UTF-8"),
-            None => RecordError::on(key, "not valid UTF-8"),
+            Some(i) => RecordError::on(&format!("{key}[{i}]"), reason),
+            None => RecordError::on(key, reason),
         },
-        Some((key, _)) if FIELDS.contains(&key.as_str()) => RecordError::on(key, "not valid UTF-8"),
-        _ => not_utf8_error(),
+        Some((key, _)) if FIELDS.contains(&key.as_str()) => RecordError::on(key, reason),
+        _ => RecordError { field: "line".into(), reason: reason.into() },
     };
-    (error, id)
+    Some((error, id))
+}
+
+/// `text` (a JSON Lines record) with each lone surrogate escape (`\ud800` not followed by a
+/// low surrogate escape, `\udc00` not preceded by a high one) written `\ufffd`, and the
+/// first of them as written; `None` when there is none. Other escapes (`\\`, `\"`, a
+/// surrogate pair) are passed over whole, so `\\ud800` (a backslash, then text) is none.
+fn without_lone_surrogates(text: &str) -> Option<(String, &str)> {
+    // The code unit of a `\uXXXX` escape at byte `at`.
+    let unit = |at: usize| {
+        text.get(at..at + 6)
+            .filter(|e| e.starts_with("\\u") && e[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|e| u16::from_str_radix(&e[2..], 16).ok())
+    };
+    let (mut out, mut copied, mut first, mut at) = (String::new(), 0, None, 0);
+    while let Some(offset) = text.get(at..).and_then(|rest| rest.find('\\')) {
+        at += offset;
+        let Some(n) = unit(at) else {
+            at += 2; // `\\`, `\"`, `\n`…: the escaped character is no escape itself
+            continue;
+        };
+        if (0xD800..=0xDBFF).contains(&n) && unit(at + 6).is_some_and(|m| (0xDC00..=0xDFFF).contains(&m)) {
+            at += 12;
+            continue;
+        }
+        if (0xD800..=0xDFFF).contains(&n) {
+            out.push_str(&text[copied..at]);
+            out.push_str("\\ufffd");
+            copied = at + 6;
+            first.get_or_insert(&text[at..at + 6]);
+        }
+        at += 6;
+    }
+    let first = first?;
+    out.push_str(&text[copied..]);
+    Some((out, first))
+}
+
+/// The error record of a JSON Lines record (`text`, file line `line`) that serde refused,
+/// when it holds a lone surrogate escape (`"\ud800"`: half of a UTF-16 pair, no character):
+/// the error names the first profile field holding one (`job_title: invalid unicode escape
+/// (lone surrogate \ud800)`) and the id is kept, as for a record that is not UTF-8
+/// ([`replaced_in_json`]); the line as a whole, without id, when the record holds U+FFFD
+/// itself (ambiguous) or is no object. A record malformed in another way too gets that
+/// error, at its place in the file (`\ufffd` stands in for each lone escape: the columns
+/// do not move). `None` when the record has no lone surrogate escape.
+fn lone_surrogate_in_json(line: u64, text: &str) -> Option<InputRecord> {
+    let (lenient, escape) = without_lone_surrogates(text)?;
+    let whole =
+        |reason: String| InputRecord { line, id: None, profile: Err(RecordError { field: "line".into(), reason }) };
+    if let Err(e) = serde_json::from_str::<Value>(&lenient) {
+        return Some(whole(malformed_json(line, &lenient, &e)));
+    }
+    let reason = format!("invalid unicode escape (lone surrogate {escape})");
+    if text.contains(REPLACED) || text.to_ascii_lowercase().contains("\\ufffd") {
+        return Some(whole(reason));
+    }
+    Some(match replaced_in_json(&lenient, &reason) {
+        Some((error, id)) => InputRecord { line, id, profile: Err(error) },
+        None => whole(reason),
+    })
 }
 
 /// The entries of a JSON object in the order of the text (serde_json's `Map` sorts them).
@@ -756,7 +828,11 @@ fn parse_json_line(line: u64, text: &str) -> InputRecord {
     };
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return bad(None, "line", malformed_json(line, text, &e)),
+        Err(e) => {
+            // A lone surrogate escape names its field and keeps the record's id.
+            return lone_surrogate_in_json(line, text)
+                .unwrap_or_else(|| bad(None, "line", malformed_json(line, text, &e)));
+        }
     };
     let Value::Object(map) = value else {
         return bad(None, "line", "expected a JSON object".to_string());
@@ -1445,6 +1521,41 @@ mod tests {
                         "5 fields, the header has 3 (a value that holds a comma must be quoted: \"Technicien, fibre\")"
                     )
                 ),
+            ]
+        );
+    }
+
+    /// A lone surrogate escape got serde's `lone leading surrogate in hex escape` (or
+    /// `unexpected end of hex escape`) for the whole line, without the record's id.
+    #[test]
+    fn a_json_lone_surrogate_escape_names_its_field_and_keeps_the_id() {
+        let text = concat!(
+            "{\"id\":\"a\",\"job_title\":\"Soudeur \\ud800\"}\n",
+            "{\"id\":7,\"item_codes\":[\"403964\",\"4\\uDC00\"]}\n",
+            "{\"id\":\"\\ud800x\",\"occupation_code\":\"I1315\"}\n",
+            // A surrogate pair, and an escaped backslash before `ud800`: no lone surrogate.
+            "{\"id\":\"d\",\"job_title\":\"\\ud83d\\ude00 \\\\ud800\"}\n",
+            "{\"id\":\"e\",\"colour\":\"\\ud800\"}\n",
+            // Malformed in another way too: that error, at its column in the file.
+            "{\"id\":\"f\",\"job_title\":\"\\ud800\" \"x\"}\n",
+            // U+FFFD in the record would make the field ambiguous: the line as a whole.
+            "{\"id\":\"g\",\"job_title\":\"\u{fffd}\",\"region\":\"\\udbff\"}\n",
+        );
+        let records = read_all(text, InputFormat::Jsonl);
+        let Ok(p) = &records[3].profile else { panic!("valid: {:?}", records[3]) };
+        assert_eq!(p.job_title.as_deref(), Some("\u{1f600} \\ud800"));
+        let errors = refused(text.as_bytes(), InputFormat::Jsonl);
+        let some = |id: &str| Some(id.to_string());
+        let error = |line: u64, id: Option<String>, field: &str, reason: &str| (line, id, field.into(), reason.into());
+        assert_eq!(
+            errors,
+            [
+                error(1, some("a"), "job_title", "job_title: invalid unicode escape (lone surrogate \\ud800)"),
+                error(2, some("7"), "item_codes[1]", "item_codes[1]: invalid unicode escape (lone surrogate \\uDC00)"),
+                error(3, None, "id", "id: invalid unicode escape (lone surrogate \\ud800)"),
+                error(5, some("e"), "line", "invalid unicode escape (lone surrogate \\ud800)"),
+                error(6, None, "line", "malformed JSON at line 6, column 32: expected `,` or `}`"),
+                error(7, None, "line", "invalid unicode escape (lone surrogate \\udbff)"),
             ]
         );
     }
