@@ -93,7 +93,8 @@ impl TargetSets {
     /// # Errors
     /// [`DataError::Invalid`] naming `file` for malformed TOML, an unknown key, a set named
     /// `ALL`, an empty description, a code that is not in the catalogue, a `domaines` prefix
-    /// that is empty or starts no domaine, an empty keyword, or a set with no member.
+    /// that is empty or starts no domaine, an empty keyword or one with no letter or digit,
+    /// or a set with no member.
     pub fn from_toml(file: &str, text: &str, catalogue: &Catalogue) -> Result<Self, DataError> {
         let invalid = |reason: String| DataError::Invalid { file: file.to_string(), reason };
         // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
@@ -188,6 +189,15 @@ impl TargetSets {
                     return Err(invalid(format!(
                         "sets.{raw_name}.label_rules[{i}].keywords: an empty keyword would match every title \
                          (give a word or the start of one, such as `fibre`)"
+                    )));
+                }
+                // A keyword of punctuation only (`-`, `/`) matches titles by their punctuation, not
+                // by a word: the rule would silently take in unrelated titles.
+                if let Some(k) = r.keywords.iter().find(|k| !fold(k).chars().any(|c| c.is_ascii_alphanumeric())) {
+                    return Err(invalid(format!(
+                        "sets.{raw_name}.label_rules[{i}].keywords: `{}` has no letter or digit and would match titles \
+                         by their punctuation (give a word or the start of one, such as `fibre`)",
+                        echo(k)
                     )));
                 }
                 keyword_rules.push((r.transition_num_only, domaines, r.keywords.iter().map(|k| fold(k)).collect()));
@@ -379,6 +389,30 @@ include=['A1001']
                  start of one, such as `fibre`)"
             );
         }
+    }
+
+    /// `keywords = ["-"]` was accepted and matched titles by their punctuation.
+    #[test]
+    fn a_keyword_without_a_letter_or_digit_is_refused_naming_it() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        for (keyword, shown) in [("'-'", "-"), ("' / '", " / "), ("'–'", "–"), ("'\u{202E}.'", "?.")] {
+            let toml = format!(
+                "[sets.x]\ndescription='d'\n[[sets.x.label_rules]]\nkeywords=['metier']\n\
+                 [[sets.x.label_rules]]\nkeywords=['metier', {keyword}]\n"
+            );
+            let err = TargetSets::from_toml("t.toml", &toml, &cat).expect_err("punctuation keyword");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "t.toml: sets.x.label_rules[1].keywords: `{shown}` has no letter or digit and would match titles \
+                     by their punctuation (give a word or the start of one, such as `fibre`)"
+                )
+            );
+        }
+        // A letter or a digit among punctuation is accepted.
+        let toml = "[sets.x]\ndescription='d'\n[[sets.x.label_rules]]\nkeywords=['(b)', 'métier-', 'métier']\n";
+        let sets = TargetSets::from_toml("t.toml", toml, &cat).expect("valid");
+        assert_eq!(sets.get("x").map(|s| s.members.len()), Some(3));
     }
 
     /// `include = ["i1315"]` was refused although the API takes codes in any case.
