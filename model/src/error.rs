@@ -193,6 +193,19 @@ pub fn echo(value: &str) -> String {
     }
 }
 
+/// `text` with the invisible characters that reorder or hide the text around them (those
+/// [`echo`] masks besides control characters: bidirectional overrides and isolates such as
+/// U+202E, zero-width characters, the byte-order mark) shown as `?`; kept whole, line breaks
+/// included. For a parser's message that quotes a line of the file it refuses.
+///
+/// ```
+/// use passerelle_model::error::mask_hidden;
+/// assert_eq!(mask_hidden("2 | [sets.\"x\u{202E}y\"]\n  |  ^"), "2 | [sets.\"x?y\"]\n  |  ^");
+/// ```
+pub fn mask_hidden(text: &str) -> String {
+    text.chars().map(|c| if hides_text(c) { '?' } else { c }).collect()
+}
+
 /// Unicode format characters that change how the text around them reads without being
 /// seen: zero-width spaces and joiners, directional marks, embeddings, overrides and
 /// isolates, word joiners and invisible operators, the byte-order mark.

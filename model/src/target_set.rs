@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::catalogue::{is_rome_code, Catalogue, OccupationId};
-use crate::error::{echo, DataError};
+use crate::error::{echo, mask_hidden, DataError};
 
 /// Name of the set that holds every occupation.
 pub const ALL: &str = "ALL";
@@ -100,7 +100,10 @@ impl TargetSets {
         // serde reads a list as a struct's fields in order: `FIBRE_ONLY = ["I1315"]` under
         // `[sets]` would be a set described "I1315" with no rule. Refuse that shape first.
         // At the top level it would be an unknown key: the same way to write it is given.
+        // A name is echoed where it is not checked yet: a bidirectional override in it
+        // (U+202E) would turn the message around.
         let bare = |place: &str, name: &str| {
+            let name = echo(name);
             invalid(format!(
                 "{place}{name}: a bare list is not a set: write `include = [...]` under `[sets.{name}]` with a `description`"
             ))
@@ -116,7 +119,8 @@ impl TargetSets {
                 return Err(bare("sets.", name));
             }
         }
-        let parsed: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        // The parser's message quotes the line at fault, which may hold a set name.
+        let parsed: File = toml::from_str(text).map_err(|e| invalid(mask_hidden(&e.to_string())))?;
         let mut sets = BTreeMap::new();
         let all = TargetSet {
             name: ALL.to_string(),
@@ -130,7 +134,7 @@ impl TargetSets {
             // and `S`, so `dıgıtal` would have named `DIGITAL`.
             let name = raw_name.to_ascii_uppercase();
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
-                return Err(invalid(format!("sets.{raw_name}: a set name is letters A-Z, digits and _")));
+                return Err(invalid(format!("sets.{}: a set name is letters A-Z, digits and _", echo(&raw_name))));
             }
             if name == ALL {
                 return Err(invalid("the set ALL is built in and cannot be redefined".to_string()));
@@ -413,6 +417,34 @@ include=['A1001']
         let toml = "[sets.x]\ndescription='d'\n[[sets.x.label_rules]]\nkeywords=['(b)', 'métier-', 'métier']\n";
         let sets = TargetSets::from_toml("t.toml", toml, &cat).expect("valid");
         assert_eq!(sets.get("x").map(|s| s.members.len()), Some(3));
+    }
+
+    /// A set name holding a bidirectional override (U+202E) was shown as is, turning the
+    /// rest of the message around.
+    #[test]
+    fn a_set_name_is_echoed_with_invisible_characters_masked() {
+        let cat = Catalogue::from_files(&tiny_files()).expect("fixture");
+        let toml = "[sets.\"fibre\u{202E}tes\"]\ndescription='d'\ninclude=['A1001']\n";
+        let err = TargetSets::from_toml("t.toml", toml, &cat).expect_err("not A-Z");
+        assert_eq!(err.to_string(), "t.toml: sets.fibre?tes: a set name is letters A-Z, digits and _");
+        let err = TargetSets::from_toml("t.toml", "[sets]\n\"x\u{2067}y\" = ['A1001']\n", &cat).expect_err("bare");
+        assert_eq!(
+            err.to_string(),
+            "t.toml: sets.x?y: a bare list is not a set: write `include = [...]` under `[sets.x?y]` with a `description`"
+        );
+        let err = TargetSets::from_toml("t.toml", "\"x\u{200F}y\" = ['A1001']\n", &cat).expect_err("bare, top");
+        assert_eq!(
+            err.to_string(),
+            "t.toml: x?y: a bare list is not a set: write `include = [...]` under `[sets.x?y]` with a `description`"
+        );
+        // The TOML parser's message quotes the line at fault.
+        let twice = "[sets.\"a\u{202E}b\"]\ndescription='d'\n[sets.\"a\u{202E}b\"]\ndescription='d'\n";
+        let err = TargetSets::from_toml("t.toml", twice, &cat).expect_err("defined twice");
+        assert_eq!(
+            err.to_string(),
+            "t.toml: TOML parse error at line 3, column 1\n  |\n3 | [sets.\"a?b\"]\n  | ^\ninvalid table header\n\
+             duplicate key `\"a?b\"` in table `sets`\n"
+        );
     }
 
     /// `include = ["i1315"]` was refused although the API takes codes in any case.
