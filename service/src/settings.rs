@@ -504,6 +504,9 @@ fn parse_error(e: figment::Error) -> SettingsError {
                 }
                 // As written: figment shows `5.0` as float `5`, which reads as a whole number.
                 Actual::Float(v) => range.not_whole(format!("float `{v:?}`")),
+                // Echoed: figment quotes a string in Rust's escapes (`"5\u{202e}"`); a
+                // bidirectional override or a control character is shown as `?`, as elsewhere.
+                Actual::Str(v) => range.not_whole(format!("string \"{}\"", passerelle_model::error::echo(v))),
                 other => range.not_whole(other),
             };
             let reason = match e.metadata.as_ref().and_then(|md| origin(md, range.key)) {
@@ -940,6 +943,33 @@ mod tests {
             let err = file_error(&path);
             assert_eq!(err, format!("invalid setting `max_top_k`: {reason}, from config file {}", path.display()));
         }
+    }
+
+    /// figment quoted the value in Rust's escapes (`found string "5\u{202e}0"`); it is
+    /// echoed as other values are, a bidirectional override or a line break shown as `?`.
+    #[test]
+    fn a_value_that_is_no_whole_number_is_echoed_with_invisible_characters_masked() {
+        let dir = scratch();
+        let path = config(&dir, "t.toml", "max_top_k = \"5\u{202E}0\"\n");
+        let err = file_error(&path);
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `max_top_k`: found string \"5?0\", expected a whole number in 1..=100 (the engine's \
+                 hard cap), from config file {}",
+                path.display()
+            )
+        );
+        let path = config(&dir, "t.toml", "max_connections = \"5\\n0\"\n");
+        let err = file_error(&path);
+        assert_eq!(
+            err,
+            format!(
+                "invalid setting `max_connections`: found string \"5?0\", expected a whole number in 1..=100000, \
+                 from config file {}",
+                path.display()
+            )
+        );
     }
 
     /// figment said `invalid socket address syntax`; the flags give the reason.

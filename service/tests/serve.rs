@@ -128,6 +128,14 @@ fn invalid_settings_fail_at_start_naming_the_key_and_layers_take_precedence() {
         "error: invalid setting `max_connections`: found string \"many\", expected a whole number in 1..=100000, from \
          environment variable PASSERELLE_MAX_CONNECTIONS"
     );
+    // A bidirectional override in the value is shown as `?` (figment wrote `\u{202e}`).
+    let out = run(bin().args(["serve"]).env("PASSERELLE_MAX_CONNECTIONS", "5\u{202E}0"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid setting `max_connections`: found string \"5?0\", expected a whole number in 1..=100000, from \
+         environment variable PASSERELLE_MAX_CONNECTIONS"
+    );
     // A number too large for any integer is out of range too (figment read it as a string).
     let out = run(bin().args(["serve"]).env("PASSERELLE_MAX_TOP_K", "99999999999999999999999"));
     assert_eq!(out.status.code(), Some(1));
