@@ -541,7 +541,9 @@ fn parse_error(e: figment::Error) -> SettingsError {
             );
             (Some(shown), kind)
         }
-        kind => (key.map(|k| k.to_ascii_lowercase()), kind.to_string()),
+        // The TOML parser quotes the offending line of the file: an invisible character there
+        // (a bidirectional override turns the line around) is shown as `?`.
+        kind => (key.map(|k| k.to_ascii_lowercase()), passerelle_model::error::mask_hidden(&kind.to_string())),
     };
     SettingsError::Parse { key, reason: format!("{kind}{origin}") }
 }
@@ -967,6 +969,23 @@ mod tests {
             format!(
                 "invalid setting `max_connections`: found string \"5?0\", expected a whole number in 1..=100000, \
                  from config file {}",
+                path.display()
+            )
+        );
+    }
+
+    /// The TOML parser quotes the line it refuses; a bidirectional override in it is shown
+    /// as `?` (it turned the quoted line around), the line breaks of the message kept.
+    #[test]
+    fn a_toml_error_quotes_its_line_with_invisible_characters_masked() {
+        let dir = scratch();
+        let path = config(&dir, "t.toml", "max_top_k = 5\n[x\u{202E}y\n");
+        let err = file_error(&path);
+        assert_eq!(
+            err,
+            format!(
+                "invalid configuration: TOML parse error at line 2, column 3\n  |\n2 | [x?y\n  |   ^^^\ninvalid table \
+                 header\nexpected `.`, `]`\n in config file {}",
                 path.display()
             )
         );
