@@ -210,11 +210,7 @@ fn not_utf8_error() -> RecordError {
 /// valid UTF-8 (column 4)`), and its id is kept when the `id_column` field is UTF-8, not
 /// empty and at most [`MAX_ID_BYTES`] (trimmed, as a readable record's id).
 fn not_utf8_in_csv(bytes: &[u8], header: &[String], id_column: usize) -> (RecordError, Option<String>) {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut record = csv::ByteRecord::new();
-    if !matches!(reader.read_byte_record(&mut record), Ok(true)) {
-        return (not_utf8_error(), None);
-    }
+    let Some(record) = first_csv_record(bytes) else { return (not_utf8_error(), None) };
     let id = readable_id(record.get(id_column));
     let bad = record.iter().position(|field| std::str::from_utf8(field).is_err());
     let error = match bad.and_then(|i| Some(i).zip(header.get(i))).filter(|(_, n)| !n.is_empty()) {
@@ -239,12 +235,16 @@ fn readable_id(field: Option<&[u8]>) -> Option<String> {
 /// ([`readable_id`]). The csv reader reads the open field to the end of the input, as the
 /// record's last field: a field before it is whole.
 fn unclosed_record_id(bytes: &[u8], id_column: usize) -> Option<String> {
+    let record = first_csv_record(bytes).filter(|r| id_column + 1 < r.len())?;
+    readable_id(record.get(id_column))
+}
+
+/// The first record of `bytes` split into its fields, as bytes (any field count, no
+/// header); `None` when there is none or the csv reader fails.
+fn first_csv_record(bytes: &[u8]) -> Option<csv::ByteRecord> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut record = csv::ByteRecord::new();
-    if !matches!(reader.read_byte_record(&mut record), Ok(true)) || id_column + 1 >= record.len() {
-        return None;
-    }
-    readable_id(record.get(id_column))
+    matches!(reader.read_byte_record(&mut record), Ok(true)).then_some(record)
 }
 
 /// A JSON Lines record that is not UTF-8 (`bytes`, one line), read with the bytes that are
