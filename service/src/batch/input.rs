@@ -133,6 +133,38 @@ pub const UTF16_REFUSED: &str = "the file is UTF-16 (it starts with a UTF-16 byt
 pub const UTF32_REFUSED: &str = "the file is UTF-32 (it starts with a UTF-32 byte-order mark): save it as UTF-8 \
                                  (`iconv -f UTF-32 -t UTF-8`)";
 
+/// Why a file that is UTF-16 or UTF-32 without a byte-order mark is refused as a whole, or
+/// `None`. Read from the first bytes (up to 64, at least 4): UTF-16 little-endian when every
+/// pair is a non-zero byte then a zero byte (`i\0d\0`: Latin-1 text, which a profile header
+/// or record starts with), big-endian when the zero comes first; UTF-32 likewise by groups of
+/// four. UTF-8 text has no zero byte there, so it is never refused by this; a wide file whose
+/// first 32 characters are not all Latin-1 is not recognised and gets the line-by-line errors.
+fn wide_without_bom(head: &[u8]) -> Option<String> {
+    let window = &head[..head.len().min(64)];
+    let wide = |width: usize, little_endian: bool| {
+        let groups = window.chunks_exact(width);
+        groups.len() > 0
+            && window.len() >= 4
+            && groups.clone().all(|g| {
+                let (value, zeros) = if little_endian { (g[0], &g[1..]) } else { (g[width - 1], &g[..width - 1]) };
+                value != 0 && zeros.iter().all(|&b| b == 0)
+            })
+    };
+    let (name, iconv) = [
+        (4, true, "UTF-32", "UTF-32LE"),
+        (4, false, "UTF-32", "UTF-32BE"),
+        (2, true, "UTF-16", "UTF-16LE"),
+        (2, false, "UTF-16", "UTF-16BE"),
+    ]
+    .into_iter()
+    .find(|&(width, little_endian, _, _)| wide(width, little_endian))
+    .map(|(_, _, name, iconv)| (name, iconv))?;
+    Some(format!(
+        "the file looks like {name} without a byte-order mark (zero bytes between the characters of its first \
+         line): save it as UTF-8 (a spreadsheet's \"CSV UTF-8\", or `iconv -f {iconv} -t UTF-8`)"
+    ))
+}
+
 /// What one physical line held.
 struct Physical {
     /// Bytes consumed, line break included.
@@ -457,6 +489,9 @@ impl<R: BufRead> ProfileReader<R> {
             }
             if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
                 return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, UTF16_REFUSED));
+            }
+            if let Some(refusal) = wide_without_bom(head) {
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, refusal));
             }
         }
         if self.format != InputFormat::Csv || self.header_read {
@@ -1432,6 +1467,47 @@ mod tests {
         // A UTF-8 byte-order mark is read as before.
         let records = read_all("\u{feff}id,occupation_code\na,I1315\n", InputFormat::Csv);
         assert!(records[0].profile.is_ok());
+    }
+
+    /// A UTF-16 or UTF-32 file without a byte-order mark got a header error ("unreadable
+    /// header" or a column list full of NULs) or one "not valid UTF-8" / malformed-JSON
+    /// error per line.
+    #[test]
+    fn a_wide_file_without_a_byte_order_mark_is_refused_as_a_whole_naming_its_encoding() {
+        let message = |name: &str, iconv: &str| {
+            format!(
+                "the file looks like {name} without a byte-order mark (zero bytes between the characters of its \
+                 first line): save it as UTF-8 (a spreadsheet's \"CSV UTF-8\", or `iconv -f {iconv} -t UTF-8`)"
+            )
+        };
+        let utf16 = |text: &str, le: bool| -> Vec<u8> {
+            text.encode_utf16().flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() }).collect()
+        };
+        let utf32 = |text: &str, le: bool| -> Vec<u8> {
+            text.chars()
+                .flat_map(|c| if le { u32::from(c).to_le_bytes() } else { u32::from(c).to_be_bytes() })
+                .collect()
+        };
+        for (format, text) in [
+            (InputFormat::Csv, "id,occupation_code\na,I1315\n"),
+            (InputFormat::Jsonl, "{\"id\": \"Andr\u{e9}\", \"occupation_code\": \"I1315\"}\n"),
+        ] {
+            for (bytes, name, iconv) in [
+                (utf16(text, true), "UTF-16", "UTF-16LE"),
+                (utf16(text, false), "UTF-16", "UTF-16BE"),
+                (utf32(text, true), "UTF-32", "UTF-32LE"),
+                (utf32(text, false), "UTF-32", "UTF-32BE"),
+            ] {
+                let err = ProfileReader::new(bytes.as_slice(), format).next_record().expect_err("refused");
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+                assert_eq!(err.to_string(), message(name, iconv), "{format:?} {iconv}");
+            }
+        }
+        // UTF-8 is read as before, also when a character outside Latin-1 or a NUL comes early.
+        let records = read_all("id,occupation_code\n\u{4e2d},I1315\n", InputFormat::Csv);
+        assert!(records[0].profile.is_ok());
+        assert_eq!(wide_without_bom(b"a\0"), None, "two bytes are not enough to tell");
+        assert_eq!(wide_without_bom(b"a\0b,c\n"), None, "one zero byte is not UTF-16");
     }
 
     /// A UTF-32 export was refused as UTF-16: its little-endian byte-order mark starts with
