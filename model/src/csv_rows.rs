@@ -19,12 +19,21 @@ pub(crate) struct CsvRows<'a> {
     counted: usize,
     /// …which is on this line (1-based).
     line: u64,
+    /// The field delimiter (`,` unless [`Self::with_delimiter`]), to find an unclosed quote.
+    delimiter: u8,
 }
 
 impl<'a> CsvRows<'a> {
     /// Reads `bytes` with `builder`'s settings.
     pub(crate) fn new(builder: &ReaderBuilder, bytes: &'a [u8]) -> Self {
-        CsvRows { bytes, reader: builder.from_reader(bytes), counted: 0, line: 1 }
+        CsvRows { bytes, reader: builder.from_reader(bytes), counted: 0, line: 1, delimiter: b',' }
+    }
+
+    /// Tells which delimiter `builder` was given (`ReaderBuilder` does not say), so that a
+    /// quote left open on the last record is found.
+    pub(crate) fn with_delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
     }
 
     /// The header record (read on the first call).
@@ -40,8 +49,11 @@ impl<'a> CsvRows<'a> {
 
     /// The next record and the line it starts on, or `None` at the end of the input. A record
     /// that cannot be read is `Err(reason)` with its line: a field count other than the
-    /// header's (for a reader that is not flexible), or invalid UTF-8 (`invalid UTF-8 in
-    /// field "hours" (column 3)`). The records after it can still be read.
+    /// header's (for a reader that is not flexible), invalid UTF-8 (`invalid UTF-8 in
+    /// field "hours" (column 3)`), or a quoted field that is never closed (`a quoted field
+    /// opened on line 7 is never closed: lines 7–9, the end of the file, were read as this
+    /// one record`; the csv crate reads it as a short record, which would be reported as a
+    /// field count). The records after it can still be read.
     pub(crate) fn next_row(&mut self) -> Option<(u64, Result<StringRecord, String>)> {
         let mut record = ByteRecord::new();
         let (start, read) = match self.reader.read_byte_record(&mut record) {
@@ -50,6 +62,20 @@ impl<'a> CsvRows<'a> {
             Err(e) => (e.position().map(Position::byte), Err(reason(&e))),
         };
         let line = self.line_of(start.unwrap_or_else(|| self.reader.position().byte()));
+        // Only the last record can hold a quote that is never closed: it runs to the end.
+        if usize::try_from(self.reader.position().byte()).is_ok_and(|end| end >= self.bytes.len()) {
+            if let Some(last) = unclosed_quote(&self.bytes[self.counted..], self.delimiter) {
+                let reason = if last == 0 {
+                    format!("a quoted field opened on line {line}, the last line, is never closed")
+                } else {
+                    format!(
+                        "a quoted field opened on line {line} is never closed: lines {line}–{}, the end of the file, were read as this one record",
+                        line + last
+                    )
+                };
+                return Some((line, Err(reason)));
+            }
+        }
         let row = read.and_then(|()| {
             StringRecord::from_byte_record(record).map_err(|e| {
                 let field = e.utf8_error().field();
@@ -86,6 +112,35 @@ impl<'a> CsvRows<'a> {
         self.counted = start;
         self.line
     }
+}
+
+/// Whether the record that starts `rest` and runs to the end of the input leaves a quoted
+/// field open (RFC 4180: a quote opens a field only as its first byte, `""` inside it is one
+/// quote); if so, how many line breaks it spans (a final line break not counted).
+fn unclosed_quote(rest: &[u8], delimiter: u8) -> Option<u64> {
+    let (mut quoted, mut field_start, mut i) = (false, true, 0);
+    while i < rest.len() {
+        let b = rest[i];
+        if quoted {
+            if b == b'"' {
+                if rest.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else if field_start && b == b'"' {
+            quoted = true;
+        }
+        field_start = !quoted && (b == delimiter || b == b'\n' || b == b'\r');
+        i += 1;
+    }
+    quoted.then(|| {
+        let body = rest.strip_suffix(b"\n").unwrap_or(rest);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let crlf = body.windows(2).filter(|w| w == b"\r\n").count();
+        (body.iter().filter(|&&b| b == b'\n' || b == b'\r').count() - crlf) as u64
+    })
 }
 
 /// A csv error in words, without the csv crate's line (see the module docs).
@@ -137,5 +192,46 @@ mod tests {
         );
         let mut rows = CsvRows::new(&ReaderBuilder::new(), b"h,t\xFFtle\r\na,1\r\n");
         assert_eq!(rows.headers().map(|h| h.len()), Err("invalid UTF-8 in column 2".to_string()));
+    }
+
+    /// A quote left open on the last record was reported as a field count ("1 fields where
+    /// the header has 3"): the csv crate reads it to the end of the file as one short record.
+    #[test]
+    fn a_quote_left_open_on_the_last_record_is_named_with_its_lines() {
+        let mut flexible = ReaderBuilder::new();
+        flexible.flexible(true);
+        for builder in [ReaderBuilder::new(), flexible] {
+            let one = b"h,v,w\na,1,2\n\"b,3,4\n";
+            assert_eq!(
+                lines(&builder, one),
+                [
+                    (2, Ok("a".to_string())),
+                    (3, Err("a quoted field opened on line 3, the last line, is never closed".to_string()))
+                ]
+            );
+            let three = b"h,v,w\r\na,1,2\r\nb,\"x\r\nc,5,6\r\nd,7,8";
+            assert_eq!(
+                lines(&builder, three)[1],
+                (
+                    3,
+                    Err("a quoted field opened on line 3 is never closed: lines 3–5, the end of the file, were read as \
+                         this one record"
+                        .to_string())
+                )
+            );
+        }
+        // Closed quotes, escaped quotes, a quote inside an unquoted field and a `;` delimiter
+        // are read as before.
+        let fine = b"h,v\n\"a \"\"b\"\"\",12\" screen\n";
+        assert_eq!(lines(&ReaderBuilder::new(), fine), [(2, Ok("a \"b\"".to_string()))]);
+        let mut semi = ReaderBuilder::new();
+        semi.delimiter(b';');
+        let mut rows = CsvRows::new(&semi, b"h;v\na;\"x\n").with_delimiter(b';');
+        assert_eq!(
+            rows.next_row().map(|(l, r)| (l, r.map(|r| r.len()))),
+            Some((2, Err("a quoted field opened on line 2, the last line, is never closed".to_string())))
+        );
+        assert_eq!(unclosed_quote(b"a,b\"c\n", b','), None);
+        assert_eq!(unclosed_quote(b"a;\"b\n", b','), None, "a quote after another delimiter is data");
     }
 }

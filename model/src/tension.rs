@@ -326,7 +326,8 @@ impl TensionTable {
     }
 
     fn load_fap_rome(&mut self, bytes: &[u8]) -> Result<(), DataError> {
-        let mut rows = CsvRows::new(csv::ReaderBuilder::new().delimiter(b';').flexible(true), bytes);
+        let mut rows =
+            CsvRows::new(csv::ReaderBuilder::new().delimiter(b';').flexible(true), bytes).with_delimiter(b';');
         let header = header_names(&mut rows, FILE_FAP_ROME)?;
         let col = |name: &'static str| column(&header, FILE_FAP_ROME, name);
         let (c_fap, c_rome) = (col("Fap")?, col("Rome")?);

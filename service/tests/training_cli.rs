@@ -72,6 +72,29 @@ fn an_invalid_utf8_row_of_the_operator_catalogue_is_refused_with_its_line() {
     file.close().unwrap();
 }
 
+/// A quote left open on the catalogue's last row was reported as a field count ("2 fields
+/// where the header has 7"); the rows before it are used.
+#[test]
+fn a_quote_left_open_on_the_operator_catalogues_last_row_is_named() {
+    let (file, out) = plan_with_catalogue(
+        b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,\"3,30,,,,\n",
+    );
+    let path = file.path();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "warning: row refused: {}: line 3: a quoted field opened on line 3, the last line, is never closed",
+            path.display()
+        )
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["plan"]["certifications"][1]["code"], 490944);
+    assert_eq!(json["plan"]["certifications"][1]["hours"]["basis"], "operator");
+    file.close().unwrap();
+}
+
 #[test]
 fn plan_limits_are_named_by_their_options() {
     let out = passerelle(&["plan", "--occupation", "I1315", "--target", "F1623", "--max-hours", "0"]);
