@@ -51,8 +51,8 @@ impl<'a> CsvRows<'a> {
     /// that cannot be read is `Err(reason)` with its line: a field count other than the
     /// header's (for a reader that is not flexible), invalid UTF-8 (`invalid UTF-8 in
     /// field "hours" (column 3)`), or a quoted field that is never closed (`a quoted field
-    /// opened on line 7 is never closed: lines 7–9, the end of the file, were read as this
-    /// one record`; the csv crate reads it as a short record, which would be reported as a
+    /// opened on line 7 is never closed: the file ends inside it (cut short?), and lines 7–9
+    /// were read as this one record`; the csv crate reads it as a short record, which would be reported as a
     /// field count). The records after it can still be read.
     pub(crate) fn next_row(&mut self) -> Option<(u64, Result<StringRecord, String>)> {
         let mut record = ByteRecord::new();
@@ -66,10 +66,10 @@ impl<'a> CsvRows<'a> {
         if usize::try_from(self.reader.position().byte()).is_ok_and(|end| end >= self.bytes.len()) {
             if let Some(last) = unclosed_quote(&self.bytes[self.counted..], self.delimiter) {
                 let reason = if last == 0 {
-                    format!("a quoted field opened on line {line}, the last line, is never closed")
+                    format!("a quoted field opened on line {line}, the last line, is never closed: the file ends inside it (cut short?)")
                 } else {
                     format!(
-                        "a quoted field opened on line {line} is never closed: lines {line}–{}, the end of the file, were read as this one record",
+                        "a quoted field opened on line {line} is never closed: the file ends inside it (cut short?), and lines {line}–{} were read as this one record",
                         line + last
                     )
                 };
@@ -206,7 +206,7 @@ mod tests {
                 lines(&builder, one),
                 [
                     (2, Ok("a".to_string())),
-                    (3, Err("a quoted field opened on line 3, the last line, is never closed".to_string()))
+                    (3, Err("a quoted field opened on line 3, the last line, is never closed: the file ends inside it (cut short?)".to_string()))
                 ]
             );
             let three = b"h,v,w\r\na,1,2\r\nb,\"x\r\nc,5,6\r\nd,7,8";
@@ -214,8 +214,8 @@ mod tests {
                 lines(&builder, three)[1],
                 (
                     3,
-                    Err("a quoted field opened on line 3 is never closed: lines 3–5, the end of the file, were read as \
-                         this one record"
+                    Err("a quoted field opened on line 3 is never closed: the file ends inside it (cut short?), and lines 3–5 \
+                         were read as this one record"
                         .to_string())
                 )
             );
@@ -229,7 +229,7 @@ mod tests {
         let mut rows = CsvRows::new(&semi, b"h;v\na;\"x\n").with_delimiter(b';');
         assert_eq!(
             rows.next_row().map(|(l, r)| (l, r.map(|r| r.len()))),
-            Some((2, Err("a quoted field opened on line 2, the last line, is never closed".to_string())))
+            Some((2, Err("a quoted field opened on line 2, the last line, is never closed: the file ends inside it (cut short?)".to_string())))
         );
         assert_eq!(unclosed_quote(b"a,b\"c\n", b','), None);
         assert_eq!(unclosed_quote(b"a;\"b\n", b','), None, "a quote after another delimiter is data");

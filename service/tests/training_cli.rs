@@ -85,7 +85,7 @@ fn a_quote_left_open_on_the_operator_catalogues_last_row_is_named() {
     assert_eq!(
         stderr.trim(),
         format!(
-            "warning: row refused: {}: line 3: a quoted field opened on line 3, the last line, is never closed",
+            "warning: row refused: {}: line 3: a quoted field opened on line 3, the last line, is never closed: the file ends inside it (cut short?)",
             path.display()
         )
     );
