@@ -159,6 +159,46 @@ async fn training_plan_fields_in_a_stream_are_refused_or_checked_not_ignored() {
     app.stop().await.expect("clean stop");
 }
 
+/// The target-set conflict's message names two fields; the whole message was prefixed, so
+/// the second stayed bare (`request.target_set and target_set_name …`), a field the
+/// stream's messages do not have.
+#[tokio::test]
+async fn a_target_set_conflict_in_a_stream_names_both_fields_under_request() {
+    let app = spawn_app().await;
+    let with = |id: &str, target_set: TargetSet, name: &str| ScoreProfilesRequest {
+        id: id.into(),
+        request: Some(RecommendPathwaysRequest {
+            target_set: target_set as i32,
+            target_set_name: name.into(),
+            ..request(profile("I1315", &[]), 1)
+        }),
+    };
+    let messages = vec![
+        with("a", TargetSet::DigitalInfrastructure, "all"),
+        with("b", TargetSet::Unspecified, "nope"),
+        with("c", TargetSet::All, "ALL"),
+    ];
+    let outcomes: Vec<String> = score_stream(&app, messages)
+        .await
+        .into_iter()
+        .map(|r| match r.outcome {
+            Some(Outcome::Error(e)) => format!("{} | {}", e.field, e.message),
+            Some(Outcome::Result(r)) => format!("{} pathways", r.pathways.len()),
+            None => "nothing".into(),
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "request.target_set | request.target_set and request.target_set_name name different sets: \
+             TARGET_SET_DIGITAL_INFRASTRUCTURE and `all`; give one of them, or both naming the same set",
+            "request.target_set_name | request.target_set_name: unknown target set `nope`",
+            "1 pathways",
+        ]
+    );
+    app.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn a_long_stream_is_answered_in_order() {
     let app = spawn_app().await;

@@ -142,18 +142,23 @@ fn score_one(
                     .to_string(),
             ),
             Some(request) => {
-                match convert::checked_target_set(engine, request.target_set, &request.target_set_name, "")
+                // The target set is checked with its fields' own prefix: its message names two
+                // fields (`request.target_set and request.target_set_name …`), and prefixing
+                // the whole message would leave the second one bare.
+                match convert::checked_target_set(engine, request.target_set, &request.target_set_name, "request.")
+                    .map_err(|status| record_error("", &status))
                     .and_then(|_| match &request.plan_constraints {
                         // Checked as RecommendPathways checks them without plans.
                         Some(c) => crate::grpc::training_convert::constraints(Some(c.clone()))
                             .validate(engine, "plan_constraints")
                             .map(drop)
-                            .map_err(|e| crate::grpc::training_convert::from_plan_error(&e)),
+                            .map_err(|e| record_error("request.", &crate::grpc::training_convert::from_plan_error(&e))),
                         None => Ok(()),
                     })
-                    .and_then(|()| convert::recommend_query(request))
-                {
-                    Err(status) => Some(pb::score_profiles_response::Outcome::Error(record_error("request.", &status))),
+                    .and_then(|()| {
+                        convert::recommend_query(request).map_err(|status| record_error("request.", &status))
+                    }) {
+                    Err(error) => Some(pb::score_profiles_response::Outcome::Error(error)),
                     Ok(mut query) => match limits.check(&query).and_then(|()| {
                         query.top_k = Some(query.top_k.unwrap_or(limits.default_top_k()));
                         engine.recommend(&query)
