@@ -643,6 +643,16 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
     // Refused before a minute of training, not after.
     check_output_dir(&args.out)?;
     check_output_dir(&card_path)?;
+    if same_destination(&args.out, &card_path) {
+        // The card, written second, would replace the artifact: a minute of training lost.
+        return Err(CliError::Write {
+            path: card_path,
+            source: std::io::Error::other(
+                "--card names the artifact's file (--out): the card would replace the artifact; give the card another \
+                 path (by default it is the artifact path with `.card.json`)",
+            ),
+        });
+    }
     let (catalogue, data_name) = load_catalogue(args.data.as_deref())?;
     let params = args.hyper.params().check()?;
     let index = FeatureIndex::new(&catalogue);
@@ -748,6 +758,17 @@ fn output_dir(path: &Path) -> &Path {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     }
+}
+
+/// Whether writing `a` and `b` would write the same file: the same existing file by any name
+/// (path, symbolic or hard link), or the same name in the same directory (a file not
+/// written yet: `m.json` and `./m.json`).
+fn same_destination(a: &Path, b: &Path) -> bool {
+    if same_file::is_same_file(a, b).unwrap_or(false) {
+        return true;
+    }
+    let resolved = |p: &Path| Some(std::fs::canonicalize(output_dir(p)).ok()?.join(p.file_name()?));
+    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// [`CliError::Write`] unless `path`'s directory exists, or if `path` is a directory.

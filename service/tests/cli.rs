@@ -140,6 +140,35 @@ fn train_refuses_an_output_it_cannot_write_before_training() {
 }
 
 #[test]
+fn train_refuses_a_card_that_is_the_artifact_before_training() {
+    // `--card` naming the `--out` file trained for a minute, wrote the artifact, then the
+    // card over it ("wrote m.json and m.json", exit code 0): the artifact was lost.
+    let tmp = scratch("train-card");
+    let dir = tmp.path();
+    let artifact = dir.join("m.json");
+    std::fs::write(dir.join("old.json"), "kept").unwrap();
+    std::fs::hard_link(dir.join("old.json"), dir.join("link.json")).unwrap();
+    for (out, card) in [
+        (artifact.clone(), artifact.clone()),
+        (artifact.clone(), dir.join(".").join("m.json")),
+        (dir.join("old.json"), dir.join("link.json")),
+    ] {
+        let run = passerelle(&["train", "--no-eval", "--out", out.to_str().unwrap(), "--card", card.to_str().unwrap()]);
+        assert_eq!(run.status.code(), Some(1), "{out:?} {card:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&run.stderr).trim(),
+            format!(
+                "error: cannot write {}: --card names the artifact's file (--out): the card would replace the \
+                 artifact; give the card another path (by default it is the artifact path with `.card.json`)",
+                card.display()
+            )
+        );
+    }
+    assert!(!artifact.exists(), "refused before anything is written");
+    assert_eq!(std::fs::read_to_string(dir.join("old.json")).unwrap(), "kept");
+}
+
+#[test]
 fn train_then_serve_answers_from_a_user_supplied_export() {
     // A newer export has the same layout: here, a copy where one source lost its mobility rows
     // (new occupations have none) is still trained on and ranked.
