@@ -19,7 +19,7 @@ use passerelle_model::eval::{evaluate, evaluate_with, EvalParams, EvalReport, FO
 use passerelle_model::features::{FeatureIndex, FEATURE_NAMES};
 use passerelle_model::transition::{
     fit, fit_reranker, training_evidence, training_pairs, DataVersion, ModelArtifact, Objective, TrainParams,
-    HARD_POOL_RANGE, KNOTS_RANGE, RERANK_HEAD_RANGE,
+    ValidTrainParams, HARD_POOL_RANGE, KNOTS_RANGE, RERANK_HEAD_RANGE,
 };
 
 use crate::auth::ApiKeyError;
@@ -293,10 +293,11 @@ pub struct HyperArgs {
     /// Depth of each boosted tree (1..=10).
     #[arg(long, default_value_t = BoostParams::default().depth, value_parser = whole_in::<usize>(DEPTH_RANGE))]
     pub boost_depth: usize,
-    /// Learning rate of the boosted trees (0 excluded..=1).
+    /// Learning rate of the boosted trees (0 excluded..=1; checked even with `--boost-rounds 0`).
     #[arg(long, default_value_t = BoostParams::default().learning_rate)]
     pub boost_learning_rate: f64,
-    /// Share of training rows each boosted tree is fitted on (0 excluded..=1).
+    /// Share of training rows each boosted tree is fitted on (0 excluded..=1; checked even with
+    /// `--boost-rounds 0`).
     #[arg(long, default_value_t = BoostParams::default().subsample)]
     pub boost_subsample: f64,
     /// Loss the boosted trees descend.
@@ -337,6 +338,31 @@ pub enum ObjectiveArg {
 }
 
 impl HyperArgs {
+    /// The hyperparameters, checked. The boosted trees' flags are checked even with
+    /// `--boost-rounds 0` (no trees), as `--embedding-dim` is with `--embedding-epochs 0`: a
+    /// `--boost-learning-rate NaN` or `--boost-subsample 2` is a mistake to report, not to
+    /// train past.
+    fn checked_params(&self) -> Result<ValidTrainParams, TrainError> {
+        BoostParams { rounds: self.boost_rounds.max(1), ..self.boost_params() }.check()?;
+        self.params().check()
+    }
+
+    fn boost_params(&self) -> BoostParams {
+        BoostParams {
+            rounds: self.boost_rounds,
+            depth: self.boost_depth,
+            learning_rate: self.boost_learning_rate,
+            subsample: self.boost_subsample,
+            objective: match self.boost_objective {
+                BoostObjectiveArg::Pointwise => BoostObjective::Pointwise,
+                BoostObjectiveArg::Pairwise => BoostObjective::Pairwise,
+                BoostObjectiveArg::Lambda => BoostObjective::Lambda,
+                BoostObjectiveArg::Softmax => BoostObjective::Softmax,
+            },
+            ..BoostParams::default()
+        }
+    }
+
     fn params(&self) -> TrainParams {
         TrainParams {
             seed: self.seed,
@@ -350,19 +376,7 @@ impl HyperArgs {
                 ObjectiveArg::Pointwise => Objective::Pointwise,
                 ObjectiveArg::Pairwise => Objective::Pairwise,
             },
-            boost: (self.boost_rounds > 0).then(|| BoostParams {
-                rounds: self.boost_rounds,
-                depth: self.boost_depth,
-                learning_rate: self.boost_learning_rate,
-                subsample: self.boost_subsample,
-                objective: match self.boost_objective {
-                    BoostObjectiveArg::Pointwise => BoostObjective::Pointwise,
-                    BoostObjectiveArg::Pairwise => BoostObjective::Pairwise,
-                    BoostObjectiveArg::Lambda => BoostObjective::Lambda,
-                    BoostObjectiveArg::Softmax => BoostObjective::Softmax,
-                },
-                ..BoostParams::default()
-            }),
+            boost: (self.boost_rounds > 0).then(|| self.boost_params()),
             embedding: (self.embedding_epochs > 0).then(|| EmbeddingParams {
                 epochs: self.embedding_epochs,
                 dim: self.embedding_dim,
@@ -654,7 +668,7 @@ fn train_command(args: &TrainArgs) -> Result<(), CliError> {
         });
     }
     let (catalogue, data_name) = load_catalogue(args.data.as_deref())?;
-    let params = args.hyper.params().check()?;
+    let params = args.hyper.checked_params()?;
     let index = FeatureIndex::new(&catalogue);
     let sources: Vec<_> = catalogue.occupation_ids().collect();
     let (evidence, embedding) = training_evidence(&catalogue, &index, &sources, &params);
@@ -834,7 +848,7 @@ fn create_new(path: &Path, private: bool) -> std::io::Result<std::fs::File> {
 
 fn eval_command(args: &EvalArgs) -> Result<(), CliError> {
     let (catalogue, _) = load_catalogue(args.data.as_deref())?;
-    let params = args.hyper.params().check()?;
+    let params = args.hyper.checked_params()?;
     let index = FeatureIndex::new(&catalogue);
     let eval = EvalParams { folds: args.folds, seed: args.fold_seed, ..EvalParams::default() };
     let report = match &args.rankings {

@@ -169,6 +169,26 @@ fn train_refuses_a_card_that_is_the_artifact_before_training() {
 }
 
 #[test]
+fn train_checks_the_boosted_trees_flags_even_without_trees() {
+    // With `--boost-rounds 0` (the default) these were never checked: training ran past a
+    // `--boost-learning-rate NaN`, as `--embedding-dim` is checked with no embedding.
+    for (flag, value, want) in [
+        ("--boost-learning-rate", "NaN", "`boost_learning_rate`: NaN not in (0, 1]"),
+        ("--boost-learning-rate", "-1", "`boost_learning_rate`: -1 not in (0, 1]"),
+        ("--boost-learning-rate", "0", "`boost_learning_rate`: 0 not in (0, 1]"),
+        ("--boost-subsample", "2", "`boost_subsample`: 2 not in (0, 1]"),
+    ] {
+        let run = passerelle(&["train", "--no-eval", "--out", "/dev/null", flag, value]);
+        assert_eq!(run.status.code(), Some(1), "{flag} {value}");
+        assert_eq!(
+            String::from_utf8_lossy(&run.stderr).trim(),
+            format!("error: invalid hyperparameter {want}"),
+            "{flag} {value}"
+        );
+    }
+}
+
+#[test]
 fn train_then_serve_answers_from_a_user_supplied_export() {
     // A newer export has the same layout: here, a copy where one source lost its mobility rows
     // (new occupations have none) is still trained on and ranked.
