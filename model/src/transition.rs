@@ -1148,6 +1148,15 @@ impl ModelArtifact {
             DataError::Artifact { reason }
         })?;
         let expected = artifact.compute_checksum();
+        if artifact.checksum.is_empty() {
+            // serde's default: the key is missing (or empty). "file says , content is …"
+            // read as a formatting slip rather than as the missing field it is.
+            return Err(DataError::Artifact {
+                reason: format!(
+                    "no `checksum` (the key is missing or empty; the content's is {expected}): `passerelle train` always writes one, so the file is corrupt or was edited"
+                ),
+            });
+        }
         if artifact.checksum != expected {
             return Err(DataError::Artifact {
                 reason: format!(

@@ -253,6 +253,18 @@ fn corrupt_or_incompatible_artifacts_are_refused() {
     let edited = value.to_string();
     let err = ModelArtifact::from_json(&edited).expect_err("edited");
     assert!(err.to_string().contains("checksum mismatch"), "{err}");
+    // Without its `checksum` key the message said "file says , content is …".
+    let mut value: serde_json::Value = serde_json::from_str(embedded::MODEL_JSON).expect("json");
+    let checksum = value["checksum"].as_str().expect("checksum").to_string();
+    value.as_object_mut().expect("object").remove("checksum");
+    let err = ModelArtifact::from_json(&value.to_string()).expect_err("no checksum");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "model artifact refused: no `checksum` (the key is missing or empty; the content's is {checksum}): \
+             `passerelle train` always writes one, so the file is corrupt or was edited"
+        )
+    );
     let current = format!("\"format_version\": {}", passerelle_model::transition::ARTIFACT_FORMAT_VERSION);
     assert!(embedded::MODEL_JSON.contains(&current), "the embedded artifact has the newest layout (an embedding)");
     let newer = embedded::MODEL_JSON.replacen(&current, "\"format_version\": 99", 1);
