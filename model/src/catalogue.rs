@@ -447,8 +447,13 @@ fn load_hierarchy(
     by_code: &HashMap<String, OccupationId>,
 ) -> Result<(), DataError> {
     let file = CsvFile::open(FILE_HIERARCHY, bytes, &["code_rome", "code_grand_domaine", "code_domaine_professionel"])?;
-    file.for_each(|_, f| {
+    let mut first_line = HashMap::new();
+    file.for_each(|line, f| {
         let id = occupation_of(by_code, f[0])?;
+        // A second row silently replaced the first one's domaine.
+        if let Some(first) = first_line.insert(id, line) {
+            return Err(format!("duplicate code_rome {} (first on line {first})", f[0]));
+        }
         let (gd, dp) = (f[1], f[2]);
         if gd.len() != 1 || !dp.starts_with(gd) || dp.len() != 3 {
             return Err(format!("inconsistent hierarchy: grand domaine `{gd}`, domaine `{dp}`"));
@@ -470,13 +475,20 @@ fn load_hierarchy(
 fn load_certification_codes(bytes: &[u8]) -> Result<std::collections::HashSet<u32>, DataError> {
     let file = CsvFile::open(FILE_SAVOIRS, bytes, &["code_ogr_savoir", "categorie_savoir"])?;
     let mut set = std::collections::HashSet::new();
-    file.for_each(|_, f| {
+    let mut first_line = HashMap::new();
+    file.for_each(|line, f| {
         let code = ogr_code(f[0], "code_ogr_savoir")?;
+        // Two rows of one code may disagree on the category; either made it a certification.
+        if let Some(first) = first_line.insert(code, line) {
+            return Err(format!("duplicate code_ogr_savoir {code} (first on line {first})"));
+        }
         if f[1] == CERTIFICATION_CATEGORY {
             set.insert(code);
         }
         Ok(())
     })?;
+    // Without a row no item is a certification: no training plan could ever be made.
+    require_rows(FILE_SAVOIRS, first_line.len())?;
     Ok(set)
 }
 
