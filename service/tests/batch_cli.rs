@@ -621,6 +621,17 @@ fn a_directory_as_input_or_output_is_named_as_such() {
         assert_eq!((run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned()), (Some(1), expected));
     }
     assert!(!tmp.path().join("out.jsonl").exists());
+    // A directory where the provenance goes was found after the whole run, the results
+    // written: now refused before anything is read or written.
+    let out = tmp.path().join("scored.jsonl");
+    let provenance = tmp.path().join("scored.jsonl.provenance.json");
+    std::fs::create_dir(&provenance).unwrap();
+    let run = score(&input, &out, &[]);
+    assert_eq!(
+        (run.status.code(), String::from_utf8_lossy(&run.stderr).into_owned()),
+        (Some(1), format!("error: cannot write {}: a directory, not a file\n", provenance.display()))
+    );
+    assert!(!out.exists(), "refused before the results are written");
 }
 
 #[test]

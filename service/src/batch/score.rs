@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use crate::batch::input::{InputRecord, ProfileReader, RecordError};
 use crate::batch::output::{self, Outcome, OutputFormat, SkillDetail};
 use crate::batch::{
-    format_of, open_input, open_output, progress_bar, read_error, record_error, refuse_same_file, BatchError,
-    InputFormat, CHUNK_RECORDS,
+    directory_error, format_of, open_input, open_output, progress_bar, read_error, record_error, refuse_same_file,
+    BatchError, InputFormat, CHUNK_RECORDS,
 };
 use crate::cli::SourceArgs;
 use crate::server::EngineSource;
@@ -250,6 +250,11 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     let mut reader = ProfileReader::new(input, input_format).with_max_record_bytes(args.record_limit.bytes());
     refuse_same_file(&args.input, &args.output)?;
     refuse_same_file(&args.input, &provenance_path(&args.output))?;
+    // Found only after the whole run otherwise (the provenance is written last), exit code 1.
+    let provenance = provenance_path(&args.output);
+    if args.output != std::path::Path::new("-") && provenance.is_dir() {
+        return Err(directory_error(&provenance, false));
+    }
     // A CSV header that is not a profile header stops the run before the output is created.
     reader.start().map_err(|source| read_error(&args.input, source))?;
     let mut out = open_output(&args.output)?;
