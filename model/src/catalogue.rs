@@ -944,7 +944,32 @@ mod tests {
     fn signed_codes_duplicate_rows_and_header_only_description_files_are_refused() {
         const TEXT_HEADER: &str = "code_rome,code_compo_bloc,libelle_type_texte,position_phrase,libelle_texte\n";
         const SECTOR_HEADER: &str = "code_sect_activite,code_ss_sect_activite,code_rome,principal\n";
-        let cases: [(&'static str, &'static str, &str); 12] = [
+        let cases: [(&'static str, &'static str, &str); 16] = [
+            // A second hierarchy row replaced the first one's domaine; a second savoir row
+            // could make an item a certification; a header alone made none.
+            (
+                FILE_HIERARCHY,
+                "code_rome,code_grand_domaine,code_domaine_professionel\nA1001,A,A10\nA1002,A,A10\nB2001,B,B20\nA1001,B,B20\n",
+                "unix_cr_gd_dp_v460_utf8.csv: line 5: duplicate code_rome A1001 (first on line 2)",
+            ),
+            (
+                FILE_SAVOIRS,
+                "code_ogr_savoir,categorie_savoir\n12,Domaines d'expertise\n12,Certifications et habilitations\n",
+                "unix_referentiel_savoir_v460_utf8.csv: line 3: duplicate code_ogr_savoir 12 (first on line 2)",
+            ),
+            (
+                FILE_SAVOIRS,
+                "code_ogr_savoir,categorie_savoir\n",
+                "unix_referentiel_savoir_v460_utf8.csv: no row after the header",
+            ),
+            // A file cut inside a quoted field (a truncated download) read as complete: the
+            // cut record has the header's field count.
+            (
+                FILE_TEXTS,
+                "\"code_rome\",\"code_compo_bloc\",\"libelle_type_texte\",\"position_phrase\",\"libelle_texte\"\n\
+                 \"A1001\",\"3\",\"definition\",\"1\",\"Pose des câbles\"\n\"A1002\",\"3\",\"definition\",\"1\",\"Pose et rac",
+                "unix_texte_v460_utf8.csv: line 3: a quoted field opened on line 3, the last line, is never closed: the file ends inside it (cut short?)",
+            ),
             // `u32::from_str` alone reads `+145` as 145 and `+2` as 2.
             (
                 FILE_SECTORS,
