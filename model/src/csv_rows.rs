@@ -64,13 +64,13 @@ impl<'a> CsvRows<'a> {
         let line = self.line_of(start.unwrap_or_else(|| self.reader.position().byte()));
         // Only the last record can hold a quote that is never closed: it runs to the end.
         if usize::try_from(self.reader.position().byte()).is_ok_and(|end| end >= self.bytes.len()) {
-            if let Some(last) = unclosed_quote(&self.bytes[self.counted..], self.delimiter) {
-                let reason = if last == 0 {
-                    format!("a quoted field opened on line {line}, the last line, is never closed: the file ends inside it (cut short?)")
+            if let Some((opened, last)) = unclosed_quote(&self.bytes[self.counted..], self.delimiter) {
+                let (opened, last) = (line + opened, line + last);
+                let reason = if opened == last {
+                    format!("a quoted field opened on line {opened}, the last line, is never closed: the file ends inside it (cut short?)")
                 } else {
                     format!(
-                        "a quoted field opened on line {line} is never closed: the file ends inside it (cut short?), and lines {line}–{} were read as this one record",
-                        line + last
+                        "a quoted field opened on line {opened} is never closed: the file ends inside it (cut short?), and lines {line}–{last} were read as this one record"
                     )
                 };
                 return Some((line, Err(reason)));
@@ -116,11 +116,15 @@ impl<'a> CsvRows<'a> {
 
 /// Whether the record that starts `rest` and runs to the end of the input leaves a quoted
 /// field open (RFC 4180: a quote opens a field only as its first byte, `""` inside it is one
-/// quote); if so, how many line breaks it spans (a final line break not counted).
-fn unclosed_quote(rest: &[u8], delimiter: u8) -> Option<u64> {
-    let (mut quoted, mut field_start, mut i) = (false, true, 0);
+/// quote); if so, the line breaks before the quote that opened it and the line breaks of the
+/// whole record (a final line break not counted), as offsets from its first line.
+fn unclosed_quote(rest: &[u8], delimiter: u8) -> Option<(u64, u64)> {
+    let (mut quoted, mut field_start, mut i, mut breaks, mut opened) = (false, true, 0, 0, 0);
     while i < rest.len() {
         let b = rest[i];
+        if b == b'\n' || (b == b'\r' && rest.get(i + 1) != Some(&b'\n')) {
+            breaks += 1;
+        }
         if quoted {
             if b == b'"' {
                 if rest.get(i + 1) == Some(&b'"') {
@@ -130,17 +134,14 @@ fn unclosed_quote(rest: &[u8], delimiter: u8) -> Option<u64> {
                 }
             }
         } else if field_start && b == b'"' {
-            quoted = true;
+            (quoted, opened) = (true, breaks);
         }
         field_start = !quoted && (b == delimiter || b == b'\n' || b == b'\r');
         i += 1;
     }
-    quoted.then(|| {
-        let body = rest.strip_suffix(b"\n").unwrap_or(rest);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        let crlf = body.windows(2).filter(|w| w == b"\r\n").count();
-        (body.iter().filter(|&&b| b == b'\n' || b == b'\r').count() - crlf) as u64
-    })
+    // A line break that ends the file ends the last line; it starts no new one.
+    let trailing = u64::from(rest.last().is_some_and(|&b| b == b'\n' || b == b'\r'));
+    quoted.then(|| (opened, breaks - trailing))
 }
 
 /// A csv error in words, without the csv crate's line (see the module docs).
@@ -220,6 +221,18 @@ mod tests {
                 )
             );
         }
+        // The quote that is never closed opens on the record's second line (after a closed
+        // multi-line field): that line is named, and the record's first.
+        let later = b"h,v,w\na,1,2\n\"b\nb\",\"x\ny\n";
+        assert_eq!(
+            lines(ReaderBuilder::new().flexible(true), later)[1],
+            (
+                3,
+                Err("a quoted field opened on line 4 is never closed: the file ends inside it (cut short?), and lines 3–5 \
+                     were read as this one record"
+                    .to_string())
+            )
+        );
         // Closed quotes, escaped quotes, a quote inside an unquoted field and a `;` delimiter
         // are read as before.
         let fine = b"h,v\n\"a \"\"b\"\"\",12\" screen\n";
