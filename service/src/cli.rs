@@ -616,10 +616,12 @@ impl CliError {
     }
 
     /// The process exit code: [`crate::batch::EXIT_SOME_FAILED`] when a batch completed with
-    /// refused records, 1 otherwise.
+    /// refused records, [`crate::batch::EXIT_INTERRUPTED`] when a signal stopped `score`,
+    /// 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Batch(crate::batch::BatchError::SomeFailed { .. }) => crate::batch::EXIT_SOME_FAILED,
+            CliError::Batch(crate::batch::BatchError::Interrupted { .. }) => crate::batch::EXIT_INTERRUPTED,
             _ => 1,
         }
     }

@@ -751,3 +751,61 @@ fn the_summary_of_one_profile_is_singular() {
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.starts_with("scored 1 profile (1 ok, 0 failed) in "), "{stderr}");
 }
+
+/// SIGTERM (or Ctrl-C) killed `score` at once: no summary, no provenance, and the records
+/// scored but not yet written were lost. Now the records read are scored and written, the
+/// provenance says `interrupted` and where to resume, and the exit code is 130.
+#[test]
+fn sigterm_stops_score_after_writing_every_record_read_with_the_line_to_resume_after() {
+    use std::io::{BufRead, Write};
+    let tmp = scratch("sigterm");
+    let output = tmp.path().join("out.jsonl");
+    let mut child = bin()
+        .args(["score", "--input", "-", "--input-format", "jsonl", "--top-k", "1", "--output"])
+        .arg(&output)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // 1,500 records: the first chunk (1,024) is scored and written, then `score` waits for
+    // the rest of the second chunk on the open pipe.
+    for i in 0..1500 {
+        writeln!(stdin, "{{\"id\":\"p{i}\",\"occupation_code\":\"I1315\"}}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let written = || std::fs::read(&output).map(|b| b.iter().filter(|&&c| c == b'\n').count()).unwrap_or(0);
+    let waited = std::time::Instant::now();
+    while written() < 1024 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(300), "the first chunk was never written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    // The signal is taken; the records still in the pipe are read until its end, none after.
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l
+            == "error: interrupted: 1500 records scored and written, up to input line 1500; nothing after it was \
+                read (to resume, score the records after line 1500)"),
+        "{stderr}"
+    );
+    let lines: Vec<Value> = std::io::BufReader::new(std::fs::File::open(&output).unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1500);
+    for (i, record) in lines.iter().enumerate() {
+        assert_eq!(record["id"], format!("p{i}"));
+        assert_eq!(record["line"], i + 1);
+        assert_eq!(record["status"], "ok");
+    }
+    let provenance: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("out.jsonl.provenance.json")).unwrap()).unwrap();
+    assert_eq!(provenance["summary"]["interrupted"], true);
+    assert_eq!(provenance["summary"]["records"], 1500);
+    assert_eq!(provenance["summary"]["last_line"], 1500);
+}

@@ -31,6 +31,10 @@ pub const CHUNK_RECORDS: usize = 1024;
 /// a fatal error exits with 1.
 pub const EXIT_SOME_FAILED: u8 = 2;
 
+/// Exit code of `score` stopped by SIGINT or SIGTERM (128 + SIGINT, as a shell reports a
+/// Ctrl-C): the records read until then were scored and written, with their provenance.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
 /// Why a batch command stopped, or how many records it could not process.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -82,6 +86,21 @@ pub enum BatchError {
     SameFile {
         /// The file.
         path: PathBuf,
+    },
+    /// The signal handlers of an interruptible run could not be installed.
+    #[error("cannot install the SIGINT / SIGTERM handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    /// SIGINT or SIGTERM stopped the run: every record read until then (up to input line
+    /// `last_line`) was scored and written; nothing after it was read.
+    #[error(
+        "interrupted: {records} record{s} scored and written, up to input line {last_line}; nothing after it was read (to resume, score the records after line {last_line})",
+        s = if *records == 1 { "" } else { "s" }
+    )]
+    Interrupted {
+        /// Records read, scored and written.
+        records: u64,
+        /// Input line of the last of them (0 when none was read).
+        last_line: u64,
     },
     /// The run completed but some records were refused; each has an error record.
     #[error("{failed} of {total} records failed (see the error records{where_})")]

@@ -2,6 +2,8 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
@@ -104,10 +106,16 @@ impl ScoreOptions {
 /// Counts of a finished batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
-    /// Records read.
+    /// Records read (each has one output record).
     pub records: u64,
     /// Records refused (each has an error record).
     pub failed: u64,
+    /// Whether the run was stopped by SIGINT or SIGTERM before the end of its input: the
+    /// records read until then were scored and written, none after them was read.
+    pub interrupted: bool,
+    /// The input line of the last record read (its first physical line, 1-based; 0 when
+    /// none was): an interrupted run resumes after it.
+    pub last_line: u64,
 }
 
 /// The provenance file written beside `output`: `<output>.provenance.json`.
@@ -121,7 +129,9 @@ fn provenance_path(output: &std::path::Path) -> std::path::PathBuf {
 /// order: chunks of `chunk` records are scored and rendered in parallel (rayon) while a
 /// writer thread writes the previous chunk (at most two chunks wait for it, so memory is
 /// bounded by the chunk size). `on_chunk` is called after each chunk with the records
-/// done so far.
+/// done so far. When `stop` becomes true (a signal, see [`stop_on_signals`]), no record is
+/// read after the one being read: those already read are scored and written, and the
+/// summary says `interrupted`.
 ///
 /// # Errors
 /// An I/O error of the input (`Err(Ok(e))`) or of the output (`Err(Err(e))`); every record
@@ -135,9 +145,10 @@ pub fn score_stream<R: BufRead>(
     format: OutputFormat,
     detail: SkillDetail,
     chunk: usize,
+    stop: &AtomicBool,
     mut on_chunk: impl FnMut(u64),
 ) -> Result<Summary, Result<std::io::Error, std::io::Error>> {
-    let mut summary = Summary { records: 0, failed: 0 };
+    let mut summary = Summary { records: 0, failed: 0, interrupted: false, last_line: 0 };
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(bool, Vec<u8>)>>(2);
         let writer = scope.spawn(move || -> std::io::Result<()> {
@@ -148,6 +159,9 @@ pub fn score_stream<R: BufRead>(
                 for (_, bytes) in &rendered {
                     out.write_all(bytes)?;
                 }
+                // Each chunk reaches the file whole once written: between chunks, what a
+                // reader of a running batch (or of an interrupted one) sees ends on a record.
+                out.flush()?;
             }
             out.flush()
         });
@@ -156,8 +170,15 @@ pub fn score_stream<R: BufRead>(
         loop {
             records.clear();
             while records.len() < chunk.max(1) {
+                if stop.load(Ordering::Relaxed) {
+                    summary.interrupted = true;
+                    break;
+                }
                 match reader.next_record() {
-                    Ok(Some(r)) => records.push(r),
+                    Ok(Some(r)) => {
+                        summary.last_line = r.line;
+                        records.push(r);
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         read_error = Some(e);
@@ -182,7 +203,7 @@ pub fn score_stream<R: BufRead>(
                 break; // the writer stopped on an error, reported below
             }
             on_chunk(summary.records);
-            if read_error.is_some() {
+            if read_error.is_some() || summary.interrupted {
                 break;
             }
         }
@@ -194,6 +215,22 @@ pub fn score_stream<R: BufRead>(
             (None, Ok(())) => Ok(summary),
         }
     })
+}
+
+/// A flag that SIGINT (Ctrl-C) and SIGTERM set, for [`score_stream`]'s `stop`; a second
+/// such signal ends the process at once with exit code 130, as without the handler.
+///
+/// # Errors
+/// The signal handlers cannot be installed (the operating system refused them).
+pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // In this order: the first signal finds the flag false and only sets it.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    Ok(stop)
 }
 
 /// Scores the valid records of a chunk on all cores (`Engine::recommend_many`); one
@@ -258,10 +295,11 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
     // A CSV header that is not a profile header stops the run before the output is created.
     reader.start().map_err(|source| read_error(&args.input, source))?;
     let mut out = open_output(&args.output)?;
+    let stop = stop_on_signals().map_err(BatchError::Signals)?;
     let bar = progress_bar(input_len);
     let detail = if args.skill_labels { SkillDetail::Full } else { SkillDetail::Codes };
     let summary =
-        score_stream(&engine, &options, &mut reader, &mut *out, output_format, detail, CHUNK_RECORDS, |done| {
+        score_stream(&engine, &options, &mut reader, &mut *out, output_format, detail, CHUNK_RECORDS, &stop, |done| {
             bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
             let secs = bar.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!("{done} profiles, {:.0} profiles/s", done as f64 / secs));
@@ -297,6 +335,9 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
         summary.failed,
         args.output.display()
     );
+    if summary.interrupted {
+        return Err(BatchError::Interrupted { records: summary.records, last_line: summary.last_line });
+    }
     if summary.failed > 0 {
         return Err(BatchError::SomeFailed {
             failed: summary.failed,
@@ -305,4 +346,66 @@ pub fn run(args: ScoreArgs) -> Result<(), BatchError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// A stop raised after the first chunk of 2: those 2 records are written, the third is
+    /// never read (its line is past `last_line`), and the summary says so.
+    #[test]
+    fn a_stop_ends_the_run_after_the_records_already_read() {
+        let engine = passerelle_model::embedded::engine().expect("embedded engine");
+        let options = ScoreOptions {
+            top_k: 1,
+            target_set: "ALL".into(),
+            include_current_occupation: false,
+            model_only: false,
+            max_other_skills: 0,
+        };
+        let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n\n{\"id\":\"b\",\"occupation_code\":\"Z9999\"}\n{\"id\":\"c\",\"occupation_code\":\"I1315\"}\n";
+        let mut reader = ProfileReader::new(text.as_bytes(), InputFormat::Jsonl);
+        let stop = AtomicBool::new(false);
+        let mut out = Vec::new();
+        let summary = score_stream(
+            &engine,
+            &options,
+            &mut reader,
+            &mut out,
+            OutputFormat::Jsonl,
+            SkillDetail::Codes,
+            2,
+            &stop,
+            |_| {
+                stop.store(true, Ordering::Relaxed);
+            },
+        )
+        .expect("scored");
+        assert_eq!(summary, Summary { records: 2, failed: 1, interrupted: true, last_line: 3 });
+        let ids: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        // Raised before the run, nothing is read.
+        let mut reader = ProfileReader::new(text.as_bytes(), InputFormat::Jsonl);
+        let mut out = Vec::new();
+        let summary = score_stream(
+            &engine,
+            &options,
+            &mut reader,
+            &mut out,
+            OutputFormat::Jsonl,
+            SkillDetail::Codes,
+            2,
+            &stop,
+            |_| {},
+        )
+        .expect("scored");
+        assert_eq!(summary, Summary { records: 0, failed: 0, interrupted: true, last_line: 0 });
+        assert!(out.is_empty());
+    }
 }
