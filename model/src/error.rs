@@ -175,17 +175,23 @@ pub const MAX_ECHO_CHARS: usize = 40;
 /// A client value as echoed in an error: control characters, and the invisible ones that
 /// reorder or hide text around them (bidirectional overrides and isolates such as U+202E,
 /// zero-width characters, the byte-order mark), shown as `?`; at most [`MAX_ECHO_CHARS`]
-/// characters, then `…`. An echo cannot turn the rest of a message or log line around.
+/// characters, then `…`. An echo cannot turn the rest of a message or log line around. A
+/// value that starts with a combining mark (an accent typed alone, U+0301) gets the dotted
+/// circle `◌` before it, as Unicode shows a mark with no base, so that the mark does not sit
+/// on the quote before the value.
 ///
 /// ```
 /// use passerelle_model::error::echo;
 /// assert_eq!(echo("I13\u{202E}51"), "I13?51");
 /// assert_eq!(echo("a\u{200B}b\tc\u{FEFF}"), "a?b?c?");
 /// assert_eq!(echo("Électricien"), "Électricien");
+/// assert_eq!(echo("\u{301}"), "\u{25CC}\u{301}");
+/// assert_eq!(echo("e\u{301}"), "e\u{301}");
 /// ```
 pub fn echo(value: &str) -> String {
     let mut chars = value.chars().map(|c| if c.is_control() || hides_text(c) { '?' } else { c });
-    let head: String = chars.by_ref().take(MAX_ECHO_CHARS).collect();
+    let base = value.chars().next().filter(|&c| combining_mark(c)).map(|_| '\u{25CC}');
+    let head: String = base.into_iter().chain(chars.by_ref().take(MAX_ECHO_CHARS)).collect();
     if chars.next().is_some() {
         head + "…"
     } else {
@@ -204,6 +210,12 @@ pub fn echo(value: &str) -> String {
 /// ```
 pub fn mask_hidden(text: &str) -> String {
     text.chars().map(|c| if hides_text(c) { '?' } else { c }).collect()
+}
+
+/// The blocks of combining marks (diacritical marks and their extended and supplement
+/// blocks, marks for symbols, half marks): a mark in them attaches to the character before.
+fn combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
 /// Unicode format characters that change how the text around them reads without being
