@@ -52,8 +52,8 @@ impl<'a> CsvRows<'a> {
     /// header's (for a reader that is not flexible), invalid UTF-8 (`invalid UTF-8 in
     /// field "hours" (column 3)`), or a quoted field that is never closed (`a quoted field
     /// opened on line 7 is never closed: the file ends inside it (cut short?), and lines 7–9
-    /// were read as this one record`; the csv crate reads it as a short record, which would be reported as a
-    /// field count). The records after it can still be read.
+    /// were read as this one record`; the csv crate reads it as a short record, which would
+    /// be reported as a field count). The records after it can still be read.
     pub(crate) fn next_row(&mut self) -> Option<(u64, Result<StringRecord, String>)> {
         let mut record = ByteRecord::new();
         let (start, read) = match self.reader.read_byte_record(&mut record) {
