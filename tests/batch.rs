@@ -45,6 +45,19 @@ async fn score_stream(
         .expect("the stream ends cleanly")
 }
 
+/// Each response's outcome in one line: `field | message` for an error record, `N pathways`
+/// for a result.
+fn outcome_lines(responses: Vec<ScoreProfilesResponse>) -> Vec<String> {
+    responses
+        .into_iter()
+        .map(|r| match r.outcome {
+            Some(Outcome::Error(e)) => format!("{} | {}", e.field, e.message),
+            Some(Outcome::Result(r)) => format!("{} pathways", r.pathways.len()),
+            None => "nothing".into(),
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn score_profiles_names_every_unknown_code_of_a_message_under_its_request() {
     let app = spawn_app().await;
@@ -138,15 +151,7 @@ async fn training_plan_fields_in_a_stream_are_refused_or_checked_not_ignored() {
         }),
     };
     let messages = vec![with("a", true, None), with("b", false, Some(0)), with("c", false, Some(3))];
-    let outcomes: Vec<String> = score_stream(&app, messages)
-        .await
-        .into_iter()
-        .map(|r| match r.outcome {
-            Some(Outcome::Error(e)) => format!("{} | {}", e.field, e.message),
-            Some(Outcome::Result(r)) => format!("{} pathways", r.pathways.len()),
-            None => "nothing".into(),
-        })
-        .collect();
+    let outcomes = outcome_lines(score_stream(&app, messages).await);
     assert_eq!(
         outcomes,
         [
@@ -178,15 +183,7 @@ async fn a_target_set_conflict_in_a_stream_names_both_fields_under_request() {
         with("b", TargetSet::Unspecified, "nope"),
         with("c", TargetSet::All, "ALL"),
     ];
-    let outcomes: Vec<String> = score_stream(&app, messages)
-        .await
-        .into_iter()
-        .map(|r| match r.outcome {
-            Some(Outcome::Error(e)) => format!("{} | {}", e.field, e.message),
-            Some(Outcome::Result(r)) => format!("{} pathways", r.pathways.len()),
-            None => "nothing".into(),
-        })
-        .collect();
+    let outcomes = outcome_lines(score_stream(&app, messages).await);
     assert_eq!(
         outcomes,
         [

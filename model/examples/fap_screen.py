@@ -13,6 +13,9 @@ MRR with standard errors. Needs numpy and scikit-learn; reads ../shared/data.
 """
 import csv, sys, collections, os
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rankings
 S = os.environ.get('SHARED_DATA', os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../shared/data/'))
 D = S + 'rome-v460/'
 def rd(n): return list(csv.DictReader(open(D + f'unix_{n}_v460_utf8.csv', encoding='utf-8')))
@@ -30,12 +33,8 @@ for r in csv.DictReader(open(S + 'dares-tensions/tensions.csv')):
 rel = collections.defaultdict(list)
 for r in rd('rubrique_mobilite'): rel[oi[r['code_rome']]].append(oi[r['code_rome_cible']])
 srcs = [s for s in range(N) if rel[s]]
-order = []; score = collections.defaultdict(dict)
-for x in csv.DictReader(open(sys.argv[1])):
-    s = oi[x['source_code']]
-    if not order or order[-1] != s: order.append(s)
-    score[s][oi[x['target_code']]] = float(x['score'])
-bounds = np.cumsum([0, 317, 317, 317, 317, 316]); H = 50
+order, score = rankings.load(sys.argv[1], oi)
+bounds = np.cumsum([0] + rankings.FOLD_SIZES)
 def f1(o): return sorted(fap[o])[0] if fap[o] else None
 feats = {}
 for f in range(5):
@@ -53,8 +52,7 @@ for f in range(5):
                 c[(a[:lv], b[:lv])] += 1; tot[a[:lv]] += 1
         flows[lv] = (c, tot)
     for s in test:
-        sc = np.array([score[s].get(t, -np.inf) for t in range(N)])
-        head = np.argsort(-sc, kind='stable')[:H]
+        head, sc = rankings.head(score, s, N)
         a = f1(s); cols = []
         for t in head:
             b = f1(t)
@@ -65,27 +63,6 @@ for f in range(5):
                 fl.append(np.log((c[(a[:lv], b[:lv])] + 0.1) / (tot[a[:lv]] + 1)) if a and b else 0.0)
             tt = ten.get(b, 0.0) if b else 0.0
             cols.append([same, same3, fl[0], fl[1], tt, float(b is None)])
-        feats[s] = (head, sc[head], np.array(cols))
-from sklearn.linear_model import LogisticRegression
+        feats[s] = (head, sc, np.array(cols))
 rel_s = {s: set(rel[s]) for s in srcs}
-def evaluate(cols):
-    grp = {s: i % 5 for i, s in enumerate(order)}; out = {}
-    def M(s):
-        h, sc, F = feats[s]
-        return np.column_stack([sc] + [F[:, c] for c in cols])
-    for gk in range(5):
-        Xtr = [M(s) for s in order if grp[s] != gk]; ytr = [[t in rel_s[s] for t in feats[s][0]] for s in order if grp[s] != gk]
-        m = LogisticRegression(C=1.0, max_iter=2000).fit(np.vstack(Xtr), np.concatenate(ytr))
-        for s in order:
-            if grp[s] != gk: continue
-            h = feats[s][0]; z = m.decision_function(M(s)); o = h[np.argsort(-z, kind='stable')]
-            hits = sum(t in rel_s[s] for t in o[:10]) / len(rel_s[s])
-            rr = next((1 / (i + 1) for i, t in enumerate(o) if t in rel_s[s]), None)
-            if rr is None:
-                rest = sorted(score[s], key=lambda t: -score[s][t]); rr = next(1 / (i + 1) for i, t in enumerate(rest) if t in rel_s[s])
-            out[s] = (hits, rr)
-    return np.array([out[s] for s in order])
-base = evaluate([]); print('final score alone', base.mean(0))
-for name, cols in [('same FAP', [0]), ('same FAP87', [1]), ('FAP225 flow', [2]), ('FAP87 flow', [3]), ('tension', [4, 5]), ('all', [0, 1, 2, 3, 4, 5])]:
-    r = evaluate(cols); d = r - base
-    print(name, r.mean(0).round(4), 'delta', d.mean(0).round(4), 'se', (d.std(0) / np.sqrt(len(d))).round(4), flush=True)
+rankings.report(feats, order, score, rel_s, [('same FAP', [0]), ('same FAP87', [1]), ('FAP225 flow', [2]), ('FAP87 flow', [3]), ('tension', [4, 5]), ('all', [0, 1, 2, 3, 4, 5])])

@@ -15,6 +15,9 @@ reads ../shared/data.
 """
 import csv, sys, collections, os, re, unicodedata
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rankings
 from sklearn.feature_extraction.text import TfidfVectorizer
 D = os.environ.get('ROME_DIR', os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../shared/data/rome-v460/'))
 def rd(n): return list(csv.DictReader(open(D + f'unix_{n}_v460_utf8.csv', encoding='utf-8')))
@@ -39,38 +42,15 @@ C_bi = tf2(allw)
 rel = collections.defaultdict(list)
 for r in rd('rubrique_mobilite'): rel[oi[r['code_rome']]].append(oi[r['code_rome_cible']])
 srcs = [s for s in range(N) if rel[s]]
-order = []; score = collections.defaultdict(dict)
-for x in csv.DictReader(open(sys.argv[1])):
-    s = oi[x['source_code']]
-    if not order or order[-1] != s: order.append(s)
-    score[s][oi[x['target_code']]] = float(x['score'])
-H = 50; feats = {}
+order, score = rankings.load(sys.argv[1], oi)
+feats = {}
 for s in order:
-    sc = np.array([score[s].get(t, -np.inf) for t in range(N)]); head = np.argsort(-sc, kind='stable')[:H]
+    head, sc = rankings.head(score, s, N)
     cols = []
     for Cm in (C_all, C_sf, C_core, C_bi):
         row = Cm[s].copy(); row[s] = np.nan; mu = np.nanmean(row); sd = np.nanstd(row)
         rk = np.empty(N); o = np.argsort(-np.nan_to_num(row, nan=-9), kind='stable'); rk[o] = np.arange(1, N + 1)
         cols += [Cm[s, head], (Cm[s, head] - mu) / sd, np.log(rk[head])]
-    feats[s] = (head, sc[head], np.column_stack(cols))
-from sklearn.linear_model import LogisticRegression
+    feats[s] = (head, sc, np.column_stack(cols))
 rel_s = {s: set(rel[s]) for s in srcs}
-def evaluate(cols):
-    grp = {s: i % 5 for i, s in enumerate(order)}; out = {}
-    def M(s):
-        h, sc, F = feats[s]; return np.column_stack([sc] + [F[:, c] for c in cols])
-    for gk in range(5):
-        m = LogisticRegression(C=1.0, max_iter=3000).fit(np.vstack([M(s) for s in order if grp[s] != gk]), np.concatenate([[t in rel_s[s] for t in feats[s][0]] for s in order if grp[s] != gk]))
-        for s in order:
-            if grp[s] != gk: continue
-            h = feats[s][0]; z = m.decision_function(M(s)); o = h[np.argsort(-z, kind='stable')]
-            hits = sum(t in rel_s[s] for t in o[:10]) / len(rel_s[s])
-            rr = next((1 / (i + 1) for i, t in enumerate(o) if t in rel_s[s]), None)
-            if rr is None:
-                rest = sorted(score[s], key=lambda t: -score[s][t]); rr = next(1 / (i + 1) for i, t in enumerate(rest) if t in rel_s[s])
-            out[s] = (hits, rr)
-    return np.array([out[s] for s in order])
-base = evaluate([]); print('final score alone', base.mean(0).round(4))
-for name, cols in [('all labels', [0, 1, 2]), ('savoir-faire labels', [3, 4, 5]), ('core labels', [6, 7, 8]), ('bigrams', [9, 10, 11]), ('all four', list(range(12)))]:
-    r = evaluate(cols); d = r - base
-    print(name, r.mean(0).round(4), 'delta', d.mean(0).round(4), 'se', (d.std(0) / np.sqrt(len(d))).round(4), flush=True)
+rankings.report(feats, order, score, rel_s, [('all labels', [0, 1, 2]), ('savoir-faire labels', [3, 4, 5]), ('core labels', [6, 7, 8]), ('bigrams', [9, 10, 11]), ('all four', list(range(12)))])

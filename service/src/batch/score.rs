@@ -366,46 +366,36 @@ mod tests {
             max_other_skills: 0,
         };
         let text = "{\"id\":\"a\",\"occupation_code\":\"I1315\"}\n\n{\"id\":\"b\",\"occupation_code\":\"Z9999\"}\n{\"id\":\"c\",\"occupation_code\":\"I1315\"}\n";
-        let mut reader = ProfileReader::new(text.as_bytes(), InputFormat::Jsonl);
         let stop = AtomicBool::new(false);
-        let mut out = Vec::new();
-        let summary = score_stream(
-            &engine,
-            &options,
-            &mut reader,
-            &mut out,
-            OutputFormat::Jsonl,
-            SkillDetail::Codes,
-            2,
-            &stop,
-            |_| {
-                stop.store(true, Ordering::Relaxed);
-            },
-        )
-        .expect("scored");
+        // One run over `text` with chunks of 2: its summary and the ids written.
+        let run = |on_chunk: &dyn Fn()| {
+            let mut reader = ProfileReader::new(text.as_bytes(), InputFormat::Jsonl);
+            let mut out = Vec::new();
+            let summary = score_stream(
+                &engine,
+                &options,
+                &mut reader,
+                &mut out,
+                OutputFormat::Jsonl,
+                SkillDetail::Codes,
+                2,
+                &stop,
+                |_| on_chunk(),
+            )
+            .expect("scored");
+            let ids: Vec<String> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+                .collect();
+            (summary, ids)
+        };
+        let (summary, ids) = run(&|| stop.store(true, Ordering::Relaxed));
         assert_eq!(summary, Summary { records: 2, failed: 1, interrupted: true, last_line: 3 });
-        let ids: Vec<String> = String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
-            .collect();
         assert_eq!(ids, ["a", "b"]);
         // Raised before the run, nothing is read.
-        let mut reader = ProfileReader::new(text.as_bytes(), InputFormat::Jsonl);
-        let mut out = Vec::new();
-        let summary = score_stream(
-            &engine,
-            &options,
-            &mut reader,
-            &mut out,
-            OutputFormat::Jsonl,
-            SkillDetail::Codes,
-            2,
-            &stop,
-            |_| {},
-        )
-        .expect("scored");
+        let (summary, ids) = run(&|| {});
         assert_eq!(summary, Summary { records: 0, failed: 0, interrupted: true, last_line: 0 });
-        assert!(out.is_empty());
+        assert!(ids.is_empty());
     }
 }
