@@ -51,48 +51,38 @@ fn plan_uses_the_operator_catalogue_and_reports_its_bad_rows_by_line() {
     file.close().unwrap();
 }
 
+/// Runs `plan` with an operator catalogue of `csv` whose line 3 is refused for `reason`:
+/// the run succeeds, warns of that one row on stderr, and uses line 2 (certification
+/// 490944, hours with basis `operator`).
+fn assert_line_3_refused_and_line_2_used(csv: &[u8], reason: &str) {
+    let (file, out) = plan_with_catalogue(csv);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.trim(), format!("warning: row refused: {}: line 3: {reason}", file.path().display()));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["plan"]["certifications"][1]["code"], 490944);
+    assert_eq!(json["plan"]["certifications"][1]["hours"]["basis"], "operator");
+    file.close().unwrap();
+}
+
 /// An invalid UTF-8 byte in the operator catalogue refuses that row with its line and field
 /// (it refused the whole file, naming no line); the other rows are used.
 #[test]
 fn an_invalid_utf8_row_of_the_operator_catalogue_is_refused_with_its_line() {
-    let (file, out) = plan_with_catalogue(
+    assert_line_3_refused_and_line_2_used(
         b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,,30,,,Lyc\xE9e,\n",
+        "invalid UTF-8 in field \"provider\" (column 6)",
     );
-    let path = file.path();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(
-        stderr.trim(),
-        format!("warning: row refused: {}: line 3: invalid UTF-8 in field \"provider\" (column 6)", path.display())
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    let certs = json["plan"]["certifications"].as_array().unwrap();
-    assert_eq!(certs[1]["code"], 490944);
-    assert_eq!(certs[1]["hours"]["basis"], "operator");
-    file.close().unwrap();
 }
 
 /// A quote left open on the catalogue's last row was reported as a field count ("2 fields
 /// where the header has 7"); the rows before it are used.
 #[test]
 fn a_quote_left_open_on_the_operator_catalogues_last_row_is_named() {
-    let (file, out) = plan_with_catalogue(
+    assert_line_3_refused_and_line_2_used(
         b"certification,level,hours,cost,region,provider,covered_items\n490944,3,250,1800,84,AFPA,\n490945,\"3,30,,,,\n",
+        "a quoted field opened on line 3, the last line, is never closed: the file ends inside it (cut short?)",
     );
-    let path = file.path();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(
-        stderr.trim(),
-        format!(
-            "warning: row refused: {}: line 3: a quoted field opened on line 3, the last line, is never closed: the file ends inside it (cut short?)",
-            path.display()
-        )
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_eq!(json["plan"]["certifications"][1]["code"], 490944);
-    assert_eq!(json["plan"]["certifications"][1]["hours"]["basis"], "operator");
-    file.close().unwrap();
 }
 
 #[test]
