@@ -447,6 +447,7 @@ mod tests {
                     cost_eur: figure(25.5 * f64::from(code), Basis::Estimate),
                     covers: Vec::new(),
                     skills_basis: Basis::Estimate,
+                    listed_by_target: false,
                     provider: None,
                     region: None,
                 })

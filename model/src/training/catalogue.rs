@@ -17,11 +17,15 @@
 //! **Skills a certification develops** ([`SkillEstimate`]) are estimated from the ROME links,
 //! as nobody publishes them in a machine-readable form: a savoir-faire or savoir is attributed
 //! to a *qualification* (diploma, titre professionnel, CQP…) when at least half of the
-//! occupations that list the certification also list the skill (`support` ≥ 0.5); its
-//! `specificity` is the share of the occupations listing the skill that list the
-//! certification. An *authorisation* (habilitation, CACES, AIPR, SST: a short regulated course
-//! that attests safety knowledge for a task, not a trade) covers only its own item. Every
-//! certification covers its own item. An operator's `covered_items` replace the estimate.
+//! occupations that list the certification also list the skill (`support` ≥ 0.5) and at
+//! least [`MIN_CO_LISTING`] of them do (one fiche alone gives every one of its skills a
+//! support of 1, which says nothing about the certification: a Mastère listed by one naval
+//! fiche was proposed for "Procédures qualité et sécurité"); its `specificity` is the share
+//! of the occupations listing the skill that list the certification. An *authorisation*
+//! (habilitation, CACES, AIPR, SST: a short regulated course that attests safety knowledge
+//! for a task, not a trade) covers only its own item. Every certification covers its own
+//! item. An operator's `covered_items` replace the estimate. The planner adds one more
+//! route ([`TrainingCatalogue::estimate`]): a qualification the *target's* own fiche lists.
 
 use std::collections::HashMap;
 
@@ -42,6 +46,9 @@ pub const CPF_SOURCE: &str =
 /// Smallest share of a certification's occupations that must list a skill for the skill to be
 /// attributed to the certification (see module docs).
 pub const MIN_SUPPORT: f64 = 0.5;
+/// Smallest number of the certification's occupations that must list a skill for the skill to
+/// be attributed to it by co-occurrence (see module docs).
+pub const MIN_CO_LISTING: u32 = 2;
 /// Largest accepted duration in an operator catalogue, in hours (five years of full-time
 /// training).
 pub const MAX_HOURS: f64 = 10_000.0;
@@ -201,6 +208,8 @@ pub struct TrainingCatalogue {
     by_item: HashMap<ItemId, usize>,
     /// item → certifications developing it.
     by_skill: HashMap<ItemId, Vec<usize>>,
+    /// How many occupations list each item (indexed by [`ItemId`]).
+    item_count: Vec<u32>,
     /// Checksum of the ROME catalogue it was built from.
     pub catalogue_checksum: String,
     /// The operator catalogue used, if any (file name).
@@ -222,7 +231,8 @@ struct Fact {
 struct KindRule {
     kind: String,
     pattern: Regex,
-    level: Option<u8>,
+    /// The level and its own basis (a level can be sourced where the hours are assumed).
+    level: Option<(u8, Basis)>,
     hours: f64,
     basis: Basis,
     note: String,
@@ -435,27 +445,31 @@ fn load_rules(text: &str) -> Result<Vec<KindRule>, DataError> {
     for_each_row(
         FILE,
         text.as_bytes(),
-        &["kind", "label_pattern", "level", "hours", "basis", "note"],
+        &["kind", "label_pattern", "level", "level_basis", "hours", "basis", "note"],
         |_, f| {
             let pattern = Regex::new(f[1]).map_err(|e| format!("label_pattern `{}`: {e}", f[1]))?;
-            let level = match f[2].trim() {
-                "" => None,
-                l => Some(l.parse::<u8>().ok().filter(|l| (1..=8).contains(l)).ok_or(format!("level `{l}`"))?),
+            let level = match (f[2].trim(), f[3].trim()) {
+                ("", "") => None,
+                ("", b) => return Err(format!("level_basis `{b}` without a level")),
+                (l, b) => Some((
+                    l.parse::<u8>().ok().filter(|l| (1..=8).contains(l)).ok_or(format!("level `{l}`"))?,
+                    parse_basis(b).ok_or_else(|| format!("level_basis `{b}`"))?,
+                )),
             };
-            let hours = f[3]
+            let hours = f[4]
                 .trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|h| h.is_finite() && *h > 0.0)
-                .ok_or_else(|| format!("hours `{}` is not a positive number", f[3]))?;
-            let basis = parse_basis(f[4].trim()).ok_or_else(|| format!("basis `{}`", f[4]))?;
+                .ok_or_else(|| format!("hours `{}` is not a positive number", f[4]))?;
+            let basis = parse_basis(f[5].trim()).ok_or_else(|| format!("basis `{}`", f[5]))?;
             rules.push(KindRule {
                 kind: f[0].trim().to_string(),
                 pattern,
                 level,
                 hours,
                 basis,
-                note: f[5].trim().to_string(),
+                note: f[6].trim().to_string(),
             });
             Ok(())
         },
@@ -644,15 +658,24 @@ impl TrainingCatalogue {
                 Level { value: Some(l.1), basis: Basis::Operator, source: op_source(l.0) }
             } else if let Some((f, m, note)) = fact.filter(|(f, _, _)| f.level.is_some()) {
                 Level { value: f.level, basis: fact_basis(m), source: fact_source(f, m, note, "level") }
-            } else if let Some(r) = rule.filter(|r| r.level.is_some()) {
-                Level { value: r.level, basis: r.basis, source: rule_source(r) }
+            } else if let Some((f, m, note)) = fact.filter(|(f, _, _)| f.level_text.starts_with("sans équivalence")) {
+                // The facts row states there is none (habilitations: "sans équivalence de niveau").
+                let what = format!("no level: `{}`", f.level_text);
+                Level { value: None, basis: fact_basis(m), source: fact_source(f, m, note, &what) }
+            } else if let Some((r, (l, basis))) = rule.and_then(|r| r.level.map(|l| (r, l))) {
+                Level { value: Some(l), basis, source: rule_source(r) }
             } else {
-                let why = fact
-                    .map(|(f, _, _)| {
-                        format!("certification_facts.csv row \"{}\" gives level `{}`", f.name, f.level_text)
-                    })
-                    .unwrap_or_else(|| "no level in the facts or rules".to_string());
-                Level { value: None, basis: Basis::Assumption, source: format!("no level: {why}") }
+                let why = match fact {
+                    Some((f, _, _)) if f.level_text.is_empty() => {
+                        format!("certification_facts.csv row \"{}\" and the rules give none", f.name)
+                    }
+                    Some((f, _, _)) => format!(
+                        "certification_facts.csv row \"{}\" says `{}` and the rules give none",
+                        f.name, f.level_text
+                    ),
+                    None => "neither the facts nor the rules give one".to_string(),
+                };
+                Level { value: None, basis: Basis::Assumption, source: format!("no level known: {why}") }
             };
             let hours = if let Some((row, h)) = op.and_then(|r| r.hours.map(|h| (r, h))) {
                 Figure { value: h, basis: Basis::Operator, source: op_source(row) }
@@ -701,7 +724,7 @@ impl TrainingCatalogue {
                         for i in touched.drain(..) {
                             let k = std::mem::take(&mut together[i.0 as usize]);
                             let support = f64::from(k) / n;
-                            if support >= MIN_SUPPORT {
+                            if support >= MIN_SUPPORT && k >= MIN_CO_LISTING {
                                 s.push(SkillEstimate {
                                     item: i,
                                     support,
@@ -742,6 +765,7 @@ impl TrainingCatalogue {
             certifications,
             by_item,
             by_skill,
+            item_count,
             catalogue_checksum: catalogue.checksum.clone(),
             operator_file: operator.map(|(n, _)| n.to_string()),
         };
@@ -753,9 +777,35 @@ impl TrainingCatalogue {
         &self.certifications
     }
 
+    /// Index (into [`TrainingCatalogue::certifications`]) of the certification behind a ROME
+    /// item, if the item is one.
+    pub fn index_of(&self, item: ItemId) -> Option<usize> {
+        self.by_item.get(&item).copied()
+    }
+
     /// The certification behind a ROME item, if the item is one.
     pub fn certification(&self, item: ItemId) -> Option<&Certification> {
         self.by_item.get(&item).map(|&i| &self.certifications[i])
+    }
+
+    /// The co-occurrence figures of `skill` for `cert` whether or not they reach the
+    /// attribution thresholds: `support` is the share in [0, 1] of the certification's
+    /// occupations that list the skill, `specificity` the share in [0, 1] of the occupations
+    /// listing the skill that list the certification (0 and 0 for a certification no
+    /// occupation lists). Used for a qualification the target's fiche lists, which the
+    /// planner takes to develop the target's skills whatever these figures are.
+    pub fn estimate(&self, catalogue: &Catalogue, cert: &Certification, skill: ItemId) -> SkillEstimate {
+        let k = cert
+            .leads_to
+            .iter()
+            .filter(|&&o| catalogue.occupation(o).items.binary_search_by_key(&skill, |l| l.item).is_ok())
+            .count() as f64;
+        let listing = f64::from(self.item_count.get(skill.0 as usize).copied().unwrap_or(0));
+        SkillEstimate {
+            item: skill,
+            support: if cert.leads_to.is_empty() { 0.0 } else { k / cert.leads_to.len() as f64 },
+            specificity: if listing > 0.0 { k / listing } else { 0.0 },
+        }
     }
 
     /// Indices (into [`TrainingCatalogue::certifications`]) of the certifications that
@@ -776,6 +826,29 @@ mod tests {
         assert_eq!(leading_number("25.5 EUR/h"), Some(25.5));
         assert_eq!(leading_number(""), None);
         assert_eq!(leading_number("not found"), None);
+    }
+
+    /// A rule's level needs its basis, and a basis needs a level; the last rule must match
+    /// every label.
+    #[test]
+    fn rules_give_each_level_its_basis() {
+        const HEADER: &str = "kind,label_pattern,level,level_basis,hours,basis,note\n";
+        let rules =
+            load_rules(&format!("{HEADER}BTS,^BTS\\b,5,sourced,1350,assumption,n\n(unknown),.*,,,400,assumption,n\n"))
+                .expect("valid");
+        assert_eq!(
+            (rules[0].level, rules[0].basis, rules[1].level),
+            (Some((5, Basis::Sourced)), Basis::Assumption, None)
+        );
+        let err = |text: &str| load_rules(&format!("{HEADER}{text}")).expect_err("refused").to_string();
+        for (rows, expected) in [
+            ("BTS,^BTS,5,,1350,assumption,n\n", "line 2: level_basis ``"),
+            ("CQP,^CQP,,sourced,300,assumption,n\n", "line 2: level_basis `sourced` without a level"),
+            ("BTS,^BTS,5,sourced,1350,assumption,n\n", "the last rule must match every label"),
+        ] {
+            let e = err(rows);
+            assert!(e.contains(expected), "{e}");
+        }
     }
 
     #[test]

@@ -10,14 +10,21 @@
 //!    in `unmet_prerequisites`).
 //! 3. The remaining missing core skills are a weighted set cover: each certification not
 //!    held, within `max_level`, covers the missing skills it develops (see
-//!    [`super::catalogue`] for the estimate), at the cost of its hours. The planner keeps the
-//!    most skills covered within `max_total_hours`, then the fewest hours
-//!    ([`super::cover::solve`]: exact branch and bound, greedy beyond its size limits).
+//!    [`super::catalogue`] for the estimate), at the cost of its hours. A qualification the
+//!    target's own ROME fiche lists (`unix_coherence_item`: France Travail names it as a way
+//!    into the job) is taken to develop every missing savoir-faire and savoir of the target
+//!    (`listed_by_target`), whatever its co-occurrence figures: without this, the BUT, licence
+//!    pro and titre professionnel that the data-centre technician's fiche (I1403) lists were
+//!    never proposed. The planner keeps the most skills covered within `max_total_hours`,
+//!    then the fewest hours ([`super::cover::solve`]: exact branch and bound, greedy beyond
+//!    its size limits).
 //! 4. Skills no certification covers are listed plainly in `uncovered`, with the reason.
 
 use serde::Serialize;
 
-use super::catalogue::{Basis, Certification, CertificationClass, Figure, Level, Regulated, TrainingCatalogue};
+use super::catalogue::{
+    Basis, Certification, CertificationClass, Figure, Level, Regulated, SkillEstimate, TrainingCatalogue,
+};
 use super::cover::{self, CoverProblem, CoverSet, Solver};
 use super::PlanError;
 use crate::catalogue::{ItemId, ItemKind, OccupationId, Relevance};
@@ -163,8 +170,13 @@ pub struct PlannedCertification {
     /// The missing core skills it covers (all of them, even those another planned
     /// certification covers too).
     pub covers: Vec<CoveredSkill>,
-    /// Basis of the skills it covers: `estimate` (co-occurrence in the ROME) or `operator`.
+    /// Basis of the skills it covers: `estimate` (co-occurrence in the ROME, or the target's
+    /// fiche listing it) or `operator`.
     pub skills_basis: Basis,
+    /// Whether the target occupation's ROME fiche lists this certification; a qualification
+    /// it lists is taken to develop all the target's missing savoir-faire and savoirs (its
+    /// `covers` then show the co-occurrence figures, which may be low).
+    pub listed_by_target: bool,
     /// Provider, from an operator catalogue.
     pub provider: Option<String>,
     /// Region, from an operator catalogue.
@@ -341,11 +353,38 @@ impl<'a> Planner<'a> {
             }
         }
 
+        // Qualifications the target's fiche lists (operator-declared skills stay as declared).
+        let listed_by_target =
+            |cert: &Certification| occupation.items.binary_search_by_key(&cert.item, |l| l.item).is_ok();
+        let target_route = |cert: &Certification| {
+            cert.class == CertificationClass::Qualification
+                && cert.skills_basis != Basis::Operator
+                && listed_by_target(cert)
+        };
+        let target_routes: Vec<usize> = occupation
+            .items
+            .iter()
+            .filter_map(|l| self.training.index_of(l.item))
+            .filter(|&k| target_route(&self.training.certifications()[k]))
+            .collect();
+        // What `cert` develops of `item`: its own estimate, or the target's route.
+        let develops = |cert: &Certification, item: ItemId| -> Option<SkillEstimate> {
+            cert.skill(item).copied().or_else(|| {
+                (target_route(cert) && matches!(catalogue.item(item).kind, ItemKind::SavoirFaire | ItemKind::Savoir))
+                    .then(|| self.training.estimate(catalogue, cert, item))
+            })
+        };
+        let developable = |item: ItemId| {
+            !self.training.developing(item).is_empty()
+                || target_routes.iter().any(|&k| develops(&self.training.certifications()[k], item).is_some())
+        };
+
         // The set cover over what the prerequisites leave.
         let universe: Vec<ItemId> =
             missing.iter().copied().filter(|&i| !prerequisites.iter().any(|p| p.skill(i).is_some())).collect();
         let mut candidates: Vec<usize> =
             universe.iter().flat_map(|&e| self.training.developing(e).iter().copied()).collect();
+        candidates.extend(target_routes.iter().copied());
         candidates.sort_unstable();
         candidates.dedup();
         let all = self.training.certifications();
@@ -358,7 +397,7 @@ impl<'a> Planner<'a> {
             sets: candidates
                 .iter()
                 .map(|&k| CoverSet {
-                    elements: (0..universe.len()).filter(|&e| all[k].skill(universe[e]).is_some()).collect(),
+                    elements: (0..universe.len()).filter(|&e| develops(&all[k], universe[e]).is_some()).collect(),
                     cost: all[k].hours.value,
                 })
                 .collect(),
@@ -369,7 +408,7 @@ impl<'a> Planner<'a> {
         let planned = |cert: &Certification, role: PlanRole| {
             let covers = missing
                 .iter()
-                .filter_map(|&i| cert.skill(i).map(|s| (i, s)))
+                .filter_map(|&i| develops(cert, i).map(|s| (i, s)))
                 .map(|(i, s)| CoveredSkill {
                     skill: skill_ref(i, relevance_of(i)),
                     support: s.support,
@@ -387,6 +426,7 @@ impl<'a> Planner<'a> {
                 cost_eur: cert.cost_eur.clone(),
                 covers,
                 skills_basis: cert.skills_basis,
+                listed_by_target: listed_by_target(cert),
                 provider: cert.provider.clone(),
                 region: cert.region.clone(),
             }
@@ -410,11 +450,7 @@ impl<'a> Planner<'a> {
             .filter(|(e, _)| !solution.covered[*e])
             .map(|(_, &i)| UncoveredSkill {
                 skill: skill_ref(i, relevance_of(i)),
-                reason: if self.training.developing(i).is_empty() {
-                    UncoveredReason::NoCertification
-                } else {
-                    UncoveredReason::Constraints
-                },
+                reason: if !developable(i) { UncoveredReason::NoCertification } else { UncoveredReason::Constraints },
             })
             .collect();
         // `+ 0.0` turns the empty sum's -0.0 into 0.0 (shown as "-0.0 h" otherwise).

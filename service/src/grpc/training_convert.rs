@@ -248,6 +248,7 @@ fn planned(c: PlannedCertification) -> pb::PlannedCertification {
         cost_eur,
         covers,
         skills_basis,
+        listed_by_target,
         provider,
         region,
     } = c;
@@ -281,6 +282,7 @@ fn planned(c: PlannedCertification) -> pb::PlannedCertification {
             })
             .collect(),
         skills_basis: basis(skills_basis),
+        listed_by_target,
         provider: provider.unwrap_or_default(),
         region: region.unwrap_or_default(),
     }
