@@ -11,9 +11,11 @@
 //! | `passerelle_model_info` | gauge (1) | `checksum`, `kind`, `trained_on`, `calibrated` | the model served (absent until it is loaded) |
 //! | `passerelle_model_load_seconds` | gauge | | seconds taken to load data, model and feature index |
 //!
-//! `method` is the gRPC path (`/passerelle.v1.PathwayService/RecommendPathways`); calls the
-//! server does not implement (status `UNIMPLEMENTED`) are counted under `method="other"`
-//! so arbitrary paths cannot grow the number of series. A call whose client went away before
+//! `method` is the gRPC path (`/passerelle.v1.PathwayService/RecommendPathways`) of one of
+//! the methods the server implements ([`METHODS`]); a call to any other path is counted
+//! under `method="other"`, whatever its status (`UNIMPLEMENTED`, or `UNAUTHENTICATED` /
+//! `RESOURCE_EXHAUSTED` from the guard, which answers before the path is routed), so
+//! arbitrary paths cannot grow the number of series. A call whose client went away before
 //! the status was sent counts as `CANCELLED`.
 //!
 //! No label carries request content: profiles are personal data.
@@ -47,8 +49,22 @@ pub const LATENCY_BUCKETS_SECS: [f64; 16] =
 /// `method` label of calls to paths the server does not implement.
 pub const OTHER_METHOD: &str = "other";
 
-/// Longest `method` label kept; longer paths are counted under [`OTHER_METHOD`].
-const MAX_METHOD_LEN: usize = 128;
+/// The gRPC paths the server implements, each its own `method` label; any other path is
+/// counted under [`OTHER_METHOD`].
+pub const METHODS: [&str; 12] = [
+    "/passerelle.v1.PathwayService/RecommendPathways",
+    "/passerelle.v1.TrainingService/PlanTraining",
+    "/passerelle.v1.TrainingService/ExplorePathways",
+    "/passerelle.v1.SearchService/SearchOccupations",
+    "/passerelle.v1.SearchService/SearchSkills",
+    "/passerelle.v1.BatchService/ScoreProfiles",
+    "/passerelle.v1.BatchService/AnalyzeCohort",
+    "/passerelle.v1.AdminService/ReloadModel",
+    "/grpc.health.v1.Health/Check",
+    "/grpc.health.v1.Health/Watch",
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
 
 /// Content type of the OpenMetrics text exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -153,7 +169,9 @@ impl Metrics {
     }
 
     fn start(self: &Arc<Self>, path: &str) -> CallRecord {
-        let method = if path.len() <= MAX_METHOD_LEN { path.to_string() } else { OTHER_METHOD.to_string() };
+        // Only the implemented paths: the guard answers any other path (UNAUTHENTICATED,
+        // RESOURCE_EXHAUSTED) before routing, so its status says nothing about the path.
+        let method = METHODS.iter().find(|&&m| m == path).copied().unwrap_or(OTHER_METHOD).to_string();
         self.in_flight.inc();
         CallRecord {
             metrics: Arc::clone(self),
@@ -211,10 +229,8 @@ impl Drop for CallRecord {
         let elapsed = self.started.elapsed();
         let metrics = &self.metrics;
         metrics.in_flight.dec();
-        let code = self.code.unwrap_or(Code::Cancelled);
-        let method =
-            if code == Code::Unimplemented { OTHER_METHOD.to_string() } else { std::mem::take(&mut self.method) };
-        let code = code_name(code);
+        let method = std::mem::take(&mut self.method);
+        let code = code_name(self.code.unwrap_or(Code::Cancelled));
         tracing::info!(
             parent: &self.span,
             method = %method,
@@ -447,6 +463,61 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    /// A client without an API key made one series per path it invented: the guard answers
+    /// UNAUTHENTICATED (or RESOURCE_EXHAUSTED) before the router's UNIMPLEMENTED.
+    #[test]
+    fn paths_refused_by_the_guard_are_counted_as_other() {
+        let metrics = Metrics::new();
+        for (path, code) in [
+            ("/passerelle.v1.PathwayService/Attacker1", Code::Unauthenticated),
+            ("/passerelle.v1.PathwayService/Attacker2", Code::Unauthenticated),
+            ("/x/y", Code::ResourceExhausted),
+            ("/passerelle.v1.PathwayService/RecommendPathways", Code::Unauthenticated),
+        ] {
+            let mut record = metrics.start(path);
+            record.code = Some(code);
+            drop(record);
+        }
+        let text = metrics.encode();
+        assert!(
+            text.contains("passerelle_grpc_requests_total{method=\"other\",code=\"UNAUTHENTICATED\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("passerelle_grpc_requests_total{method=\"other\",code=\"RESOURCE_EXHAUSTED\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "passerelle_grpc_requests_total{method=\"/passerelle.v1.PathwayService/RecommendPathways\",code=\"UNAUTHENTICATED\"} 1\n"
+        ), "{text}");
+        assert!(!text.contains("Attacker") && !text.contains("/x/y"), "{text}");
+    }
+
+    /// [`METHODS`] lists every `rpc` of the contract's services.
+    #[test]
+    fn every_rpc_of_the_contract_has_its_label() {
+        for proto in [
+            include_str!("../../proto/passerelle/v1/pathways.proto"),
+            include_str!("../../proto/passerelle/v1/training.proto"),
+            include_str!("../../proto/passerelle/v1/search.proto"),
+            include_str!("../../proto/passerelle/v1/batch.proto"),
+            include_str!("../../proto/passerelle/v1/admin.proto"),
+        ] {
+            let mut service = "";
+            for line in proto.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("service ") {
+                    service = rest.split_whitespace().next().unwrap();
+                } else if let Some(rest) = line.strip_prefix("rpc ") {
+                    let rpc = rest.split('(').next().unwrap().trim();
+                    let path = format!("/passerelle.v1.{service}/{rpc}");
+                    assert!(METHODS.contains(&path.as_str()), "{path} is not in METHODS");
+                }
+            }
+        }
+        let ours = METHODS.iter().filter(|m| m.starts_with("/passerelle.v1.")).count();
+        assert_eq!(ours, 8, "METHODS lists an rpc the contract does not have");
     }
 
     #[test]
