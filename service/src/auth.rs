@@ -13,6 +13,10 @@ use subtle::{Choice, ConstantTimeEq};
 /// Shortest key accepted, in bytes (a key is a shared secret, not a password to remember).
 pub const MIN_KEY_BYTES: usize = 16;
 
+/// Longest key accepted, in bytes: gRPC servers (this one included, through hyper) refuse a
+/// call whose metadata is over 16 KiB, so a longer key could be configured but never sent.
+pub const MAX_KEY_BYTES: usize = 4096;
+
 /// The accepted API keys (their SHA-256 digests; never printed).
 #[derive(Clone)]
 pub struct ApiKeys {
@@ -59,6 +63,12 @@ pub enum ApiKeyError {
 fn check_key(key: &str) -> Result<(), String> {
     if key.len() < MIN_KEY_BYTES {
         return Err(format!("shorter than {MIN_KEY_BYTES} bytes"));
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "{} bytes, longer than {MAX_KEY_BYTES} (gRPC metadata is limited to 16 KiB per call: no client could send it)",
+            key.len()
+        ));
     }
     if !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("only visible ASCII characters (no spaces) can be sent in gRPC metadata".into());
@@ -239,6 +249,28 @@ mod tests {
         assert_eq!(err, format!("api_keys_file {}: line 2: shorter than 16 bytes", file.display()));
         let err = ApiKeys::load(None, Some(&format!("{K1},with space inside it"))).unwrap_err().to_string();
         assert!(err.starts_with("PASSERELLE_API_KEYS: key 2: only visible ASCII"), "{err}");
+    }
+
+    /// A 100,000-byte key was accepted at start, but the server itself refuses a call with
+    /// that much metadata (HTTP 431, or an HTTP/2 error): no client could ever use it.
+    #[test]
+    fn a_key_too_long_to_send_is_refused_naming_the_line() {
+        let dir = tempfile::Builder::new().prefix("passerelle-keys-long-").tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
+        std::fs::write(&file, format!("{K1}\n{}\n", "k".repeat(100_000))).unwrap();
+        let err = ApiKeys::load(Some(&file), None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "api_keys_file {}: line 2: 100000 bytes, longer than 4096 (gRPC metadata is limited to 16 KiB per \
+                 call: no client could send it)",
+                file.display()
+            )
+        );
+        let err = ApiKeys::load(None, Some(&"k".repeat(MAX_KEY_BYTES + 1))).unwrap_err().to_string();
+        assert!(err.starts_with("PASSERELLE_API_KEYS: key 1: 4097 bytes, longer than 4096 "), "{err}");
+        let longest = "k".repeat(MAX_KEY_BYTES);
+        assert!(ApiKeys::load(None, Some(&longest)).unwrap().unwrap().accepts(longest.as_bytes()));
     }
 
     #[test]
