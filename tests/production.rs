@@ -592,14 +592,58 @@ async fn unreadable_or_unusable_tls_files_stop_the_server_naming_the_setting() {
     let err = app.join().await.expect_err("refused").to_string();
     assert!(err.starts_with(&format!("invalid setting `tls_cert`: {}: cannot read: ", missing.display())), "{err}");
 
+    // Each file is checked for what its setting needs, and the setting at fault named:
+    // rustls said `peer sent no certificates` (tls_cert) and `no root trust anchors were
+    // provided` (tls_client_ca), under all three keys.
     let garbage = dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a certificate").unwrap();
-    let app = spawn_with_settings(
-        Settings { tls_cert: Some(garbage.clone()), tls_key: Some(garbage), ..settings() },
-        None,
-        Some(shared_engine()),
-    )
-    .await;
+    let good = pki("badtls");
+    let good = tls_settings(dir.path(), &good, Some(&good.ca_pem));
+    let broken = dir.path().join("broken.pem");
+    std::fs::write(&broken, "-----BEGIN CERTIFICATE-----\nMIIB\n").unwrap();
+    let (cert, key) = (good.tls_cert.clone().unwrap(), good.tls_key.clone().unwrap());
+    for (settings, expected) in [
+        (
+            Settings { tls_cert: Some(garbage.clone()), ..good.clone() },
+            format!(
+                "invalid setting `tls_cert`: {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file",
+                garbage.display()
+            ),
+        ),
+        (
+            // A certificate where the key belongs.
+            Settings { tls_key: Some(cert.clone()), ..good.clone() },
+            format!(
+                "invalid setting `tls_key`: {}: no PEM private key (-----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY \
+                 or EC PRIVATE KEY) in the file",
+                cert.display()
+            ),
+        ),
+        (
+            // The server's key where the clients' CA belongs.
+            Settings { tls_client_ca: Some(key.clone()), ..good.clone() },
+            format!(
+                "invalid setting `tls_client_ca`: {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in the file",
+                key.display()
+            ),
+        ),
+        (
+            Settings { tls_client_ca: Some(broken.clone()), ..good.clone() },
+            format!(
+                "invalid setting `tls_client_ca`: {}: not valid PEM (a section without its END line, or not base64)",
+                broken.display()
+            ),
+        ),
+    ] {
+        let app = spawn_with_settings(settings, None, Some(shared_engine())).await;
+        let err = app.join().await.expect_err("refused").to_string();
+        assert_eq!(err, expected);
+    }
+    // A certificate and a key that do not belong together are only seen by rustls.
+    let other = pki("badtls-other");
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, &other.server.1).unwrap();
+    let app = spawn_with_settings(Settings { tls_key: Some(other_key), ..good }, None, Some(shared_engine())).await;
     let err = app.join().await.expect_err("refused").to_string();
     assert!(
         err.starts_with(

@@ -315,16 +315,62 @@ fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ServeError> {
     std::fs::read(path).map_err(|e| ServeError::Tls { key, reason: format!("{}: cannot read: {e}", path.display()) })
 }
 
+/// What a PEM file named by a TLS setting must hold.
+#[derive(Clone, Copy)]
+enum PemContent {
+    /// At least one certificate (`tls_cert`, `tls_client_ca`).
+    Certificates,
+    /// A private key (`tls_key`).
+    PrivateKey,
+}
+
+/// Reads a PEM file named by the setting `key` and checks that it holds `content`, so that
+/// the error names the setting at fault: rustls said `peer sent no certificates` of a
+/// `tls_cert` without a certificate, and `no root trust anchors were provided` of such a
+/// `tls_client_ca`, both under all three keys.
+fn read_pem_of(key: &'static str, path: &Path, content: PemContent) -> Result<Vec<u8>, ServeError> {
+    use rustls_pki_types::pem::{Error, PemObject};
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bytes = read_pem(key, path)?;
+    let (found, what) = match content {
+        PemContent::Certificates => (
+            CertificateDer::pem_slice_iter(&bytes).collect::<Result<Vec<_>, _>>().and_then(|certs| {
+                if certs.is_empty() {
+                    Err(Error::NoItemsFound)
+                } else {
+                    Ok(())
+                }
+            }),
+            "certificate (-----BEGIN CERTIFICATE-----)",
+        ),
+        PemContent::PrivateKey => (
+            PrivateKeyDer::from_pem_slice(&bytes).map(drop),
+            "private key (-----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)",
+        ),
+    };
+    let reason = match found {
+        Ok(()) => return Ok(bytes),
+        Err(Error::NoItemsFound) => format!("{}: no PEM {what} in the file", path.display()),
+        // Not echoed: the section may be a private key.
+        Err(_) => format!("{}: not valid PEM (a section without its END line, or not base64)", path.display()),
+    };
+    Err(ServeError::Tls { key, reason })
+}
+
 /// The TLS configuration of the settings, `None` without `tls_cert`.
 fn tls_config(settings: &Settings) -> Result<Option<ServerTlsConfig>, ServeError> {
     let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) else {
         return Ok(None);
     };
-    let identity = Identity::from_pem(read_pem("tls_cert", cert)?, read_pem("tls_key", key)?);
+    let identity = Identity::from_pem(
+        read_pem_of("tls_cert", cert, PemContent::Certificates)?,
+        read_pem_of("tls_key", key, PemContent::PrivateKey)?,
+    );
     let mut config = ServerTlsConfig::new().identity(identity);
     if let Some(ca) = &settings.tls_client_ca {
         // Client certificates are then required (not optional).
-        config = config.client_ca_root(Certificate::from_pem(read_pem("tls_client_ca", ca)?));
+        config =
+            config.client_ca_root(Certificate::from_pem(read_pem_of("tls_client_ca", ca, PemContent::Certificates)?));
     }
     Ok(Some(config))
 }
