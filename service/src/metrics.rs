@@ -412,6 +412,10 @@ fn respond(metrics: &Metrics, method: &http::Method, path: &str) -> Response<Ful
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110 §15.5.6: a 405 says which methods the resource has.
+        response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+    }
     response
 }
 
@@ -524,7 +528,9 @@ mod tests {
     fn endpoint_answers_only_get_metrics() {
         let metrics = Metrics::new();
         assert_eq!(respond(&metrics, &http::Method::GET, "/metrics").status(), StatusCode::OK);
-        assert_eq!(respond(&metrics, &http::Method::POST, "/metrics").status(), StatusCode::METHOD_NOT_ALLOWED);
+        let post = respond(&metrics, &http::Method::POST, "/metrics");
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers().get(http::header::ALLOW).map(|v| v.as_bytes()), Some(&b"GET"[..]));
         assert_eq!(respond(&metrics, &http::Method::GET, "/").status(), StatusCode::NOT_FOUND);
     }
 
