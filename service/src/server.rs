@@ -121,7 +121,19 @@ impl EngineSource {
                     line: line as u64,
                     reason: "not valid UTF-8 (the file is TOML, UTF-8 text)".into(),
                 })?;
-                TargetSets::from_toml(&file, text, &catalogue)?
+                let sets = TargetSets::from_toml(&file, text, &catalogue)?;
+                // The file replaces the embedded sets whole: one with no set (empty, or
+                // truncated by a failed copy) left only ALL, and every call naming
+                // DIGITAL_INFRASTRUCTURE refused, also when it came in by a reload.
+                if sets.iter().all(|set| set.name == passerelle_model::target_set::ALL) {
+                    return Err(DataError::Invalid {
+                        file,
+                        reason: "no target set defined (`[sets.NAME]` with a `description`); the file replaces the \
+                                 embedded sets, so it would leave only the built-in ALL"
+                            .into(),
+                    });
+                }
+                sets
             }
             None => TargetSets::from_toml("data/target_sets.toml", embedded::TARGET_SETS_TOML, &catalogue)?,
         };
@@ -647,6 +659,29 @@ mod tests {
         let source = EngineSource { target_sets: Some(path.clone()), ..EngineSource::default() };
         let err = source.load().expect_err("refused").to_string();
         assert_eq!(err, format!("{}: line 2: not valid UTF-8 (the file is TOML, UTF-8 text)", path.display()));
+        dir.close().expect("clean up");
+    }
+
+    /// An empty target-set file (`--target-sets /dev/null`, or one emptied by a failed copy
+    /// before a reload) was accepted: only ALL was left, and DIGITAL_INFRASTRUCTURE refused
+    /// at every call.
+    #[test]
+    fn a_target_set_file_without_any_set_is_refused() {
+        let dir = tempfile::Builder::new().prefix("passerelle-sets-empty-").tempdir().expect("temp dir");
+        let path = dir.path().join("sets.toml");
+        for text in ["", "# sets to come\n", "[sets]\n"] {
+            std::fs::write(&path, text).expect("write");
+            let source = EngineSource { target_sets: Some(path.clone()), ..EngineSource::default() };
+            let err = source.load().expect_err("refused").to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "{}: no target set defined (`[sets.NAME]` with a `description`); the file replaces the embedded \
+                     sets, so it would leave only the built-in ALL",
+                    path.display()
+                )
+            );
+        }
         dir.close().expect("clean up");
     }
 
