@@ -90,6 +90,27 @@ impl ApiKeys {
     /// [`ApiKeyError::NoKeys`] when a file or the variable is given but holds no key.
     pub fn load(file: Option<&Path>, env: Option<&str>) -> Result<Option<ApiKeys>, ApiKeyError> {
         let mut digests = Vec::new();
+        // Where each key was read (`api_keys_file keys.txt line 2`), to name a repeated one.
+        let mut seen: Vec<String> = Vec::new();
+        // Checks `key` and keeps its digest. A key given twice was counted twice (`api_keys=2`
+        // for one key): most likely one key pasted where another was meant, so two clients
+        // would share it unknowingly.
+        let mut add = |key: &str, origin: String, position: String| {
+            if let Err(reason) = check_key(key) {
+                return Err(ApiKeyError::BadKey { origin, position, reason });
+            }
+            let d = digest(key.as_bytes());
+            if let Some(first) = digests.iter().position(|k| *k == d) {
+                return Err(ApiKeyError::BadKey {
+                    reason: format!("the same key as {}; give each key once", seen[first]),
+                    origin,
+                    position,
+                });
+            }
+            seen.push(format!("{origin} {position}"));
+            digests.push(d);
+            Ok(())
+        };
         if let Some(path) = file {
             let bytes = std::fs::read(path).map_err(|source| ApiKeyError::Read { file: path.to_path_buf(), source })?;
             // A byte-order mark (an editor's "UTF-8 with BOM") is never part of a key.
@@ -105,22 +126,12 @@ impl ApiKeys {
                 if key.is_empty() || key.starts_with('#') {
                     continue;
                 }
-                check_key(key).map_err(|reason| ApiKeyError::BadKey {
-                    origin: format!("api_keys_file {}", path.display()),
-                    position: format!("line {}", i + 1),
-                    reason,
-                })?;
-                digests.push(digest(key.as_bytes()));
+                add(key, format!("api_keys_file {}", path.display()), format!("line {}", i + 1))?;
             }
         }
         if let Some(value) = env {
             for (i, key) in value.split(',').map(str::trim).enumerate().filter(|(_, k)| !k.is_empty()) {
-                check_key(key).map_err(|reason| ApiKeyError::BadKey {
-                    origin: crate::settings::API_KEYS_ENV.to_string(),
-                    position: format!("key {}", i + 1),
-                    reason,
-                })?;
-                digests.push(digest(key.as_bytes()));
+                add(key, crate::settings::API_KEYS_ENV.to_string(), format!("key {}", i + 1))?;
             }
         }
         if digests.is_empty() {
@@ -210,6 +221,34 @@ mod tests {
         assert!(!keys.accepts(b"k1-0123456789abcde"));
         assert!(!keys.accepts(b""));
         assert_eq!(format!("{keys:?}"), "ApiKeys(2 keys, redacted)");
+    }
+
+    /// A key given twice was accepted and counted twice (`api_keys=2` in the start log).
+    #[test]
+    fn a_repeated_key_is_refused_naming_both_places_not_the_key() {
+        let dir = tempfile::Builder::new().prefix("passerelle-keys-dup-").tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
+        std::fs::write(&file, format!("{K1}\n# second client\n  {K1}\n")).unwrap();
+        let err = ApiKeys::load(Some(&file), None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "api_keys_file {0}: line 3: the same key as api_keys_file {0} line 1; give each key once",
+                file.display()
+            )
+        );
+        std::fs::write(&file, format!("{K1}\n")).unwrap();
+        let err = ApiKeys::load(Some(&file), Some(&format!("{K2},{K1}"))).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "PASSERELLE_API_KEYS: key 2: the same key as api_keys_file {} line 1; give each key once",
+                file.display()
+            )
+        );
+        assert!(!err.contains(K1), "{err}");
+        let err = ApiKeys::load(None, Some(&format!("{K2},{K2}"))).unwrap_err().to_string();
+        assert_eq!(err, "PASSERELLE_API_KEYS: key 2: the same key as PASSERELLE_API_KEYS key 1; give each key once");
     }
 
     #[test]
