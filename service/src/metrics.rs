@@ -373,9 +373,22 @@ impl<B: Body> Body for MetricsBody<B> {
     }
 }
 
+/// Most connections the metrics endpoint keeps open at once; more are closed as soon as
+/// they are accepted. A scraper needs one; without a bound, idle connections (each held up
+/// to the 10 s header timeout) could take every file descriptor of the process, and the
+/// gRPC listener's with them.
+pub const METRICS_MAX_CONNECTIONS: usize = 16;
+
 /// Serves `GET /metrics` (OpenMetrics text) over HTTP/1.1 on `listener` until the task is
-/// dropped or aborted; any other path is 404, any other method 405.
+/// dropped or aborted; any other path is 404, any other method 405. At most
+/// [`METRICS_MAX_CONNECTIONS`] connections are open at once.
 pub async fn serve_endpoint(listener: TcpListener, metrics: Arc<Metrics>) {
+    serve_endpoint_limited(listener, metrics, METRICS_MAX_CONNECTIONS).await;
+}
+
+/// [`serve_endpoint`] with at most `max` open connections.
+async fn serve_endpoint_limited(listener: TcpListener, metrics: Arc<Metrics>, max: usize) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(max));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -386,8 +399,14 @@ pub async fn serve_endpoint(listener: TcpListener, metrics: Arc<Metrics>) {
                 continue;
             }
         };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::debug!(max, "metrics endpoint: connection refused, {max} already open");
+            drop(stream);
+            continue;
+        };
         let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
+            let _permit = permit;
             let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
                 let answer = respond(&metrics, request.method(), request.uri().path());
                 async move { Ok::<_, Infallible>(answer) }
@@ -532,6 +551,41 @@ mod tests {
         assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(post.headers().get(http::header::ALLOW).map(|v| v.as_bytes()), Some(&b"GET"[..]));
         assert_eq!(respond(&metrics, &http::Method::GET, "/").status(), StatusCode::NOT_FOUND);
+    }
+
+    /// Idle connections were unbounded: each held a file descriptor for up to 10 s, so a
+    /// flood could exhaust the process's descriptors, the gRPC listener's included.
+    #[tokio::test]
+    async fn the_endpoint_keeps_at_most_its_connection_limit_open() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve_endpoint_limited(listener, Metrics::new(), 2));
+        let get = || async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut answer = Vec::new();
+            // A refused connection is closed unread: end of stream or a reset.
+            let request = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            if stream.write_all(request).await.is_ok() {
+                let _ = stream.read_to_end(&mut answer).await;
+            }
+            String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_string()
+        };
+        let idle_1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let idle_2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(get().await, "", "a third connection is closed without an answer");
+        drop((idle_1, idle_2));
+        // The two slots come back once the server has seen the idle connections close.
+        let mut answer = String::new();
+        for _ in 0..200 {
+            answer = get().await;
+            if !answer.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(answer, "HTTP/1.1 200 OK");
+        server.abort();
     }
 
     #[test]
