@@ -538,6 +538,40 @@ async fn reload_swaps_a_good_model_and_refuses_a_bad_one() {
     std::fs::remove_file(&path).unwrap();
     let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("refused");
     assert_eq!(status.code(), Code::FailedPrecondition);
+    let details = status.get_error_details();
+    let violation = &details.precondition_failure().expect("PreconditionFailure").violations[0];
+    assert_eq!((violation.r#type.as_str(), violation.subject.clone()), ("MODEL_ARTIFACT", path.display().to_string()));
+    assert_eq!(served_checksum(&app).await, checksum);
+    app.stop().await.expect("clean stop");
+}
+
+/// A reload re-reads the target sets too: one refused for its target-set file named the
+/// artifact as the file at fault (type `MODEL_ARTIFACT`, subject the model path).
+#[tokio::test]
+async fn a_reload_refused_for_its_target_sets_names_that_file() {
+    let dir = temp_dir("reload-sets");
+    let (model, sets) = (dir.path().join("model.json"), dir.path().join("sets.toml"));
+    std::fs::write(&model, passerelle_model::embedded::MODEL_JSON).unwrap();
+    std::fs::write(&sets, passerelle_model::embedded::TARGET_SETS_TOML).unwrap();
+    let settings = Settings { model: Some(model.clone()), target_sets: Some(sets.clone()), ..settings() };
+    let app = spawn_with_settings(settings, None, None).await;
+    wait_serving(&app).await;
+    let checksum = served_checksum(&app).await;
+
+    std::fs::write(&sets, "").unwrap();
+    let status = app.admin().reload_model(ReloadModelRequest {}).await.expect_err("refused");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(
+        status.message(),
+        format!(
+            "{}: no target set defined (`[sets.NAME]` with a `description`); the file replaces the embedded sets, so \
+             it would leave only the built-in ALL; still serving model {checksum}",
+            sets.display()
+        )
+    );
+    let details = status.get_error_details();
+    let violation = &details.precondition_failure().expect("PreconditionFailure").violations[0];
+    assert_eq!((violation.r#type.as_str(), violation.subject.clone()), ("DATA_FILE", sets.display().to_string()));
     assert_eq!(served_checksum(&app).await, checksum);
     app.stop().await.expect("clean stop");
 }

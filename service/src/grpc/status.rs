@@ -1,7 +1,7 @@
 //! The one place where domain errors become gRPC statuses. The `match` is exhaustive with no
 //! wildcard arm: a new error variant forces a decision here.
 
-use passerelle_model::error::{QueryError, MAX_LISTED_ERRORS};
+use passerelle_model::error::{DataError, QueryError, MAX_LISTED_ERRORS};
 
 use crate::reload::ReloadError;
 use tonic::{Code, Status};
@@ -35,9 +35,10 @@ pub fn from_query_error(err: &QueryError) -> Status {
 }
 
 /// Maps a refused reload: `FAILED_PRECONDITION` with a `PreconditionFailure` violation
-/// (type `MODEL_ARTIFACT`, subject the artifact path) when there is no model path or the
-/// artifact is refused, `UNAVAILABLE` while the first model loads, `ABORTED` when another
-/// reload runs.
+/// when there is no model path or a file is refused (type `MODEL_ARTIFACT`, subject the
+/// artifact path, when it is the artifact; type `DATA_FILE`, subject that file, when it is a
+/// file of the ROME export, the target sets or the training catalogue), `UNAVAILABLE` while
+/// the first model loads, `ABORTED` when another reload runs.
 pub fn from_reload_error(err: &ReloadError) -> Status {
     let message = err.to_string();
     match err {
@@ -46,11 +47,24 @@ pub fn from_reload_error(err: &ReloadError) -> Status {
             &message,
             ErrorDetails::with_precondition_failure_violation("MODEL_ARTIFACT", "model", &message),
         ),
-        ReloadError::Refused { path, .. } => Status::with_error_details(
-            Code::FailedPrecondition,
-            &message,
-            ErrorDetails::with_precondition_failure_violation("MODEL_ARTIFACT", path.display().to_string(), &message),
-        ),
+        ReloadError::Refused { path, source, .. } => {
+            let artifact = path.display().to_string();
+            // The file the error names: a reload re-reads the data and target sets too, and
+            // a refused target-set file was reported as the artifact.
+            let file = match source {
+                DataError::Io { file, .. } => file.display().to_string(),
+                DataError::MissingColumn { file, .. }
+                | DataError::BadRow { file, .. }
+                | DataError::Invalid { file, .. } => file.clone(),
+                DataError::Artifact { .. } => artifact.clone(),
+            };
+            let kind = if file == artifact { "MODEL_ARTIFACT" } else { "DATA_FILE" };
+            Status::with_error_details(
+                Code::FailedPrecondition,
+                &message,
+                ErrorDetails::with_precondition_failure_violation(kind, file, &message),
+            )
+        }
         ReloadError::StillLoading => Status::unavailable(message),
         ReloadError::InProgress => Status::aborted(message),
     }
