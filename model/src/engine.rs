@@ -3,6 +3,8 @@
 //! An [`Engine`] is immutable once built (catalogue, feature index, model, target sets) and
 //! does no I/O on the request path, so it can be shared behind an `Arc` and swapped whole.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, ItemId, ItemKind, OccupationId, OccupationItem, Relevance};
@@ -129,10 +131,36 @@ pub enum AnchorBasis {
 pub struct Factor {
     /// Feature name (see `FEATURE_NAMES`).
     pub feature: &'static str,
-    /// What the feature means, in words (see `FEATURE_EXPLANATIONS`).
-    pub explanation: &'static str,
+    /// What the feature means, in words (see `FEATURE_EXPLANATIONS`); when the profile
+    /// declared no occupation, "the person's job" reads "the job closest to the person's
+    /// skills" (see [`explanation`]).
+    pub explanation: Cow<'static, str>,
     /// Contribution to the logit; positive raises the probability.
     pub logit: f64,
+}
+
+/// What the feature `feature` (index into `FEATURE_EXPLANATIONS`, or the trees' factor
+/// beyond it) means, in words an adviser understands. Without a declared occupation the
+/// anchor is the occupation nearest to the profile's skills, not a job the person gave, and
+/// the words say so: "the person's job" becomes "the job closest to the person's skills",
+/// "both jobs" / "the two jobs" become "this job and the one closest to the person's skills".
+pub fn explanation(feature: usize, declared: bool) -> Cow<'static, str> {
+    let text = FEATURE_EXPLANATIONS.get(feature).copied().unwrap_or(TREE_FACTOR_EXPLANATION);
+    if declared {
+        return Cow::Borrowed(text);
+    }
+    const NEAREST: &str = "the job closest to the person's skills";
+    const PAIR: &str = "this job and the one closest to the person's skills";
+    let inferred = text
+        .replace("the person's job", NEAREST)
+        .replace("the person's ROME family", "the ROME family of the job closest to the person's skills")
+        .replace("both jobs", PAIR)
+        .replace("the two jobs", PAIR);
+    if inferred == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(inferred)
+    }
 }
 
 /// One recommended occupation.
@@ -754,7 +782,7 @@ impl Engine {
                     .take(3)
                     .map(|c| Factor {
                         feature: FEATURE_NAMES.get(c.feature).copied().unwrap_or(TREE_FACTOR_NAME),
-                        explanation: FEATURE_EXPLANATIONS.get(c.feature).copied().unwrap_or(TREE_FACTOR_EXPLANATION),
+                        explanation: explanation(c.feature, declared.is_some()),
                         logit: c.logit,
                     })
                     .collect();

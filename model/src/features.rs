@@ -183,7 +183,7 @@ pub const FEATURE_EXPLANATIONS: [&str; N_FEATURES] = [
     "the two jobs are found in the same sub-sectors of activity",
     "the two jobs belong to the same themes",
     "both jobs state the diploma level they ask",
-    "this job asks a higher diploma level",
+    "this job asks a higher diploma level: a step up, as France Travail's lists often propose",
     "the two jobs ask a similar diploma level",
     "this job is an executive (cadre) position",
     "this move is a step up to an executive (cadre) position",
@@ -1127,6 +1127,10 @@ const SKETCH_STRIDE: usize = 32;
 
 /// Index of `log_reverse_rank` in [`FEATURE_NAMES`].
 pub const LOG_REVERSE_RANK: usize = 9;
+/// Index of `cosine_idf` in [`FEATURE_NAMES`].
+pub const COSINE_IDF: usize = 0;
+/// Index of `log_neighbour_rank` in [`FEATURE_NAMES`].
+pub const LOG_NEIGHBOUR_RANK: usize = 8;
 
 /// Positions of an occupation's descending neighbour cosines kept in the reverse-rank
 /// sketch: about √2 apart, so a sketch bound on `ln(1 + count)` is within about 0.35 of

@@ -23,7 +23,8 @@ use crate::catalogue::{Catalogue, OccupationId};
 use crate::embedding::{EmbeddingArtifact, EmbeddingParams, EmbeddingSet};
 use crate::error::{DataError, TrainError};
 use crate::features::{
-    FeatureIndex, Features, MobilityEvidence, ProfileVector, FEATURE_DIRECTION, FEATURE_NAMES, N_FEATURES,
+    FeatureIndex, Features, MobilityEvidence, ProfileVector, COSINE_IDF, FEATURE_DIRECTION, FEATURE_NAMES,
+    LOG_NEIGHBOUR_RANK, LOG_REVERSE_RANK, N_FEATURES,
 };
 
 /// Newest artifact layout this build reads and writes: version 3 holds a learned transition
@@ -397,7 +398,11 @@ impl TransitionModel {
     /// [`contributions_at`](Self::contributions_at) that push the score up *and* whose
     /// feature value lies on the side of the training mean that its explanation states
     /// ([`FEATURE_DIRECTION`]); a negative weight times a below-mean value also pushes up,
-    /// but "jobs close to the profile lead here" would then be false. Largest push first.
+    /// but "jobs close to the profile lead here" would then be false. The two neighbour
+    /// ranks ("among the closest") are not explanations of a pair whose skills do not overlap
+    /// at all (cosine 0): a short profile leaves most occupations at cosine 0, tied at a rank
+    /// below the training mean, and "this job is among the closest to the person's profile"
+    /// was shown for jobs sharing nothing with it. Largest push first.
     /// In the head of a reranker with boosted trees, a positive tree correction is one more
     /// contribution, [`TREE_FACTOR`] (the trees combine features; no single one is named).
     pub fn supporting_contributions(&self, x: &Features, score: f64) -> Vec<Contribution> {
@@ -421,7 +426,9 @@ impl TransitionModel {
             .into_iter()
             .filter(|c| {
                 let side = x[c.feature] - model.mean[first_column[c.feature]];
-                c.logit > 0.0 && f64::from(FEATURE_DIRECTION[c.feature]) * side > 0.0
+                let rank_without_overlap =
+                    matches!(c.feature, LOG_NEIGHBOUR_RANK | LOG_REVERSE_RANK) && x[COSINE_IDF] <= 0.0;
+                c.logit > 0.0 && f64::from(FEATURE_DIRECTION[c.feature]) * side > 0.0 && !rank_without_overlap
             })
             .collect();
         if trees > 0.0 {

@@ -480,3 +480,49 @@ fn held_out_rows_never_reach_their_features() {
         }
     }
 }
+
+/// A profile given as skills only (the 12 first core items of I1403, no occupation): the
+/// anchor is the nearest occupation, so the explanations speak of "the job closest to the
+/// person's skills", never of "the person's job" the person did not give; and no result
+/// whose skills do not overlap the profile's (cosine 0) is said to be "among the closest"
+/// (a short profile leaves most occupations tied at cosine 0, at a rank below the mean).
+#[test]
+fn explanations_of_a_skills_only_profile_say_what_was_inferred_and_nothing_false() {
+    let engine = engine();
+    let cat = engine.catalogue();
+    let i1403 = cat.occupation(cat.occupation_id("I1403").expect("I1403"));
+    let core: Vec<String> = i1403
+        .items
+        .iter()
+        .filter(|l| l.relevance == passerelle_model::catalogue::Relevance::Core)
+        .take(12)
+        .map(|l| cat.item(l.item).code.to_string())
+        .collect();
+    let mut q = query("I1403", "ALL", Some(100));
+    q.profile = ProfileQuery { item_codes: core, ..Default::default() };
+    let answer = engine.recommend(&q).expect("valid");
+    assert_eq!(answer.anchor.code, "I1403");
+    let factors: Vec<_> = answer.results.iter().flat_map(|r| r.top_factors.iter().map(move |f| (r, f))).collect();
+    assert!(factors.iter().all(|(_, f)| !f.explanation.contains("the person's job")));
+    let co_listed = factors.iter().find(|(_, f)| f.feature == "co_listed").expect("a co_listed factor");
+    assert_eq!(
+        co_listed.1.explanation,
+        "jobs that lead to the job closest to the person's skills also lead to this one (France Travail mobilities)"
+    );
+    let without_overlap = answer.results.iter().filter(|r| r.cosine == 0.0).count();
+    assert!(without_overlap > 50, "{without_overlap} results at cosine 0");
+    for (r, f) in &factors {
+        if r.cosine == 0.0 {
+            assert!(
+                !matches!(f.feature, "log_neighbour_rank" | "log_reverse_rank"),
+                "{} {}",
+                r.occupation.code,
+                f.feature
+            );
+        }
+    }
+    // With the occupation declared, the words are the table's.
+    let declared = engine.recommend(&query("I1403", "ALL", Some(100))).expect("valid");
+    let f = declared.results.iter().flat_map(|r| &r.top_factors).find(|f| f.feature == "same_domaine");
+    assert!(f.is_none_or(|f| f.explanation == "both jobs are in the same professional domain"));
+}
